@@ -1,0 +1,75 @@
+// engram/config.h — the persisted configuration of a memory, and database options.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace engram {
+
+enum class Metric {
+  kInnerProduct,  // s_i = q·k_i
+  kL2,            // s_i = −|q − k_i|²
+};
+
+// "ip" / "l2".
+const char* metric_name(Metric m);
+// Parses "ip" / "l2" (also "inner_product"); throws kInvalidArgument otherwise.
+Metric parse_metric(const std::string& name);
+
+// The largest k any operation accepts.
+constexpr int kMaxK = 4096;
+
+// A memory's configuration. It is stored with the memory at creation; reopening needs none of it.
+struct MemoryConfig {
+  int key_dim = 0;    // REQUIRES: 1..65536
+  int value_dim = 0;  // REQUIRES: 1..65536
+  Metric metric = Metric::kInnerProduct;
+
+  // A FAISS index factory string: "Flat", "HNSW32", "IVF1024,Flat", "IVF1024,PQ16", ...
+  // Exact search needs "Flat". Trained types (IVF, PQ) hold inserts in the store and train
+  // automatically once enough slots exist (or on Memory::train()); until then search fails with
+  // kFailedPrecondition.
+  std::string index = "Flat";
+
+  // Search-time knobs in FAISS ParameterSpace syntax, e.g. "efSearch=64" or "nprobe=32".
+  // Empty: Engram's defaults (efSearch=64 for HNSW, nprobe=16 for IVF).
+  std::string search_params;
+
+  int default_k = 32;           // k used when a call passes k = 0. REQUIRES: 1..kMaxK
+  float temperature = 1.0f;     // τ of read(): α = softmax(s/τ). REQUIRES: > 0
+  float gate_bias = 0.0f;       // b of write(): g_i = σ(s_i + b)
+
+  // Default durability of mutations (overridable per call through WriteOptions::sync).
+  bool sync = true;
+
+  // Keep a copy of every value in RAM so that read() does no store lookups. Costs
+  // value_dim × 4 bytes a slot; the store stays the source of truth.
+  bool cache_values = true;
+
+  // "cpu", or "gpu" (needs a build with ENGRAM_WITH_GPU and a FAISS with GPU support; Flat and
+  // IVF indexes only).
+  std::string device = "cpu";
+};
+
+// Throws kInvalidArgument naming the first field that is out of range.
+void validate(const MemoryConfig& config);
+
+// The JSON form of a config, as stored with the memory and as the HTTP API speaks it:
+// {"key_dim":128,"value_dim":128,"metric":"ip","index":"HNSW32","search_params":"",
+//  "default_k":32,"temperature":1,"gate_bias":0,"sync":true,"cache_values":true,"device":"cpu"}
+std::string config_to_json(const MemoryConfig& config);
+// Parses (and validates) that form; absent fields keep their defaults, key_dim and value_dim are
+// required. Throws kInvalidArgument for malformed JSON, unknown fields or wrong types.
+MemoryConfig config_from_json(const std::string& json);
+
+struct DatabaseOptions {
+  // Create the folder (and the database in it) when it does not exist or is empty.
+  bool create_if_missing = true;
+  // Size of RocksDB's block cache in bytes (shared by all memories of the database).
+  std::size_t block_cache_bytes = 256u << 20;
+  // Checkpoint a memory's index automatically once this many slots changed since the last
+  // checkpoint (0: only at close and on Memory::checkpoint()). Bounds the catch-up after a crash.
+  std::size_t checkpoint_every_slots = 0;
+};
+
+}  // namespace engram

@@ -1,0 +1,66 @@
+// engram/database.h — a database folder holding named memories.
+//
+//   auto db = engram::Database::open("./engram-data");
+//   engram::MemoryConfig cfg;  cfg.key_dim = 128;  cfg.value_dim = 128;  cfg.index = "HNSW32";
+//   auto mem = db->create_memory("facts", cfg);
+//   auto ids = mem->insert(engram::MatrixView(keys, 128), engram::MatrixView(values, 128));
+//   auto r = mem->read(engram::MatrixView(queries, 128), /*k=*/32);
+//
+// One process at a time may open a folder (a second open throws kBusy). All methods are
+// thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engram/config.h"
+#include "engram/memory.h"
+
+namespace engram {
+
+namespace detail {
+class DatabaseCore;
+}
+
+class Database {
+ public:
+  // Opens (or, with create_if_missing, creates) the database in `path`. Throws kInvalidArgument
+  // if the folder holds something that is not an Engram database, kBusy if another process has
+  // it open, kNotFound if it does not exist and create_if_missing is false.
+  static std::unique_ptr<Database> open(const std::string& path,
+                                        const DatabaseOptions& options = {});
+
+  // Checkpoints every open memory's index and closes the store.
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  const std::string& path() const;
+
+  // Creates a memory. Names are 1–128 characters of [A-Za-z0-9_.-], not starting with '.'.
+  // Throws kAlreadyExists if the name is taken, kInvalidArgument for a bad name or config.
+  std::shared_ptr<Memory> create_memory(const std::string& name, const MemoryConfig& config);
+
+  // The memory called `name` (the same object for every caller). Throws kNotFound.
+  std::shared_ptr<Memory> memory(const std::string& name);
+
+  bool has_memory(const std::string& name) const;
+  std::vector<std::string> list_memories() const;
+  MemoryConfig describe(const std::string& name) const;
+
+  // Deletes the memory and all its slots. Throws kNotFound.
+  void drop_memory(const std::string& name);
+
+  // Writes a consistent, openable copy of the whole database into `dir` (which must not exist).
+  void snapshot(const std::string& dir);
+
+  // Bytes the database occupies on disk (store and index checkpoints).
+  std::uint64_t disk_bytes() const;
+
+ private:
+  explicit Database(std::shared_ptr<detail::DatabaseCore> core);
+  std::shared_ptr<detail::DatabaseCore> core_;
+};
+
+}  // namespace engram

@@ -1,0 +1,58 @@
+// engram/memory.h — an embedded memory: a FAISS index over keys, with RocksDB underneath.
+//
+// Obtain one from Database::create_memory() or Database::memory(). The object stays valid after
+// the Database is closed only until its last shared_ptr is released; calls on a dropped memory
+// throw kNotFound.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engram/memory_interface.h"
+
+namespace engram {
+
+namespace detail {
+class MemoryCore;
+}
+
+class Memory final : public MemoryInterface {
+ public:
+  explicit Memory(std::shared_ptr<detail::MemoryCore> core);
+  ~Memory() override;
+  Memory(const Memory&) = delete;
+  Memory& operator=(const Memory&) = delete;
+
+  const std::string& name() const;
+
+  MemoryConfig config() const override;
+  std::vector<SlotId> insert(MatrixView keys, MatrixView values,
+                             const std::vector<std::string>& payloads = {},
+                             const WriteOptions& options = {}) override;
+  ReadResult read(MatrixView queries, int k = 0, float temperature = 0) override;
+  RetrieveResult retrieve(MatrixView queries, int k = 0, bool with_payloads = false) override;
+  WriteResult write(MatrixView queries, MatrixView values, int k = 0,
+                    const WriteOptions& options = {}) override;
+  SearchResult search(MatrixView queries, int k = 0, bool with_payloads = false) override;
+  std::vector<Slot> get(const std::vector<SlotId>& ids) override;
+  void update(const std::vector<SlotPatch>& patches, const WriteOptions& options = {}) override;
+  void erase(const std::vector<SlotId>& ids, const WriteOptions& options = {}) override;
+  MemoryStats stats() override;
+
+  // Trains a trained index type (IVF, PQ) on the keys stored now and indexes them. Throws
+  // kFailedPrecondition when there are too few slots to train on. No-op for Flat and HNSW.
+  void train();
+
+  // Rebuilds the index from the store, dropping tombstones (HNSW cannot remove in place), then
+  // checkpoints it.
+  void compact();
+
+  // Writes the index checkpoint now (it is also written when the database closes).
+  void checkpoint();
+
+ private:
+  friend class Database;  // closes the memory when the database closes or drops it
+  std::shared_ptr<detail::MemoryCore> core_;
+};
+
+}  // namespace engram

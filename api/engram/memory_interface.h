@@ -1,0 +1,69 @@
+// engram/memory_interface.h — the abstract memory: what the LM and every client program use.
+//
+// An embedded engram::Memory and the HTTP client's RemoteMemory both implement this interface,
+// so code written against it cannot tell an in-process memory from a remote one.
+//
+// All batch calls take row-major matrices: `queries` and `keys` have config().key_dim columns,
+// `values` have config().value_dim columns. A batch is validated whole before anything happens:
+// a wrong dimension, a NaN or Inf, a k outside 1..kMaxK, an unknown id all throw engram::Error
+// (kInvalidArgument / kNotFound) and change nothing. k = 0 means the memory's default_k.
+//
+// Thread-safety: every method may be called from many threads at once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engram/config.h"
+#include "engram/types.h"
+
+namespace engram {
+
+class MemoryInterface {
+ public:
+  virtual ~MemoryInterface() = default;
+
+  virtual MemoryConfig config() const = 0;
+
+  // Adds one slot per row and returns the new ids in row order. `payloads` is empty or has one
+  // entry per row. The batch is applied atomically: all rows or none.
+  virtual std::vector<SlotId> insert(MatrixView keys, MatrixView values,
+                                     const std::vector<std::string>& payloads = {},
+                                     const WriteOptions& options = {}) = 0;
+
+  // Softmax attention over the top-k slots: α_i = softmax(s_i/τ), r = Σ α_i v_i.
+  // temperature = 0 uses the memory's configured τ.
+  virtual ReadResult read(MatrixView queries, int k = 0, float temperature = 0) = 0;
+
+  // The ids, scores, keys and values (and payloads if asked) of the top-k slots.
+  virtual RetrieveResult retrieve(MatrixView queries, int k = 0, bool with_payloads = false) = 0;
+
+  // Gated update of the top-k slots of each query: g_i = σ(s_i + b), v_i ← g_i·w + (1−g_i)·v_i.
+  // `values` holds one w per query. Keys are unchanged. Queries are applied in row order (a
+  // slot hit by two queries composes both updates), and the whole batch commits atomically.
+  virtual WriteResult write(MatrixView queries, MatrixView values, int k = 0,
+                            const WriteOptions& options = {}) = 0;
+
+  // The ids and scores of the top-k slots (and payloads if asked).
+  virtual SearchResult search(MatrixView queries, int k = 0, bool with_payloads = false) = 0;
+
+  // The slots with these ids, in the same order. Throws kNotFound naming the first unknown id.
+  virtual std::vector<Slot> get(const std::vector<SlotId>& ids) = 0;
+
+  // Changes the given fields of existing slots, atomically. Unknown id: kNotFound, nothing changed.
+  virtual void update(const std::vector<SlotPatch>& patches, const WriteOptions& options = {}) = 0;
+
+  // Removes the slots, atomically. Unknown id: kNotFound, nothing changed.
+  virtual void erase(const std::vector<SlotId>& ids, const WriteOptions& options = {}) = 0;
+
+  virtual MemoryStats stats() = 0;
+
+  // Single-slot conveniences over the batch calls above.
+  SlotId insert_one(const std::vector<float>& key, const std::vector<float>& value,
+                    const std::string& payload = {}, const WriteOptions& options = {});
+  Slot get_one(SlotId id);
+  void erase_one(SlotId id, const WriteOptions& options = {});
+  std::uint64_t count() { return stats().slots; }
+};
+
+}  // namespace engram

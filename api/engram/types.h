@@ -1,0 +1,103 @@
+// engram/types.h — value types shared by every memory operation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace engram {
+
+// A slot's id: assigned by the memory at insert time, never reused.
+using SlotId = std::uint64_t;
+
+// Fills result positions for which fewer than k slots exist.
+constexpr SlotId kNoSlot = std::numeric_limits<SlotId>::max();
+
+// A read-only view of a row-major float matrix: `rows` vectors of `cols` floats each.
+// The caller keeps `data` alive for the duration of the call.
+struct MatrixView {
+  const float* data = nullptr;
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+
+  MatrixView() = default;
+  MatrixView(const float* d, std::size_t r, std::size_t c) : data(d), rows(r), cols(c) {}
+  // A view of `v` as rows of `cols` floats. REQUIRES: v.size() % cols == 0 (else kInvalidArgument).
+  MatrixView(const std::vector<float>& v, std::size_t cols);
+
+  const float* row(std::size_t i) const { return data + i * cols; }
+};
+
+// Per-call durability. `sync` unset means: use the memory's configured default.
+struct WriteOptions {
+  // true: the call returns only after the change is on stable storage (fsync of the WAL);
+  // it then survives a machine crash. false: it survives a process crash (kill -9) only.
+  std::optional<bool> sync;
+};
+
+// read(): one row per query; every per-query array holds k entries, padded with kNoSlot / 0.
+struct ReadResult {
+  std::size_t k = 0;              // entries per query
+  std::size_t value_dim = 0;      // floats per read vector
+  std::vector<float> reads;       // rows × value_dim: r = Σ α_i v_i
+  std::vector<SlotId> ids;        // rows × k, best first
+  std::vector<float> weights;     // rows × k: α_i, summing to 1 over the real entries
+};
+
+// search(): ids and scores (higher is closer: q·k for inner product, −|q−k|² for L2).
+struct SearchResult {
+  std::size_t k = 0;
+  std::vector<SlotId> ids;                // rows × k, best first
+  std::vector<float> scores;              // rows × k
+  std::vector<std::string> payloads;      // rows × k when requested, else empty
+};
+
+// retrieve(): everything the LM needs to compute its own attention over the top-k slots.
+struct RetrieveResult {
+  std::size_t k = 0;
+  std::size_t key_dim = 0;
+  std::size_t value_dim = 0;
+  std::vector<SlotId> ids;                // rows × k
+  std::vector<float> scores;              // rows × k
+  std::vector<float> keys;                // rows × k × key_dim (zeros where the id is kNoSlot)
+  std::vector<float> values;              // rows × k × value_dim (zeros where the id is kNoSlot)
+  std::vector<std::string> payloads;      // rows × k when requested, else empty
+};
+
+// write(): the slots whose values each query updated, and their gates g_i = σ(s_i + b).
+struct WriteResult {
+  std::size_t k = 0;
+  std::vector<SlotId> ids;     // rows × k
+  std::vector<float> gates;    // rows × k
+};
+
+// A whole slot, as get() returns it.
+struct Slot {
+  SlotId id = kNoSlot;
+  std::vector<float> key;
+  std::vector<float> value;
+  std::string payload;
+};
+
+// A change to one slot for update(): fields left unset keep their stored value.
+struct SlotPatch {
+  SlotId id = kNoSlot;
+  std::optional<std::vector<float>> key;
+  std::optional<std::vector<float>> value;
+  std::optional<std::string> payload;
+};
+
+struct MemoryStats {
+  std::uint64_t slots = 0;             // live slots in the store
+  std::uint64_t indexed = 0;           // live slots in the index (equals slots unless untrained)
+  std::uint64_t tombstones = 0;        // erased entries the index still holds (HNSW); compact() clears them
+  bool trained = true;                 // false while a trained index (IVF, PQ) waits for data
+  std::uint64_t next_id = 0;
+  std::uint64_t op_seq = 0;            // position of the last committed change
+  std::uint64_t checkpoint_op_seq = 0; // position the index checkpoint on disk reflects
+};
+
+}  // namespace engram

@@ -1,0 +1,204 @@
+// engram::Database: the folder, its lock, the catalog of memories and their open objects.
+//
+// Folder layout (docs/storage-format.md):
+//   ENGRAM          marker + format version, written first
+//   store/          the RocksDB database (source of truth; its LOCK file is the process lock)
+//   index/<id>.idx  one index checkpoint per memory
+#include "engram/database.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <regex>
+
+#include "api/src/memory_core.h"
+#include "engram/error.h"
+
+namespace fs = std::filesystem;
+
+namespace engram {
+namespace detail {
+
+constexpr char kMarkerFile[] = "ENGRAM";
+constexpr char kMarkerText[] = "engram database, format 1\n";
+
+class DatabaseCore {
+ public:
+  DatabaseCore(std::string path, DatabaseOptions options)
+      : path_(std::move(path)), options_(options) {}
+
+  std::string path_;
+  DatabaseOptions options_;
+  std::unique_ptr<storage::SlotStore> store_;
+  std::mutex mu_;  // guards open_
+  std::map<std::string, std::shared_ptr<Memory>> open_;
+
+  std::string index_path(storage::MemoryId id) const {
+    return (fs::path(path_) / "index" / (std::to_string(id) + ".idx")).string();
+  }
+};
+
+namespace {
+
+void check_name(const std::string& name) {
+  static const std::regex ok("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+  if (!std::regex_match(name, ok)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "invalid memory name '" + name + "': use 1-128 characters of [A-Za-z0-9_.-], not starting with '.' or '-'");
+  }
+}
+
+void prepare_folder(const std::string& path, bool create_if_missing) {
+  std::error_code ec;
+  const fs::path dir(path);
+  if (!fs::exists(dir, ec)) {
+    if (!create_if_missing) throw Error(ErrorCode::kNotFound, "no database at " + path);
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(ErrorCode::kIOError, "cannot create " + path + ": " + ec.message());
+  } else if (!fs::is_directory(dir, ec)) {
+    throw Error(ErrorCode::kInvalidArgument, path + " is not a folder, so not an Engram database");
+  }
+  const fs::path marker = dir / kMarkerFile;
+  if (fs::exists(marker, ec)) {
+    std::ifstream in(marker);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text != kMarkerText) {
+      throw Error(ErrorCode::kInvalidArgument, path + " holds an unknown Engram format: " + text);
+    }
+  } else {
+    if (!fs::is_empty(dir, ec)) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  path + " is not an Engram database (it has files but no " + kMarkerFile + " file)");
+    }
+    if (!create_if_missing) throw Error(ErrorCode::kNotFound, "no database at " + path);
+    std::ofstream out(marker);
+    out << kMarkerText;
+    out.close();
+    if (!out) throw Error(ErrorCode::kIOError, "cannot write " + marker.string());
+  }
+  fs::create_directories(dir / "index", ec);
+  if (ec) throw Error(ErrorCode::kIOError, "cannot create " + (dir / "index").string() + ": " + ec.message());
+}
+
+}  // namespace
+}  // namespace detail
+
+Database::Database(std::shared_ptr<detail::DatabaseCore> core) : core_(std::move(core)) {}
+
+std::unique_ptr<Database> Database::open(const std::string& path, const DatabaseOptions& options) {
+  detail::prepare_folder(path, options.create_if_missing);
+  auto core = std::make_shared<detail::DatabaseCore>(path, options);
+  storage::StoreOptions so;
+  so.block_cache_bytes = options.block_cache_bytes;
+  so.create_if_missing = true;  // the marker exists, so the store belongs here
+  core->store_ = storage::SlotStore::open((fs::path(path) / "store").string(), so);
+  return std::unique_ptr<Database>(new Database(core));
+}
+
+Database::~Database() {
+  std::lock_guard<std::mutex> lock(core_->mu_);
+  for (auto& [name, memory] : core_->open_) {
+    (void)name;
+    memory->core_->close(/*write_checkpoint=*/true);
+  }
+  core_->open_.clear();
+  core_->store_.reset();
+}
+
+const std::string& Database::path() const { return core_->path_; }
+
+std::shared_ptr<Memory> Database::create_memory(const std::string& name, const MemoryConfig& config) {
+  detail::check_name(name);
+  validate(config);
+  // Build an index once before recording anything, so a bad factory string changes nothing.
+  index::VectorIndex::create({config.key_dim, config.metric, config.index, config.search_params, config.device});
+  std::lock_guard<std::mutex> lock(core_->mu_);
+  const storage::CatalogEntry entry = core_->store_->create_memory(name, config_to_json(config));
+  std::error_code ec;
+  fs::remove(core_->index_path(entry.id), ec);  // a stale file of a dropped memory with this id
+  auto memory = std::make_shared<Memory>(detail::MemoryCore::open(
+      core_->store_.get(), entry, config, core_->index_path(entry.id), core_->options_));
+  core_->open_[name] = memory;
+  spdlog::info("created memory '{}' ({}, {}x{}, {})", name, config.index, config.key_dim,
+               config.value_dim, metric_name(config.metric));
+  return memory;
+}
+
+std::shared_ptr<Memory> Database::memory(const std::string& name) {
+  std::lock_guard<std::mutex> lock(core_->mu_);
+  auto it = core_->open_.find(name);
+  if (it != core_->open_.end()) return it->second;
+  auto entry = core_->store_->find_memory(name);
+  if (!entry) throw Error(ErrorCode::kNotFound, "no memory named '" + name + "'");
+  const MemoryConfig config = config_from_json(entry->config_json);
+  auto memory = std::make_shared<Memory>(detail::MemoryCore::open(
+      core_->store_.get(), *entry, config, core_->index_path(entry->id), core_->options_));
+  core_->open_[name] = memory;
+  return memory;
+}
+
+bool Database::has_memory(const std::string& name) const {
+  return core_->store_->find_memory(name).has_value();
+}
+
+std::vector<std::string> Database::list_memories() const {
+  std::vector<std::string> names;
+  for (const auto& e : core_->store_->list_memories()) names.push_back(e.name);
+  return names;
+}
+
+MemoryConfig Database::describe(const std::string& name) const {
+  auto entry = core_->store_->find_memory(name);
+  if (!entry) throw Error(ErrorCode::kNotFound, "no memory named '" + name + "'");
+  return config_from_json(entry->config_json);
+}
+
+void Database::drop_memory(const std::string& name) {
+  std::lock_guard<std::mutex> lock(core_->mu_);
+  auto entry = core_->store_->find_memory(name);
+  if (!entry) throw Error(ErrorCode::kNotFound, "no memory named '" + name + "'");
+  auto it = core_->open_.find(name);
+  if (it != core_->open_.end()) {
+    it->second->core_->close(/*write_checkpoint=*/false);
+    core_->open_.erase(it);
+  }
+  core_->store_->drop_memory(*entry);
+  std::error_code ec;
+  fs::remove(core_->index_path(entry->id), ec);
+  spdlog::info("dropped memory '{}'", name);
+}
+
+void Database::snapshot(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) throw Error(ErrorCode::kAlreadyExists, "snapshot target " + dir + " exists");
+  std::lock_guard<std::mutex> lock(core_->mu_);
+  // Index checkpoints first, then the store: a checkpoint older than the store is caught up
+  // from the op log on open, so the pair is always consistent.
+  for (auto& [name, memory] : core_->open_) {
+    (void)name;
+    memory->checkpoint();
+  }
+  fs::create_directories(fs::path(dir) / "index", ec);
+  if (ec) throw Error(ErrorCode::kIOError, "cannot create " + dir + ": " + ec.message());
+  for (const auto& e : fs::directory_iterator(fs::path(core_->path_) / "index")) {
+    if (e.path().extension() == ".idx") fs::copy_file(e.path(), fs::path(dir) / "index" / e.path().filename(), ec);
+    if (ec) throw Error(ErrorCode::kIOError, "cannot copy " + e.path().string() + ": " + ec.message());
+  }
+  core_->store_->checkpoint_to((fs::path(dir) / "store").string());
+  std::ofstream(fs::path(dir) / detail::kMarkerFile) << detail::kMarkerText;
+}
+
+std::uint64_t Database::disk_bytes() const {
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(core_->path_, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+}  // namespace engram

@@ -1,0 +1,52 @@
+// engram::Memory forwards to MemoryCore, which holds the state and the invariants.
+#include "engram/memory.h"
+
+#include "api/src/memory_core.h"
+
+namespace engram {
+
+Memory::Memory(std::shared_ptr<detail::MemoryCore> core) : core_(std::move(core)) {}
+Memory::~Memory() = default;
+
+const std::string& Memory::name() const { return core_->name(); }
+MemoryConfig Memory::config() const { return core_->config(); }
+
+std::vector<SlotId> Memory::insert(MatrixView keys, MatrixView values,
+                                   const std::vector<std::string>& payloads,
+                                   const WriteOptions& options) {
+  return core_->insert(keys, values, payloads, options);
+}
+
+ReadResult Memory::read(MatrixView queries, int k, float temperature) {
+  return core_->read(queries, k, temperature);
+}
+
+RetrieveResult Memory::retrieve(MatrixView queries, int k, bool with_payloads) {
+  return core_->retrieve(queries, k, with_payloads);
+}
+
+WriteResult Memory::write(MatrixView queries, MatrixView values, int k,
+                          const WriteOptions& options) {
+  return core_->write(queries, values, k, options);
+}
+
+SearchResult Memory::search(MatrixView queries, int k, bool with_payloads) {
+  return core_->search(queries, k, with_payloads);
+}
+
+std::vector<Slot> Memory::get(const std::vector<SlotId>& ids) { return core_->get(ids); }
+
+void Memory::update(const std::vector<SlotPatch>& patches, const WriteOptions& options) {
+  core_->update(patches, options);
+}
+
+void Memory::erase(const std::vector<SlotId>& ids, const WriteOptions& options) {
+  core_->erase(ids, options);
+}
+
+MemoryStats Memory::stats() { return core_->stats(); }
+void Memory::train() { core_->train(); }
+void Memory::compact() { core_->compact(); }
+void Memory::checkpoint() { core_->checkpoint(); }
+
+}  // namespace engram

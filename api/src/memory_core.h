@@ -1,0 +1,117 @@
+// api/src/memory_core.h — one open memory: the invariants that tie the store and the index.
+//
+// Invariants (see docs/durability.md):
+//  * A mutation commits to the store first (one WriteBatch: slots, op-log record, counters),
+//    then is applied to the index and the value cache under the exclusive index lock. A reader
+//    therefore never gets an id the store does not hold, except a slot erased between the
+//    commit and the apply, which readers detect (its value is gone) and skip.
+//  * Writers are serialized by write_mu_, so op-log order is commit order is apply order.
+//  * Readers take index_mu_ shared and never wait for a sync: syncs happen under write_mu_ only.
+//  * The index checkpoint on disk reflects exactly the op-log prefix up to its op_seq.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "api/src/value_cache.h"
+#include "engram/config.h"
+#include "engram/types.h"
+#include "index/vector_index.h"
+#include "storage/slot_store.h"
+
+namespace engram::detail {
+
+class MemoryCore {
+ public:
+  // Opens the memory and recovers its index (checkpoint + op-log catch-up, or a full rebuild
+  // when the checkpoint is missing, corrupt or inconsistent with the store).
+  static std::shared_ptr<MemoryCore> open(storage::SlotStore* store,
+                                          const storage::CatalogEntry& entry,
+                                          const MemoryConfig& config,
+                                          const std::string& index_path,
+                                          const DatabaseOptions& options);
+
+  const std::string& name() const { return entry_.name; }
+  const MemoryConfig& config() const { return config_; }
+  storage::MemoryId id() const { return entry_.id; }
+
+  // --- read path (memory_read.cc) ---
+  ReadResult read(const MatrixView& queries, int k, float temperature) const;
+  SearchResult search(const MatrixView& queries, int k, bool with_payloads) const;
+  RetrieveResult retrieve(const MatrixView& queries, int k, bool with_payloads) const;
+  std::vector<Slot> get(const std::vector<SlotId>& ids) const;
+  MemoryStats stats() const;
+
+  // --- write path (memory_write.cc) ---
+  std::vector<SlotId> insert(const MatrixView& keys, const MatrixView& values,
+                             const std::vector<std::string>& payloads, const WriteOptions& o);
+  WriteResult write(const MatrixView& queries, const MatrixView& values, int k,
+                    const WriteOptions& o);
+  void update(const std::vector<SlotPatch>& patches, const WriteOptions& o);
+  void erase(const std::vector<SlotId>& ids, const WriteOptions& o);
+
+  // --- recovery and maintenance (memory_recovery.cc) ---
+  void train();
+  void compact();
+  void checkpoint();
+  // Checkpoints (unless dropped) and detaches from the store: later calls throw.
+  void close(bool write_checkpoint);
+
+ private:
+  MemoryCore(storage::SlotStore* store, const storage::CatalogEntry& entry,
+             const MemoryConfig& config, const std::string& index_path,
+             const DatabaseOptions& options);
+
+  // Throws unless the memory is open. REQUIRES: index_mu_ or write_mu_ held.
+  void check_open() const;
+  // Throws kFailedPrecondition while the index waits for training data.
+  void check_searchable() const;
+
+  // Top-k of each query: n × k scores and ids. REQUIRES: index_mu_ held (shared).
+  void search_locked(const MatrixView& queries, int k, std::vector<float>* scores,
+                     std::vector<SlotId>* ids) const;
+  // Values of `ids` into out (ids.size() × value_dim); found[i] false for absent ids.
+  // REQUIRES: index_mu_ held (shared).
+  void fetch_values_locked(const std::vector<SlotId>& ids, float* out,
+                           std::vector<bool>* found) const;
+
+  // Commits `batch` with the resolved sync flag. REQUIRES: write_mu_ held.
+  bool resolve_sync(const WriteOptions& o) const;
+  // Applies committed key changes to the index; trains it when it has waited for enough data.
+  // REQUIRES: write_mu_ and index_mu_ (exclusive) held.
+  void index_add_locked(std::size_t n, const float* keys, const SlotId* ids);
+  void maybe_train_locked();
+  void maybe_auto_checkpoint_locked(std::size_t changed);
+
+  // Recovery helpers (memory_recovery.cc).
+  // Loads the checkpoint and replays the op log past it; false (logged) when the checkpoint is
+  // missing, corrupt or does not match the store. REQUIRES: exclusive access.
+  bool load_checkpoint();
+  // A new index holding every key in the store; trained when the store holds enough keys
+  // (auto_train_points, or min_train_points when force_train). REQUIRES: write_mu_ held.
+  std::unique_ptr<index::VectorIndex> build_index_from_store(bool force_train) const;
+  void load_value_cache();
+  // REQUIRES: write_mu_ held.
+  void write_checkpoint_locked();
+
+  storage::SlotStore* store_;
+  const storage::CatalogEntry entry_;
+  const MemoryConfig config_;
+  const std::string index_path_;
+  const DatabaseOptions options_;
+
+  mutable std::mutex write_mu_;                // serializes writers
+  mutable std::shared_mutex index_mu_;         // guards index_, cache_, closed_
+  storage::MemoryState state_;                 // guarded by write_mu_ (+ index_mu_ to change)
+  std::unique_ptr<index::VectorIndex> index_;  // guarded by index_mu_
+  ValueCache cache_;                           // guarded by index_mu_; used if cache_values
+  bool closed_ = false;                        // guarded by index_mu_ (written under both)
+  std::uint64_t checkpoint_op_seq_ = 0;        // guarded by write_mu_
+  std::size_t changed_since_checkpoint_ = 0;   // guarded by write_mu_
+};
+
+}  // namespace engram::detail

@@ -1,0 +1,167 @@
+// The read path: read, search, retrieve, get. Readers hold the index lock shared and never
+// wait for a writer's sync.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "api/src/memory_core.h"
+#include "api/src/validation.h"
+#include "engram/error.h"
+
+namespace engram::detail {
+
+void MemoryCore::search_locked(const MatrixView& q, int k, std::vector<float>* scores,
+                               std::vector<SlotId>* ids) const {
+  check_searchable();
+  scores->resize(q.rows * static_cast<std::size_t>(k));
+  ids->resize(q.rows * static_cast<std::size_t>(k));
+  index_->search(q.rows, q.data, k, scores->data(), ids->data());
+}
+
+void MemoryCore::fetch_values_locked(const std::vector<SlotId>& ids, float* out,
+                                     std::vector<bool>* found) const {
+  const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
+  if (!config_.cache_values) {
+    store_->multi_get_values(entry_.id, ids, out, dv, found);
+    return;
+  }
+  found->assign(ids.size(), false);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == kNoSlot) continue;
+    if (const float* v = cache_.find(ids[i])) {
+      std::memcpy(out + i * dv, v, dv * sizeof(float));
+      (*found)[i] = true;
+    }
+  }
+}
+
+ReadResult MemoryCore::read(const MatrixView& q, int k_in, float temperature) const {
+  check_matrix(q, config_.key_dim, "queries");
+  const int k = resolve_k(k_in, config_);
+  if (temperature == 0) temperature = config_.temperature;
+  if (!(temperature > 0) || !std::isfinite(temperature)) {
+    throw Error(ErrorCode::kInvalidArgument, "temperature must be a finite number > 0");
+  }
+  const std::size_t n = q.rows, kk = static_cast<std::size_t>(k);
+  const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
+
+  ReadResult r;
+  r.k = kk;
+  r.value_dim = dv;
+  r.reads.assign(n * dv, 0.0f);
+  r.weights.assign(n * kk, 0.0f);
+  std::vector<float> scores;
+  std::vector<float> values(n * kk * dv);
+  std::vector<bool> found;
+  {
+    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    check_open();
+    search_locked(q, k, &scores, &r.ids);
+    fetch_values_locked(r.ids, values.data(), &found);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    // α = softmax(s/τ) over the slots found; subtract the max for stability.
+    float best = -INFINITY;
+    for (std::size_t j = 0; j < kk; ++j) {
+      const std::size_t e = i * kk + j;
+      if (!found[e]) r.ids[e] = kNoSlot;
+      else best = std::max(best, scores[e] / temperature);
+    }
+    if (best == -INFINITY) continue;  // empty memory: zero read, no ids
+    double sum = 0;
+    for (std::size_t j = 0; j < kk; ++j) {
+      const std::size_t e = i * kk + j;
+      if (r.ids[e] == kNoSlot) continue;
+      const double w = std::exp(static_cast<double>(scores[e] / temperature - best));
+      r.weights[e] = static_cast<float>(w);
+      sum += w;
+    }
+    float* out = r.reads.data() + i * dv;
+    for (std::size_t j = 0; j < kk; ++j) {
+      const std::size_t e = i * kk + j;
+      if (r.ids[e] == kNoSlot) continue;
+      r.weights[e] = static_cast<float>(r.weights[e] / sum);
+      const float a = r.weights[e];
+      const float* v = values.data() + e * dv;
+      for (std::size_t d = 0; d < dv; ++d) out[d] += a * v[d];
+    }
+  }
+  return r;
+}
+
+SearchResult MemoryCore::search(const MatrixView& q, int k_in, bool with_payloads) const {
+  check_matrix(q, config_.key_dim, "queries");
+  const int k = resolve_k(k_in, config_);
+  SearchResult r;
+  r.k = static_cast<std::size_t>(k);
+  {
+    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    check_open();
+    search_locked(q, k, &r.scores, &r.ids);
+    if (with_payloads) r.payloads = store_->multi_get_payloads(entry_.id, r.ids);
+  }
+  return r;
+}
+
+RetrieveResult MemoryCore::retrieve(const MatrixView& q, int k_in, bool with_payloads) const {
+  check_matrix(q, config_.key_dim, "queries");
+  const int k = resolve_k(k_in, config_);
+  const std::size_t n = q.rows, kk = static_cast<std::size_t>(k);
+  RetrieveResult r;
+  r.k = kk;
+  r.key_dim = static_cast<std::size_t>(config_.key_dim);
+  r.value_dim = static_cast<std::size_t>(config_.value_dim);
+  r.keys.assign(n * kk * r.key_dim, 0.0f);
+  r.values.assign(n * kk * r.value_dim, 0.0f);
+  std::vector<bool> have_key, have_value;
+  {
+    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    check_open();
+    search_locked(q, k, &r.scores, &r.ids);
+    // Keys come from the store: a compressed index (PQ) cannot give them back exactly.
+    store_->multi_get_keys(entry_.id, r.ids, r.keys.data(), r.key_dim, &have_key);
+    fetch_values_locked(r.ids, r.values.data(), &have_value);
+    if (with_payloads) r.payloads = store_->multi_get_payloads(entry_.id, r.ids);
+  }
+  for (std::size_t e = 0; e < n * kk; ++e) {
+    if (!have_key[e] || !have_value[e]) {  // erased between commit and index apply
+      r.ids[e] = kNoSlot;
+      r.scores[e] = -INFINITY;
+      std::fill_n(r.keys.begin() + static_cast<std::ptrdiff_t>(e * r.key_dim), r.key_dim, 0.0f);
+      std::fill_n(r.values.begin() + static_cast<std::ptrdiff_t>(e * r.value_dim), r.value_dim, 0.0f);
+    }
+  }
+  return r;
+}
+
+std::vector<Slot> MemoryCore::get(const std::vector<SlotId>& ids) const {
+  const std::size_t n = ids.size();
+  const std::size_t dk = static_cast<std::size_t>(config_.key_dim);
+  const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
+  std::vector<float> keys(n * dk), values(n * dv);
+  std::vector<bool> have_key, have_value;
+  std::vector<std::string> payloads;
+  {
+    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    check_open();
+    store_->multi_get_keys(entry_.id, ids, keys.data(), dk, &have_key);
+    store_->multi_get_values(entry_.id, ids, values.data(), dv, &have_value);
+    payloads = store_->multi_get_payloads(entry_.id, ids);
+  }
+  std::vector<Slot> out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!have_key[i] || !have_value[i]) {
+      throw Error(ErrorCode::kNotFound,
+                  "slot " + std::to_string(ids[i]) + " not found in memory '" + entry_.name + "'");
+    }
+    out[i].id = ids[i];
+    out[i].key.assign(keys.begin() + static_cast<std::ptrdiff_t>(i * dk),
+                      keys.begin() + static_cast<std::ptrdiff_t>((i + 1) * dk));
+    out[i].value.assign(values.begin() + static_cast<std::ptrdiff_t>(i * dv),
+                        values.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv));
+    out[i].payload = std::move(payloads[i]);
+  }
+  return out;
+}
+
+}  // namespace engram::detail

@@ -1,0 +1,249 @@
+// The recovery path and index maintenance: open (checkpoint + op-log catch-up, or a full
+// rebuild), checkpoint, train, compact, close. See docs/durability.md.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "api/src/memory_core.h"
+#include "engram/error.h"
+#include "index/index_file.h"
+
+namespace engram::detail {
+namespace {
+
+index::IndexSpec spec_of(const MemoryConfig& c) {
+  return {c.key_dim, c.metric, c.index, c.search_params, c.device};
+}
+
+constexpr std::size_t kRebuildChunk = 65536;
+
+}  // namespace
+
+std::shared_ptr<MemoryCore> MemoryCore::open(storage::SlotStore* store,
+                                             const storage::CatalogEntry& entry,
+                                             const MemoryConfig& config,
+                                             const std::string& index_path,
+                                             const DatabaseOptions& options) {
+  std::shared_ptr<MemoryCore> core(new MemoryCore(store, entry, config, index_path, options));
+  std::lock_guard<std::mutex> w(core->write_mu_);
+  core->state_ = store->load_state(entry.id);
+  if (!core->load_checkpoint()) {
+    core->index_ = core->build_index_from_store(false);
+    if (core->state_.op_seq > 0) core->write_checkpoint_locked();
+  }
+  core->load_value_cache();
+  return core;
+}
+
+bool MemoryCore::load_checkpoint() {
+  const std::string& name = entry_.name;
+  std::optional<index::IndexCheckpoint> cp;
+  try {
+    cp = index::read_index_checkpoint(index_path_);
+  } catch (const Error& e) {
+    spdlog::warn("memory '{}': index checkpoint unusable ({}); rebuilding from the store", name, e.what());
+    return false;
+  }
+  if (!cp) {
+    if (state_.op_seq > 0) spdlog::warn("memory '{}': no index checkpoint; rebuilding from the store", name);
+    return false;
+  }
+  if (cp->op_seq > state_.op_seq) {
+    spdlog::warn("memory '{}': index checkpoint is ahead of the store (op {} > {}); rebuilding", name,
+                 cp->op_seq, state_.op_seq);
+    return false;
+  }
+  try {
+    index_ = index::VectorIndex::deserialize(spec_of(config_), cp->payload);
+    std::uint64_t expected = cp->op_seq + 1;
+    const std::size_t dk = static_cast<std::size_t>(config_.key_dim);
+    std::vector<float> keys;
+    std::vector<bool> found;
+    store_->scan_index_ops(entry_.id, cp->op_seq, [&](const storage::IndexOp& op) {
+      if (op.seq != expected) {
+        throw Error(ErrorCode::kCorruption, "op log jumps from " + std::to_string(expected - 1) +
+                                                " to " + std::to_string(op.seq));
+      }
+      ++expected;
+      if (!index_->is_trained()) return;  // training will index everything in the store
+      if (op.kind == storage::IndexOp::kRemove) {
+        index_->remove(op.ids);
+        return;
+      }
+      keys.resize(op.ids.size() * dk);
+      store_->multi_get_keys(entry_.id, op.ids, keys.data(), dk, &found);
+      std::vector<SlotId> live;
+      std::vector<float> live_keys;
+      for (std::size_t i = 0; i < op.ids.size(); ++i) {
+        if (!found[i]) continue;  // erased by a later op
+        live.push_back(op.ids[i]);
+        live_keys.insert(live_keys.end(), keys.begin() + static_cast<std::ptrdiff_t>(i * dk),
+                         keys.begin() + static_cast<std::ptrdiff_t>((i + 1) * dk));
+      }
+      index_->add(live.size(), live_keys.data(), live.data());
+    });
+    if (expected - 1 != state_.op_seq) {
+      throw Error(ErrorCode::kCorruption, "op log ends at " + std::to_string(expected - 1) +
+                                              ", the store is at " + std::to_string(state_.op_seq));
+    }
+    if (index_->is_trained() && index_->size() != state_.slots) {
+      throw Error(ErrorCode::kCorruption, "index holds " + std::to_string(index_->size()) +
+                                              " keys, the store " + std::to_string(state_.slots));
+    }
+    if (expected - 1 > cp->op_seq) {
+      spdlog::info("memory '{}': caught up {} ops past the index checkpoint", name,
+                   expected - 1 - cp->op_seq);
+    }
+  } catch (const Error& e) {
+    spdlog::warn("memory '{}': index checkpoint does not match the store ({}); rebuilding", name,
+                 e.what());
+    index_.reset();
+    return false;
+  }
+  checkpoint_op_seq_ = cp->op_seq;
+  if (!index_->is_trained() && index_->auto_train_points() <= state_.slots) {
+    index_ = build_index_from_store(false);
+  }
+  return true;
+}
+
+std::unique_ptr<index::VectorIndex> MemoryCore::build_index_from_store(bool force_train) const {
+  auto idx = index::VectorIndex::create(spec_of(config_));
+  const std::size_t dk = static_cast<std::size_t>(config_.key_dim);
+  std::vector<float> keys;
+  std::vector<SlotId> ids;
+  if (!idx->is_trained()) {
+    const std::size_t needed = force_train ? idx->min_train_points() : idx->auto_train_points();
+    if (state_.slots < std::max<std::size_t>(needed, 1)) return idx;  // waits for more data
+    keys.reserve(state_.slots * dk);
+    ids.reserve(state_.slots);
+    store_->scan_keys(entry_.id, [&](std::uint64_t id, const float* k, std::size_t n) {
+      if (n != dk) throw Error(ErrorCode::kCorruption, "slot " + std::to_string(id) + " has a key of the wrong size");
+      ids.push_back(id);
+      keys.insert(keys.end(), k, k + n);
+    });
+    idx->train(ids.size(), keys.data());
+    idx->add(ids.size(), keys.data(), ids.data());
+    spdlog::info("memory '{}': trained index '{}' on {} keys", entry_.name, config_.index, ids.size());
+    return idx;
+  }
+  auto flush = [&] {
+    idx->add(ids.size(), keys.data(), ids.data());
+    keys.clear();
+    ids.clear();
+  };
+  store_->scan_keys(entry_.id, [&](std::uint64_t id, const float* k, std::size_t n) {
+    if (n != dk) throw Error(ErrorCode::kCorruption, "slot " + std::to_string(id) + " has a key of the wrong size");
+    ids.push_back(id);
+    keys.insert(keys.end(), k, k + n);
+    if (ids.size() == kRebuildChunk) flush();
+  });
+  flush();
+  if (state_.slots > 0) spdlog::info("memory '{}': rebuilt index '{}' from {} keys", entry_.name, config_.index, idx->size());
+  return idx;
+}
+
+void MemoryCore::load_value_cache() {
+  if (!config_.cache_values) return;
+  cache_.clear();
+  cache_.reserve(state_.slots);
+  const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
+  store_->scan_values(entry_.id, [&](std::uint64_t id, const float* v, std::size_t n) {
+    if (n != dv) throw Error(ErrorCode::kCorruption, "slot " + std::to_string(id) + " has a value of the wrong size");
+    cache_.put(id, v);
+  });
+  if (cache_.size() != state_.slots) {
+    throw Error(ErrorCode::kCorruption, "memory '" + entry_.name + "' stores " +
+                                            std::to_string(cache_.size()) + " values but counts " +
+                                            std::to_string(state_.slots) + " slots");
+  }
+}
+
+void MemoryCore::write_checkpoint_locked() {
+  // The index must never reflect a change the store could still lose: sync the WAL first.
+  store_->sync_wal();
+  index::IndexCheckpoint cp;
+  {
+    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    cp.payload = index_->serialize();
+    cp.op_seq = state_.op_seq;
+  }
+  index::write_index_checkpoint(index_path_, cp);
+  store_->truncate_index_ops(entry_.id, cp.op_seq);
+  checkpoint_op_seq_ = cp.op_seq;
+  changed_since_checkpoint_ = 0;
+}
+
+void MemoryCore::maybe_train_locked() {
+  if (index_->is_trained() || state_.slots < std::max<std::size_t>(index_->auto_train_points(), 1)) return;
+  index_ = build_index_from_store(false);
+}
+
+void MemoryCore::maybe_auto_checkpoint_locked(std::size_t changed) {
+  changed_since_checkpoint_ += changed;
+  if (options_.checkpoint_every_slots == 0 || changed_since_checkpoint_ < options_.checkpoint_every_slots) return;
+  write_checkpoint_locked();
+}
+
+void MemoryCore::checkpoint() {
+  std::lock_guard<std::mutex> w(write_mu_);
+  check_open();
+  write_checkpoint_locked();
+}
+
+void MemoryCore::train() {
+  std::lock_guard<std::mutex> w(write_mu_);
+  check_open();
+  {
+    std::shared_lock<std::shared_mutex> r(index_mu_);
+    if (index_->is_trained()) return;
+  }
+  auto fresh = build_index_from_store(true);  // readers keep using the old index meanwhile
+  if (!fresh->is_trained()) {
+    throw Error(ErrorCode::kFailedPrecondition,
+                "memory '" + entry_.name + "' holds " + std::to_string(state_.slots) +
+                    " slots; index '" + config_.index + "' needs at least " +
+                    std::to_string(fresh->min_train_points()) + " to train");
+  }
+  {
+    std::unique_lock<std::shared_mutex> lock(index_mu_);
+    index_ = std::move(fresh);
+  }
+  write_checkpoint_locked();
+}
+
+void MemoryCore::compact() {
+  std::lock_guard<std::mutex> w(write_mu_);
+  check_open();
+  bool was_trained;
+  {
+    std::shared_lock<std::shared_mutex> r(index_mu_);
+    was_trained = index_->is_trained();
+  }
+  auto fresh = build_index_from_store(was_trained);  // readers keep using the old index meanwhile
+  {
+    std::unique_lock<std::shared_mutex> lock(index_mu_);
+    index_ = std::move(fresh);
+  }
+  write_checkpoint_locked();
+}
+
+void MemoryCore::close(bool write_checkpoint) {
+  std::lock_guard<std::mutex> w(write_mu_);
+  if (closed_) return;
+  if (write_checkpoint) {
+    try {
+      write_checkpoint_locked();
+    } catch (const Error& e) {
+      spdlog::error("memory '{}': checkpoint at close failed ({}); the next open catches up from the store",
+                    entry_.name, e.what());
+    }
+  }
+  std::unique_lock<std::shared_mutex> lock(index_mu_);
+  closed_ = true;
+  index_.reset();
+  cache_.clear();
+}
+
+}  // namespace engram::detail

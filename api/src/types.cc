@@ -1,0 +1,27 @@
+#include "engram/types.h"
+
+#include "engram/error.h"
+#include "engram/memory_interface.h"
+
+namespace engram {
+
+MatrixView::MatrixView(const std::vector<float>& v, std::size_t c)
+    : data(v.data()), rows(c == 0 ? 0 : v.size() / c), cols(c) {
+  if (c == 0 || v.size() % c != 0) {
+    throw Error(ErrorCode::kInvalidArgument, "a vector of " + std::to_string(v.size()) +
+                                                 " floats is not a whole number of rows of " +
+                                                 std::to_string(c));
+  }
+}
+
+SlotId MemoryInterface::insert_one(const std::vector<float>& key, const std::vector<float>& value,
+                                   const std::string& payload, const WriteOptions& options) {
+  return insert(MatrixView(key.data(), 1, key.size()), MatrixView(value.data(), 1, value.size()),
+                {payload}, options)[0];
+}
+
+Slot MemoryInterface::get_one(SlotId id) { return get({id})[0]; }
+
+void MemoryInterface::erase_one(SlotId id, const WriteOptions& options) { erase({id}, options); }
+
+}  // namespace engram

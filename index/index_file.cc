@@ -1,0 +1,122 @@
+#include "index/index_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "engram/error.h"
+
+namespace engram::index {
+namespace {
+
+constexpr char kMagic[8] = {'E', 'N', 'G', 'R', 'A', 'M', 'I', 'X'};
+constexpr std::uint32_t kVersion = 1;
+constexpr std::size_t kHeaderBytes = 8 + 4 + 8 + 8 + 4;
+
+std::uint32_t checksum(const std::vector<std::uint8_t>& bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const std::uint8_t* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {  // zlib's length is a uInt: feed it in chunks
+    const uInt chunk = static_cast<uInt>(std::min<std::size_t>(left, 1u << 30));
+    crc = crc32(crc, p, chunk);
+    p += chunk;
+    left -= chunk;
+  }
+  return static_cast<std::uint32_t>(crc);
+}
+
+template <typename T>
+void append(std::string* out, T v) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+void write_all(int fd, const void* data, std::size_t n, const std::string& path) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw Error(ErrorCode::kIOError, "writing " + path + ": " + std::strerror(errno));
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+void fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+void write_index_checkpoint(const std::string& path, const IndexCheckpoint& checkpoint) {
+  std::string header(kMagic, sizeof kMagic);
+  append(&header, kVersion);
+  append(&header, checkpoint.op_seq);
+  append(&header, static_cast<std::uint64_t>(checkpoint.payload.size()));
+  append(&header, checksum(checkpoint.payload));
+
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(ErrorCode::kIOError, "creating " + tmp + ": " + std::strerror(errno));
+  try {
+    write_all(fd, header.data(), header.size(), tmp);
+    write_all(fd, checkpoint.payload.data(), checkpoint.payload.size(), tmp);
+    if (::fsync(fd) != 0) throw Error(ErrorCode::kIOError, "syncing " + tmp + ": " + std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    throw Error(ErrorCode::kIOError, "renaming " + tmp + ": " + std::strerror(errno));
+  }
+  fsync_dir(std::filesystem::path(path).parent_path().string());
+}
+
+std::optional<IndexCheckpoint> read_index_checkpoint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (!std::filesystem::exists(path)) return std::nullopt;
+    throw Error(ErrorCode::kIOError, "cannot open " + path);
+  }
+  char header[kHeaderBytes];
+  if (!in.read(header, kHeaderBytes) || std::memcmp(header, kMagic, sizeof kMagic) != 0) {
+    throw Error(ErrorCode::kCorruption, path + " is not an Engram index checkpoint");
+  }
+  std::uint32_t version, crc;
+  std::uint64_t op_seq, bytes;
+  std::memcpy(&version, header + 8, 4);
+  std::memcpy(&op_seq, header + 12, 8);
+  std::memcpy(&bytes, header + 20, 8);
+  std::memcpy(&crc, header + 28, 4);
+  if (version != kVersion) {
+    throw Error(ErrorCode::kCorruption, path + " has unknown version " + std::to_string(version));
+  }
+  const auto file_size = std::filesystem::file_size(path);
+  if (file_size != kHeaderBytes + bytes) {
+    throw Error(ErrorCode::kCorruption, path + " is truncated or has trailing bytes");
+  }
+  IndexCheckpoint cp;
+  cp.op_seq = op_seq;
+  cp.payload.resize(bytes);
+  if (!in.read(reinterpret_cast<char*>(cp.payload.data()), static_cast<std::streamsize>(bytes))) {
+    throw Error(ErrorCode::kCorruption, path + " is truncated");
+  }
+  if (checksum(cp.payload) != crc) {
+    throw Error(ErrorCode::kCorruption, path + " fails its checksum");
+  }
+  return cp;
+}
+
+}  // namespace engram::index

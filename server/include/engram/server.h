@@ -1,0 +1,69 @@
+// engram/server.h — the Engram memory server: an HTTP/1.1 JSON API over one database folder.
+//
+//   engram::server::ServerOptions opt;  opt.data_dir = "./engram-data";  opt.port = 0;
+//   engram::server::Server server(opt);   // opens the database, binds, starts the threads
+//   std::cout << server.port();           // the port actually bound (0 picks a free one)
+//   server.stop();                        // graceful; the destructor does it too
+//
+// The `engram serve` command is this class plus command-line flags and signal handling.
+// The API is described in docs/openapi.yaml and docs/server.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace engram {
+class Database;
+}
+
+namespace engram::server {
+
+struct ServerOptions {
+  std::string data_dir = "./engram-data";
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8420;  // 0: an ephemeral port (see Server::port())
+  int threads = 0;            // threads serving requests; 0: the number of CPUs
+  std::string token;          // non-empty: every request but /v1/health needs "Bearer <token>"
+
+  // Limits. A request over a limit is refused whole and changes nothing.
+  std::size_t max_body_bytes = 64u << 20;     // request bodies, except ingest
+  std::size_t max_ingest_bytes = 1024u << 20; // the body of POST .../ingest
+  std::size_t max_batch = 10000;              // rows in one request (ingest: rows per insert)
+  std::size_t max_connections = 1024;         // further connections get 503 and are closed
+  double idle_timeout_s = 60;    // a keep-alive connection with no request for this long is closed
+  double header_timeout_s = 10;  // the whole request header must arrive within this time
+  double body_timeout_s = 120;   // the whole body must arrive within this time after the header
+  double shutdown_grace_s = 30;  // stop() waits this long for in-flight requests, then cuts
+};
+
+class Server {
+ public:
+  // Opens (creating if needed) the database in options.data_dir, binds host:port and starts
+  // serving on background threads. Throws engram::Error (kBusy if another process has the
+  // folder, kUnavailable if the address cannot be bound).
+  explicit Server(const ServerOptions& options);
+  // stop(), then closes the database (which checkpoints every index).
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  std::uint16_t port() const;
+  const ServerOptions& options() const;
+  Database& database();
+
+  // Graceful stop: stops accepting, answers new requests on open connections with 503, lets
+  // in-flight requests finish (up to shutdown_grace_s), closes connections and joins the
+  // threads. The database stays open until the destructor. Idempotent, thread-safe.
+  void stop();
+
+  // Blocks until SIGINT or SIGTERM arrives (or stop() is called), then stops gracefully.
+  void run_until_signal();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace engram::server

@@ -1,0 +1,59 @@
+// handlers_admin.cc — health, metrics and snapshots.
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include "errors.h"
+#include "json_codec.h"
+#include "service.h"
+
+namespace engram::server {
+
+namespace {
+// Snapshots default to <data>/snapshots/<UTC time>-<n>: next to the data they copy, named so that
+// they sort by time and two in the same second do not collide.
+std::string default_snapshot_dir(const std::string& data_dir) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  std::filesystem::path base = std::filesystem::path(data_dir) / "snapshots";
+  for (int n = 0;; ++n) {
+    auto dir = base / (std::string(stamp) + (n ? "-" + std::to_string(n) : ""));
+    if (!std::filesystem::exists(dir)) return dir.string();
+  }
+}
+}  // namespace
+
+void add_admin_routes(Router& router, Service& service) {
+  router.add("GET", "/v1/health", [&service](const Request&, const Params&) {
+    return json_response({{"status", "ok"}, {"memories", service.database().list_memories().size()}});
+  });
+
+  router.add("GET", "/v1/metrics", [&service](const Request&, const Params&) {
+    Response res;
+    res.content_type = "text/plain; version=0.0.4";
+    res.body = service.render_metrics();
+    return res;
+  });
+
+  // The core snapshots the whole database (every memory, consistently); the per-memory path
+  // exists because clients think in memories, and checks that the memory exists.
+  auto snapshot = [&service](const Request& req, const Params& p) {
+    if (auto it = p.find("name"); it != p.end()) service.memory(it->second);  // 404 if unknown
+    json body = req.body.empty() ? json::object() : parse_object(req.body);
+    check_fields(body, {"dir"});
+    std::string dir = get_string(body, "dir").value_or("");
+    if (dir.empty()) {
+      dir = default_snapshot_dir(service.database().path());
+      std::filesystem::create_directories(std::filesystem::path(dir).parent_path());
+    }
+    service.database().snapshot(dir);
+    return json_response({{"dir", dir}}, 201);
+  };
+  router.add("POST", "/v1/memories/{name}/snapshot", snapshot);
+  router.add("POST", "/v1/snapshot", snapshot);
+}
+
+}  // namespace engram::server

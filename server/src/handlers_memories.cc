@@ -1,0 +1,36 @@
+// handlers_memories.cc — the memory collection: list, create, describe, drop.
+#include "errors.h"
+#include "json_codec.h"
+#include "service.h"
+
+namespace engram::server {
+
+void add_memory_routes(Router& router, Service& service) {
+  router.add("GET", "/v1/memories", [&service](const Request&, const Params&) {
+    return json_response({{"memories", service.database().list_memories()}});
+  });
+
+  router.add("PUT", "/v1/memories/{name}", [&service](const Request& req, const Params& p) {
+    const std::string& name = p.at("name");
+    MemoryConfig config = config_from_json(parse_object(req.body));
+    auto mem = service.database().create_memory(name, config);
+    return json_response({{"name", name}, {"config", config_to_json(mem->config())}}, 201);
+  });
+
+  router.add("GET", "/v1/memories/{name}", [&service](const Request&, const Params& p) {
+    const std::string& name = p.at("name");
+    auto mem = service.memory(name);
+    return json_response(
+        {{"name", name}, {"config", config_to_json(mem->config())}, {"stats", stats_to_json(mem->stats())}});
+  });
+
+  router.add("DELETE", "/v1/memories/{name}", [&service](const Request&, const Params& p) {
+    service.database().drop_memory(p.at("name"));
+    Response res;
+    res.status = 204;
+    res.content_type.clear();
+    return res;
+  });
+}
+
+}  // namespace engram::server

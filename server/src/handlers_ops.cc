@@ -1,0 +1,88 @@
+// handlers_ops.cc — the attention operations: read, retrieve, write, search.
+//
+// Each takes a batch of queries and answers one row per query with k entries (padded with id
+// -1 where fewer than k slots exist), in the encoding the request asks for.
+#include "errors.h"
+#include "json_codec.h"
+#include "service.h"
+
+namespace engram::server {
+
+namespace {
+// Rows of a result: ids hold rows × k entries (k is 0 only for an empty batch).
+std::size_t rows_of(std::size_t id_count, std::size_t k, std::size_t fallback) {
+  return k ? id_count / k : fallback;
+}
+}  // namespace
+
+void add_op_routes(Router& router, Service& service) {
+  router.add("POST", "/v1/memories/{name}/read", [&service](const Request& req, const Params& p) {
+    auto mem = service.memory(p.at("name"));
+    json body = parse_object(req.body);
+    check_fields(body, {"queries", "queries_b64", "k", "temperature", "encoding"});
+    Encoding enc = response_encoding(body, req);
+    MemoryConfig config = mem->config();
+    Matrix q = read_matrix(body, "queries", config.key_dim);
+    service.check_batch(q.rows, "\"queries\"");
+    ReadResult r = mem->read(q.view(), get_int(body, "k", 0), get_float(body, "temperature", 0));
+    std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
+    json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
+    put_matrix(out, "reads", r.reads.data(), rows, r.value_dim, enc);
+    put_matrix(out, "weights", r.weights.data(), rows, r.k, enc);
+    return json_response(out);
+  });
+
+  router.add("POST", "/v1/memories/{name}/retrieve", [&service](const Request& req, const Params& p) {
+    auto mem = service.memory(p.at("name"));
+    json body = parse_object(req.body);
+    check_fields(body, {"queries", "queries_b64", "k", "payloads", "encoding"});
+    Encoding enc = response_encoding(body, req);
+    MemoryConfig config = mem->config();
+    Matrix q = read_matrix(body, "queries", config.key_dim);
+    service.check_batch(q.rows, "\"queries\"");
+    bool with_payloads = get_bool(body, "payloads", false);
+    RetrieveResult r = mem->retrieve(q.view(), get_int(body, "k", 0), with_payloads);
+    std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
+    json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
+    put_matrix(out, "scores", r.scores.data(), rows, r.k, enc);
+    put_tensor3(out, "keys", r.keys, rows, r.k, r.key_dim, enc);
+    put_tensor3(out, "values", r.values, rows, r.k, r.value_dim, enc);
+    if (with_payloads) out["payloads"] = payloads_to_json(r.payloads, rows, r.k);
+    return json_response(out);
+  });
+
+  router.add("POST", "/v1/memories/{name}/write", [&service](const Request& req, const Params& p) {
+    auto mem = service.memory(p.at("name"));
+    json body = parse_object(req.body);
+    check_fields(body, {"queries", "queries_b64", "values", "values_b64", "k", "sync", "encoding"});
+    Encoding enc = response_encoding(body, req);
+    MemoryConfig config = mem->config();
+    Matrix q = read_matrix(body, "queries", config.key_dim);
+    Matrix v = read_matrix(body, "values", config.value_dim);
+    service.check_batch(q.rows, "\"queries\"");
+    WriteResult r = mem->write(q.view(), v.view(), get_int(body, "k", 0), write_options(body));
+    std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
+    json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
+    put_matrix(out, "gates", r.gates.data(), rows, r.k, enc);
+    return json_response(out);
+  });
+
+  router.add("POST", "/v1/memories/{name}/search", [&service](const Request& req, const Params& p) {
+    auto mem = service.memory(p.at("name"));
+    json body = parse_object(req.body);
+    check_fields(body, {"queries", "queries_b64", "k", "payloads", "encoding"});
+    Encoding enc = response_encoding(body, req);
+    MemoryConfig config = mem->config();
+    Matrix q = read_matrix(body, "queries", config.key_dim);
+    service.check_batch(q.rows, "\"queries\"");
+    bool with_payloads = get_bool(body, "payloads", false);
+    SearchResult r = mem->search(q.view(), get_int(body, "k", 0), with_payloads);
+    std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
+    json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
+    put_matrix(out, "scores", r.scores.data(), rows, r.k, enc);
+    if (with_payloads) out["payloads"] = payloads_to_json(r.payloads, rows, r.k);
+    return json_response(out);
+  });
+}
+
+}  // namespace engram::server

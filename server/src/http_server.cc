@@ -1,0 +1,351 @@
+// http_server.cc — the network layer: Boost.Beast sessions feeding Service::handle().
+//
+// One Session per connection, on its own strand, so a connection's reads, handling and writes
+// never run concurrently while different connections run on all `threads` threads. Each request
+// is read in three timed steps, which is what cuts off slow clients:
+//   1. wait for its first byte        — idle_timeout   (keep-alive connections that went quiet)
+//   2. read the whole header          — header_timeout (a client sending a byte a second)
+//   3. read the body                  — body_timeout, bounded by the route's body limit
+// The header is checked (auth, route, content type, size) before the body is read, so a refused
+// upload is not read at all. The request is then handled inline on the strand: handlers are
+// CPU-bound (FAISS, RocksDB) and the io threads are the request thread pool.
+//
+// Shutdown: the acceptor closes, connections waiting for a request are closed, requests being
+// handled finish and their responses go out with "Connection: close".
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <engram/database.h>
+#include <engram/error.h>
+#include <engram/server.h>
+#include <spdlog/spdlog.h>
+
+#include "service.h"
+
+namespace engram::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+std::chrono::milliseconds ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+class Session;
+
+// What the sessions share with the server.
+struct Core {
+  ServerOptions options;
+  std::unique_ptr<Service> service;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<Session*, std::weak_ptr<Session>> sessions;
+
+  std::size_t connections() {
+    std::lock_guard<std::mutex> lock(mu);
+    return sessions.size();
+  }
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Core& core) : stream_(std::move(socket)), core_(core) {}
+
+  ~Session() {
+    if (!registered_) return;
+    std::lock_guard<std::mutex> lock(core_.mu);
+    core_.sessions.erase(this);
+    core_.cv.notify_all();
+  }
+
+  void start() {
+    {
+      std::lock_guard<std::mutex> lock(core_.mu);
+      core_.sessions[this] = weak_from_this();
+      registered_ = true;
+    }
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_request(); });
+  }
+
+  // Answers 503 and closes: the server is at max_connections.
+  void reject() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->respond_refusal(503, "unavailable", "too many connections");
+    });
+  }
+
+  // Shutdown: close now unless a request is being handled or answered.
+  void stop() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->stopping_ = true;
+      if (self->state_ == State::kReading) self->stream_.socket().close();
+    });
+  }
+
+ private:
+  enum class State { kReading, kBusy };
+
+  void wait_request() {
+    state_ = State::kReading;
+    if (stopping_ || core_.service->stopping()) return close();
+    if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
+    stream_.expires_after(ms(core_.options.idle_timeout_s));
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(core_.options.max_body_bytes);
+    stream_.expires_after(ms(core_.options.header_timeout_s));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec == http::error::header_limit) return respond_refusal(431, "bad_request", "header too large");
+    if (ec == beast::error::timeout) {
+      spdlog::warn("closing a connection whose request header did not arrive within {} s",
+                   core_.options.header_timeout_s);
+      return close();
+    }
+    if (ec == http::error::end_of_stream || ec == net::error::eof) return close();
+    if (ec) return respond_refusal(400, "bad_request", "malformed HTTP request: " + ec.message());
+
+    auto& head = parser_->get();
+    request_ = Request{};
+    request_.method = std::string(head.method_string());
+    request_.target = std::string(head.target());
+    request_.content_type = std::string(head[http::field::content_type]);
+    request_.authorization = std::string(head[http::field::authorization]);
+    request_.keep_alive = head.keep_alive();
+    request_.expects_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+
+    if (auto refusal = core_.service->check_head(request_)) return respond(std::move(*refusal), true);
+    const std::size_t limit = core_.service->body_limit(request_);
+    if (parser_->content_length().value_or(0) > limit)
+      return respond_refusal(413, "payload_too_large",
+                             "the body exceeds " + std::to_string(limit) + " bytes");
+    parser_->body_limit(limit);
+
+    stream_.expires_after(ms(core_.options.body_timeout_s));
+    if (beast::iequals(head[http::field::expect], "100-continue")) {
+      // curl asks before uploading large bodies; without this it waits a second per request.
+      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue, sizeof kContinue - 1),
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         if (ec) return self->close();
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_body(ec);
+                     });
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec == http::error::body_limit)
+      return respond_refusal(413, "payload_too_large",
+                             "the body exceeds " + std::to_string(core_.service->body_limit(request_)) + " bytes");
+    if (ec == beast::error::timeout) {
+      spdlog::warn("closing a connection whose request body did not arrive within {} s",
+                   core_.options.body_timeout_s);
+      return close();
+    }
+    if (ec) return close();
+    state_ = State::kBusy;
+    request_.body = std::move(parser_->get().body());
+    Response res = core_.service->handle(request_);
+    respond(std::move(res), false);
+  }
+
+  void respond_refusal(int status, const std::string& code, const std::string& message) {
+    core_.service->observe("transport", request_.method.empty() ? "-" : request_.method, status, 0);
+    respond(make_error(status, code, message), true);
+  }
+
+  // Sends `r`; `force_close` when the rest of the request was not read.
+  void respond(Response r, bool force_close) {
+    state_ = State::kBusy;
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
+    res->set(http::field::server, "engram");
+    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers) res->set(name, value);
+    res->body() = std::move(r.body);
+    const bool keep = !force_close && !r.close && request_.keep_alive && !stopping_ &&
+                      !core_.service->stopping();
+    res->keep_alive(keep);
+    res->prepare_payload();
+    stream_.expires_after(ms(core_.options.body_timeout_s));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
+                        if (ec || !keep) return self->close();
+                        self->wait_request();
+                      });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  Core& core_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Request request_;
+  State state_ = State::kReading;
+  bool stopping_ = false;
+  bool registered_ = false;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Core core;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::uint16_t port = 0;
+  std::mutex stop_mu;
+  bool stopped = false;
+  std::mutex wait_mu;
+  std::condition_variable wait_cv;
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec != net::error::operation_aborted) spdlog::error("accept failed: {}", ec.message());
+        if (!acceptor.is_open()) return;
+        return accept();
+      }
+      if (core.service->stopping()) return;  // closes the socket
+      auto session = std::make_shared<Session>(std::move(socket), core);
+      if (core.connections() >= core.options.max_connections) session->reject();
+      else session->start();
+      accept();
+    });
+  }
+};
+
+Server::Server(const ServerOptions& options) : impl_(std::make_unique<Impl>()) {
+  Impl& im = *impl_;
+  im.core.options = options;
+  if (im.core.options.threads <= 0)
+    im.core.options.threads = std::max(1u, std::thread::hardware_concurrency());
+  im.core.service = std::make_unique<Service>(Database::open(options.data_dir), im.core.options);
+  im.core.service->set_connection_gauge([core = &im.core] { return core->connections(); });
+
+  try {
+    tcp::endpoint endpoint(net::ip::make_address(options.host), options.port);
+    im.acceptor.open(endpoint.protocol());
+    im.acceptor.set_option(net::socket_base::reuse_address(true));
+    im.acceptor.bind(endpoint);
+    im.acceptor.listen(net::socket_base::max_listen_connections);
+    im.port = im.acceptor.local_endpoint().port();
+  } catch (const boost::system::system_error& e) {
+    throw Error(ErrorCode::kUnavailable,
+                "cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " + e.what());
+  }
+  im.accept();
+  for (int i = 0; i < im.core.options.threads; ++i) im.threads.emplace_back([&im] { im.ioc.run(); });
+  spdlog::info("engram server listening on {}:{} (data {}, {} threads{})", options.host, im.port,
+               options.data_dir, im.core.options.threads, options.token.empty() ? "" : ", token required");
+}
+
+Server::~Server() {
+  stop();
+  impl_->core.service.reset();  // closes the database: checkpoints every index
+  spdlog::info("engram server stopped; database closed");
+}
+
+std::uint16_t Server::port() const { return impl_->port; }
+const ServerOptions& Server::options() const { return impl_->core.options; }
+Database& Server::database() { return impl_->core.service->database(); }
+
+void Server::stop() {
+  Impl& im = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(im.stop_mu);
+    if (im.stopped) return;
+    im.stopped = true;
+  }
+  spdlog::info("engram server stopping: finishing in-flight requests");
+  im.core.service->set_stopping();
+  net::post(im.ioc, [&im] {
+    beast::error_code ec;
+    im.acceptor.close(ec);
+  });
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard<std::mutex> lock(im.core.mu);
+    for (auto& [ptr, weak] : im.core.sessions)
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live) s->stop();
+  live.clear();
+  {
+    std::unique_lock<std::mutex> lock(im.core.mu);
+    bool drained = im.core.cv.wait_for(lock, ms(im.core.options.shutdown_grace_s),
+                                       [&im] { return im.core.sessions.empty(); });
+    if (!drained) spdlog::error("{} connections still busy after {} s; cutting them",
+                                im.core.sessions.size(), im.core.options.shutdown_grace_s);
+  }
+  im.ioc.stop();
+  for (auto& t : im.threads)
+    if (t.joinable()) t.join();
+  im.threads.clear();
+  {
+    std::lock_guard<std::mutex> lock(im.wait_mu);
+    im.wait_cv.notify_all();
+  }
+}
+
+void Server::run_until_signal() {
+  // A separate io_context, so the signal wait does not depend on the request threads.
+  net::io_context signals_ioc;
+  net::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+  signals.async_wait([](beast::error_code ec, int signo) {
+    if (!ec) spdlog::info("received signal {}", signo);
+  });
+  // Also return when stop() is called from elsewhere.
+  std::thread watcher([this, &signals_ioc] {
+    std::unique_lock<std::mutex> lock(impl_->wait_mu);
+    impl_->wait_cv.wait(lock, [this] {
+      std::lock_guard<std::mutex> l(impl_->stop_mu);
+      return impl_->stopped;
+    });
+    signals_ioc.stop();
+  });
+  signals_ioc.run();
+  stop();
+  watcher.join();
+}
+
+}  // namespace engram::server

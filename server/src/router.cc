@@ -1,0 +1,69 @@
+#include "router.h"
+
+namespace engram::server {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < path.size()) {
+    if (path[pos] == '/') { ++pos; continue; }
+    std::size_t end = path.find('/', pos);
+    if (end == std::string::npos) end = path.size();
+    out.push_back(path.substr(pos, end - pos));
+    pos = end;
+  }
+  return out;
+}
+
+void Router::add(const std::string& method, const std::string& pattern, Handler handler) {
+  routes_.push_back(Route{method, pattern, split_path(pattern), std::move(handler)});
+}
+
+bool Router::match_segments(const Route& r, const std::vector<std::string>& path, Params* params) {
+  if (r.segments.size() != path.size()) return false;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const std::string& s = r.segments[i];
+    bool is_param = s.size() > 2 && s.front() == '{' && s.back() == '}';
+    if (!is_param && s != path[i]) return false;
+    if (is_param && path[i].empty()) return false;
+  }
+  if (params) {
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      const std::string& s = r.segments[i];
+      if (s.size() > 2 && s.front() == '{') (*params)[s.substr(1, s.size() - 2)] = path[i];
+    }
+  }
+  return true;
+}
+
+RouteMatch Router::match(const std::string& method, const std::string& path) const {
+  RouteMatch m;
+  auto segs = split_path(path);
+  // Specificity: the route with the most literal segments wins (there are few routes; a scan
+  // is simpler than a trie and fast enough).
+  const Route* best = nullptr;
+  int best_literals = -1;
+  for (const Route& r : routes_) {
+    if (!match_segments(r, segs, nullptr)) continue;
+    int literals = 0;
+    for (const auto& s : r.segments) literals += s.empty() || s.front() != '{';
+    if (r.method == method) {
+      if (literals > best_literals) { best = &r; best_literals = literals; }
+    }
+  }
+  if (best) {
+    m.handler = &best->handler;
+    m.route = best->pattern;
+    match_segments(*best, segs, &m.params);
+    return m;
+  }
+  // No route for this method: list what the path does support (405) or leave allow empty (404).
+  for (const Route& r : routes_) {
+    if (!match_segments(r, segs, nullptr)) continue;
+    if (m.allow.find(r.method) == std::string::npos) m.allow += (m.allow.empty() ? "" : ", ") + r.method;
+    m.route = r.pattern;
+  }
+  return m;
+}
+
+}  // namespace engram::server

@@ -1,0 +1,75 @@
+// service.h — the whole HTTP API as a plain function: Response handle(const Request&).
+//
+// The network layer (http_server.cc) only moves bytes; everything the API decides — auth,
+// routing, content types, limits on batches, the JSON, the errors and the metrics — happens
+// here, so tests can drive the API without a socket.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <engram/database.h>
+#include <engram/server.h>
+
+#include "http_message.h"
+#include "metrics.h"
+#include "router.h"
+
+namespace engram::server {
+
+class Service {
+ public:
+  Service(std::unique_ptr<Database> db, const ServerOptions& options);
+  ~Service();
+
+  // Answers a complete request. Never throws.
+  Response handle(const Request& req);
+
+  // The checks that need only the header (auth, route, content type, shutting down). Returns
+  // the refusal, or nothing when the body should be read. handle() runs them too.
+  std::optional<Response> check_head(const Request& req) const;
+
+  // The largest body accepted for this request's target.
+  std::size_t body_limit(const Request& req) const;
+
+  // From now on every request is answered 503 (in-flight ones finish normally).
+  void set_stopping() { stopping_ = true; }
+  bool stopping() const { return stopping_; }
+
+  // Counts a request the network layer refused itself (413, 408, 503 at accept).
+  void observe(const std::string& route, const std::string& method, int status, double seconds) {
+    metrics_.observe(route, method, status, seconds);
+  }
+  // Lets /v1/metrics report open connections.
+  void set_connection_gauge(std::function<std::size_t()> gauge) { connections_ = std::move(gauge); }
+
+  Database& database() { return *db_; }
+  const ServerOptions& options() const { return options_; }
+
+  // Handler plumbing, used by the handlers_*.cc files.
+  std::shared_ptr<Memory> memory(const std::string& name) { return db_->memory(name); }
+  void check_batch(std::size_t rows, const char* what) const;
+  std::string render_metrics();
+
+ private:
+  void add_routes();
+
+  std::unique_ptr<Database> db_;
+  ServerOptions options_;
+  Router router_;
+  Metrics metrics_;
+  std::atomic<bool> stopping_{false};
+  std::function<std::size_t()> connections_;
+};
+
+// Route registration, one function per resource (handlers_*.cc).
+void add_admin_routes(Router& router, Service& service);
+void add_memory_routes(Router& router, Service& service);
+void add_slot_routes(Router& router, Service& service);
+void add_op_routes(Router& router, Service& service);
+void add_ingest_routes(Router& router, Service& service);
+
+}  // namespace engram::server

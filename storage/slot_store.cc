@@ -1,0 +1,381 @@
+#include "storage/slot_store.h"
+
+#include <cstring>
+#include <mutex>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+
+#include "engram/error.h"
+
+namespace engram::storage {
+namespace {
+
+// The one place RocksDB statuses become engram errors.
+void check(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return;
+  std::string msg = what + ": " + s.ToString();
+  if (s.IsIOError() && (s.ToString().find("lock") != std::string::npos ||
+                        s.ToString().find("Lock") != std::string::npos)) {
+    throw Error(ErrorCode::kBusy, what + ": the database is already open in another process (" +
+                                      s.ToString() + ")");
+  }
+  if (s.IsCorruption()) throw Error(ErrorCode::kCorruption, msg);
+  if (s.IsInvalidArgument()) throw Error(ErrorCode::kInvalidArgument, msg);
+  throw Error(ErrorCode::kIOError, msg);
+}
+
+// Index = SlotStore::Cf. "default" doubles as the meta family.
+const char* const kCfNames[] = {"default", "keys", "values", "payloads", "oplog"};
+// SlotBatch is built before it meets a store, so it names column families by these indexes.
+constexpr int kCfMeta = 0, kCfKeys = 1, kCfValues = 2, kCfPayloads = 3, kCfOplog = 4;
+
+std::string encode_op(const IndexOp& op) {
+  std::string s;
+  s.reserve(1 + 8 * op.ids.size());
+  s.push_back(static_cast<char>(op.kind));
+  for (std::uint64_t id : op.ids) put_u64_be(&s, id);
+  return s;
+}
+
+IndexOp decode_op(std::uint64_t seq, const rocksdb::Slice& v) {
+  if (v.size() < 1 || (v.size() - 1) % 8 != 0 || (v[0] != IndexOp::kAdd && v[0] != IndexOp::kRemove)) {
+    throw Error(ErrorCode::kCorruption, "op log record " + std::to_string(seq) + " is malformed");
+  }
+  IndexOp op;
+  op.seq = seq;
+  op.kind = static_cast<IndexOp::Kind>(v[0]);
+  op.ids.resize((v.size() - 1) / 8);
+  for (std::size_t i = 0; i < op.ids.size(); ++i) op.ids[i] = get_u64_be(v.data() + 1 + 8 * i);
+  return op;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+struct SlotBatch::Rep {
+  rocksdb::WriteBatch batch;
+  const std::vector<rocksdb::ColumnFamilyHandle*>* cfs = nullptr;
+  std::size_t bytes = 0;
+  rocksdb::ColumnFamilyHandle* cf(int i) const { return (*cfs)[i]; }
+  void put(int cf_index, const std::string& key, const rocksdb::Slice& value) {
+    check(batch.Put(cf(cf_index), key, value), "building a write batch");
+    bytes += key.size() + value.size();
+  }
+};
+
+SlotBatch::SlotBatch(MemoryId memory) : memory_(memory), rep_(std::make_unique<Rep>()) {}
+SlotBatch::~SlotBatch() = default;
+SlotBatch::SlotBatch(SlotBatch&&) noexcept = default;
+
+void SlotBatch::put_key(std::uint64_t id, const void* data, std::size_t bytes) {
+  rep_->put(kCfKeys, record_key(memory_, id), rocksdb::Slice(static_cast<const char*>(data), bytes));
+}
+
+void SlotBatch::put_value(std::uint64_t id, const void* data, std::size_t bytes) {
+  rep_->put(kCfValues, record_key(memory_, id),
+            rocksdb::Slice(static_cast<const char*>(data), bytes));
+}
+
+void SlotBatch::put_payload(std::uint64_t id, const std::string& payload) {
+  if (payload.empty()) {
+    check(rep_->batch.Delete(rep_->cf(kCfPayloads), record_key(memory_, id)), "building a write batch");
+  } else {
+    rep_->put(kCfPayloads, record_key(memory_, id), payload);
+  }
+}
+
+void SlotBatch::erase_slot(std::uint64_t id) {
+  const std::string k = record_key(memory_, id);
+  for (int cf : {kCfKeys, kCfValues, kCfPayloads}) {
+    check(rep_->batch.Delete(rep_->cf(cf), k), "building a write batch");
+  }
+}
+
+void SlotBatch::log_index_op(const IndexOp& op) {
+  rep_->put(kCfOplog, record_key(memory_, op.seq), encode_op(op));
+}
+
+void SlotBatch::set_state(const MemoryState& state) {
+  std::string v;
+  put_u64_be(&v, state.next_id);
+  put_u64_be(&v, state.slots);
+  put_u64_be(&v, state.op_seq);
+  rep_->put(kCfMeta, state_key(memory_), v);
+}
+
+std::size_t SlotBatch::approximate_bytes() const { return rep_->bytes; }
+
+// ---------------------------------------------------------------------------------------------
+SlotStore::SlotStore() = default;
+
+SlotStore::~SlotStore() {
+  if (!db_) return;
+  for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+}
+
+std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOptions& options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  auto cf_options = [&](bool compress) {
+    rocksdb::ColumnFamilyOptions o;
+    rocksdb::BlockBasedTableOptions t;
+    t.block_cache = cache;
+    t.cache_index_and_filter_blocks = true;
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    // Float vectors do not compress; spending CPU on them buys nothing.
+    o.compression = compress ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
+    o.write_buffer_size = 64 << 20;
+    return o;
+  };
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int i = 0; i < kNumCf; ++i) {
+    const bool compress = (i == kMeta || i == kPayloads || i == kOplog);
+    descriptors.emplace_back(kCfNames[i], cf_options(compress));
+  }
+
+  std::unique_ptr<SlotStore> store(new SlotStore());
+  store->dir_ = dir;
+  rocksdb::DB* raw = nullptr;
+  check(rocksdb::DB::Open(db_options, dir, descriptors, &store->cfs_, &raw),
+        "opening the store in " + dir);
+  store->db_.reset(raw);
+  return store;
+}
+
+// --- catalog ---------------------------------------------------------------------------------
+std::vector<CatalogEntry> SlotStore::list_memories() const {
+  std::vector<CatalogEntry> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kMeta]));
+  for (it->Seek(kCatalogPrefix); it->Valid() && it->key().starts_with(kCatalogPrefix); it->Next()) {
+    const rocksdb::Slice v = it->value();
+    if (v.size() < 4) throw Error(ErrorCode::kCorruption, "catalog entry is malformed");
+    out.push_back({it->key().ToString().substr(2), get_u32_be(v.data()),
+                   std::string(v.data() + 4, v.size() - 4)});
+  }
+  check(it->status(), "listing memories");
+  return out;
+}
+
+std::optional<CatalogEntry> SlotStore::find_memory(const std::string& name) const {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], catalog_key(name), &v);
+  if (s.IsNotFound()) return std::nullopt;
+  check(s, "reading the catalog");
+  if (v.size() < 4) throw Error(ErrorCode::kCorruption, "catalog entry of " + name + " is malformed");
+  return CatalogEntry{name, get_u32_be(v.data()), v.substr(4)};
+}
+
+CatalogEntry SlotStore::create_memory(const std::string& name, const std::string& config_json) {
+  std::lock_guard<std::mutex> lock(catalog_mutex_);
+  if (find_memory(name)) {
+    throw Error(ErrorCode::kAlreadyExists, "memory '" + name + "' already exists");
+  }
+  std::string counter;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], kNextMemoryIdKey, &counter);
+  MemoryId id = 1;
+  if (s.ok()) {
+    if (counter.size() != 4) throw Error(ErrorCode::kCorruption, "memory id counter is malformed");
+    id = get_u32_be(counter.data());
+  } else {
+    check(s.IsNotFound() ? rocksdb::Status::OK() : s, "reading the memory id counter");
+  }
+  if (id >= 0xfffffff0u) throw Error(ErrorCode::kFailedPrecondition, "out of memory ids");
+
+  rocksdb::WriteBatch b;
+  std::string next, entry;
+  put_u32_be(&next, id + 1);
+  put_u32_be(&entry, id);
+  entry += config_json;
+  b.Put(cfs_[kMeta], kNextMemoryIdKey, next);
+  b.Put(cfs_[kMeta], catalog_key(name), entry);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  check(db_->Write(wo, &b), "creating memory " + name);
+  return {name, id, config_json};
+}
+
+void SlotStore::drop_memory(const CatalogEntry& entry) {
+  std::lock_guard<std::mutex> lock(catalog_mutex_);
+  rocksdb::WriteBatch b;
+  b.Delete(cfs_[kMeta], catalog_key(entry.name));
+  b.Delete(cfs_[kMeta], state_key(entry.id));
+  const std::string begin = range_begin(entry.id), end = range_end(entry.id);
+  for (int cf : {kKeys, kValues, kPayloads, kOplog}) b.DeleteRange(cfs_[cf], begin, end);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  check(db_->Write(wo, &b), "dropping memory " + entry.name);
+}
+
+MemoryState SlotStore::load_state(MemoryId memory) const {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], state_key(memory), &v);
+  if (s.IsNotFound()) return {};
+  check(s, "reading memory state");
+  if (v.size() != 24) throw Error(ErrorCode::kCorruption, "memory state record is malformed");
+  return {get_u64_be(v.data()), get_u64_be(v.data() + 8), get_u64_be(v.data() + 16)};
+}
+
+// --- writes ----------------------------------------------------------------------------------
+SlotBatch SlotStore::new_batch(MemoryId memory) const {
+  SlotBatch b(memory);
+  b.rep_->cfs = &cfs_;
+  return b;
+}
+
+void SlotStore::commit(SlotBatch& batch, bool sync) {
+  if (batch.rep_->cfs != &cfs_) {
+    throw Error(ErrorCode::kInternal, "a write batch was committed to a store it was not made by");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  check(db_->Write(wo, &batch.rep_->batch), "committing a write batch");
+}
+
+void SlotStore::sync_wal() { check(db_->FlushWAL(/*sync=*/true), "syncing the WAL"); }
+
+// --- reads -----------------------------------------------------------------------------------
+void SlotStore::multi_get_floats(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids,
+                                 float* out, std::size_t floats_per_row,
+                                 std::vector<bool>* found) const {
+  const std::size_t n = ids.size();
+  found->assign(n, false);
+  if (n == 0) return;
+  std::vector<std::string> key_bytes(n);
+  std::vector<rocksdb::Slice> keys(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    key_bytes[i] = record_key(memory, ids[i]);
+    keys[i] = key_bytes[i];
+  }
+  std::vector<rocksdb::PinnableSlice> values(n);
+  std::vector<rocksdb::Status> statuses(n);
+  db_->MultiGet(rocksdb::ReadOptions(), cfs_[cf], n, keys.data(), values.data(), statuses.data());
+  const std::size_t row_bytes = floats_per_row * sizeof(float);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    check(statuses[i], "reading slot " + std::to_string(ids[i]));
+    if (values[i].size() != row_bytes) {
+      throw Error(ErrorCode::kCorruption, "slot " + std::to_string(ids[i]) + " holds " +
+                                              std::to_string(values[i].size()) +
+                                              " bytes, expected " + std::to_string(row_bytes));
+    }
+    std::memcpy(out + i * floats_per_row, values[i].data(), row_bytes);
+    (*found)[i] = true;
+  }
+}
+
+void SlotStore::multi_get_keys(MemoryId memory, const std::vector<std::uint64_t>& ids, float* out,
+                               std::size_t floats_per_row, std::vector<bool>* found) const {
+  multi_get_floats(kKeys, memory, ids, out, floats_per_row, found);
+}
+
+void SlotStore::multi_get_values(MemoryId memory, const std::vector<std::uint64_t>& ids,
+                                 float* out, std::size_t floats_per_row,
+                                 std::vector<bool>* found) const {
+  multi_get_floats(kValues, memory, ids, out, floats_per_row, found);
+}
+
+std::vector<std::string> SlotStore::multi_get_payloads(
+    MemoryId memory, const std::vector<std::uint64_t>& ids) const {
+  const std::size_t n = ids.size();
+  std::vector<std::string> out(n);
+  if (n == 0) return out;
+  std::vector<std::string> key_bytes(n);
+  std::vector<rocksdb::Slice> keys(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    key_bytes[i] = record_key(memory, ids[i]);
+    keys[i] = key_bytes[i];
+  }
+  std::vector<rocksdb::PinnableSlice> values(n);
+  std::vector<rocksdb::Status> statuses(n);
+  db_->MultiGet(rocksdb::ReadOptions(), cfs_[kPayloads], n, keys.data(), values.data(),
+                statuses.data());
+  for (std::size_t i = 0; i < n; ++i) {
+    if (statuses[i].IsNotFound()) continue;  // an empty payload is not stored
+    check(statuses[i], "reading payload of slot " + std::to_string(ids[i]));
+    out[i] = values[i].ToString();
+  }
+  return out;
+}
+
+void SlotStore::scan_floats(Cf cf, MemoryId memory, const VectorVisitor& fn) const {
+  const std::string begin = range_begin(memory), end = range_end(memory);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  ro.fill_cache = false;  // a full scan would evict the hot working set
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[cf]));
+  std::vector<float> aligned;
+  for (it->Seek(begin); it->Valid(); it->Next()) {
+    const rocksdb::Slice v = it->value();
+    if (v.size() % sizeof(float) != 0) {
+      throw Error(ErrorCode::kCorruption, "slot " + std::to_string(record_number(it->key())) +
+                                              " holds a vector of " + std::to_string(v.size()) +
+                                              " bytes");
+    }
+    aligned.resize(v.size() / sizeof(float));
+    std::memcpy(aligned.data(), v.data(), v.size());
+    fn(record_number(it->key()), aligned.data(), aligned.size());
+  }
+  check(it->status(), "scanning a memory");
+}
+
+void SlotStore::scan_keys(MemoryId memory, const VectorVisitor& fn) const {
+  scan_floats(kKeys, memory, fn);
+}
+
+void SlotStore::scan_values(MemoryId memory, const VectorVisitor& fn) const {
+  scan_floats(kValues, memory, fn);
+}
+
+std::uint64_t SlotStore::count_slots(MemoryId memory) const {
+  const std::string begin = range_begin(memory), end = range_end(memory);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kKeys]));
+  std::uint64_t n = 0;
+  for (it->Seek(begin); it->Valid(); it->Next()) ++n;
+  check(it->status(), "counting slots");
+  return n;
+}
+
+void SlotStore::scan_index_ops(MemoryId memory, std::uint64_t after,
+                               const std::function<void(const IndexOp&)>& fn) const {
+  const std::string begin = record_key(memory, after + 1), end = range_end(memory);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kOplog]));
+  for (it->Seek(begin); it->Valid(); it->Next()) {
+    fn(decode_op(record_number(it->key()), it->value()));
+  }
+  check(it->status(), "reading the op log");
+}
+
+void SlotStore::truncate_index_ops(MemoryId memory, std::uint64_t upto) {
+  rocksdb::WriteOptions wo;
+  check(db_->DeleteRange(wo, cfs_[kOplog], range_begin(memory), record_key(memory, upto + 1)),
+        "truncating the op log");
+}
+
+void SlotStore::checkpoint_to(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  check(rocksdb::Checkpoint::Create(db_.get(), &raw), "preparing a checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  check(cp->CreateCheckpoint(dir), "writing a checkpoint to " + dir);
+}
+
+}  // namespace engram::storage

@@ -1,0 +1,146 @@
+// storage/slot_store.h — the durable home of every memory: RocksDB and nothing of FAISS.
+//
+// Column families:
+//   meta     catalog ("m/<name>" -> memory id + config JSON), per-memory state ("s/<id>" ->
+//            next slot id + last op seq), the memory-id counter
+//   keys     (memory, slot id) -> key vector bytes
+//   values   (memory, slot id) -> value vector bytes
+//   payloads (memory, slot id) -> payload bytes (absent when empty)
+//   oplog    (memory, op seq)  -> an IndexOp: what a committed batch did to the set of keys
+// Every logical operation is one WriteBatch touching these together, so it is all-or-nothing.
+// The store knows nothing of dimensions: vectors are opaque byte strings here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/keys.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Cache;
+}  // namespace rocksdb
+
+namespace engram::storage {
+
+struct CatalogEntry {
+  std::string name;
+  MemoryId id = 0;
+  std::string config_json;
+};
+
+// The counters a memory's writers advance; persisted in every batch that changes them.
+struct MemoryState {
+  std::uint64_t next_id = 0;  // the id the next inserted slot gets
+  std::uint64_t slots = 0;    // live slots
+  std::uint64_t op_seq = 0;   // the seq of the last committed IndexOp (0: none yet)
+};
+
+// What one committed batch did to a memory's key set, in the order the index must replay it.
+struct IndexOp {
+  enum Kind : std::uint8_t { kAdd = 1, kRemove = 2 };
+  std::uint64_t seq = 0;
+  Kind kind = kAdd;
+  std::vector<std::uint64_t> ids;
+};
+
+class SlotStore;
+
+// One atomic change to one memory, built up and then committed with SlotStore::commit().
+class SlotBatch {
+ public:
+  ~SlotBatch();
+  SlotBatch(SlotBatch&&) noexcept;
+
+  void put_key(std::uint64_t id, const void* data, std::size_t bytes);
+  void put_value(std::uint64_t id, const void* data, std::size_t bytes);
+  void put_payload(std::uint64_t id, const std::string& payload);  // empty: deletes it
+  void erase_slot(std::uint64_t id);
+  // Appends an IndexOp record (seq assigned by the caller, strictly increasing).
+  void log_index_op(const IndexOp& op);
+  void set_state(const MemoryState& state);
+
+  std::size_t approximate_bytes() const;
+
+ private:
+  friend class SlotStore;
+  explicit SlotBatch(MemoryId memory);
+  struct Rep;
+  MemoryId memory_;
+  std::unique_ptr<Rep> rep_;
+};
+
+struct StoreOptions {
+  std::size_t block_cache_bytes = 256u << 20;
+  bool create_if_missing = true;
+};
+
+class SlotStore {
+ public:
+  // Opens the RocksDB folder `dir`. Throws engram::Error: kBusy when another process holds its
+  // lock, kIOError / kCorruption when RocksDB fails.
+  static std::unique_ptr<SlotStore> open(const std::string& dir, const StoreOptions& options);
+  ~SlotStore();
+
+  // --- catalog ---
+  std::vector<CatalogEntry> list_memories() const;
+  std::optional<CatalogEntry> find_memory(const std::string& name) const;
+  // Allocates an id and records the memory, atomically and synced. kAlreadyExists if taken.
+  CatalogEntry create_memory(const std::string& name, const std::string& config_json);
+  // Removes the catalog entry and every record of the memory, synced.
+  void drop_memory(const CatalogEntry& entry);
+
+  MemoryState load_state(MemoryId memory) const;
+
+  // --- writes ---
+  // A batch for `memory` that only this store can commit.
+  SlotBatch new_batch(MemoryId memory) const;
+  void commit(SlotBatch& batch, bool sync);
+  // Makes everything committed so far durable (fsync of the WAL).
+  void sync_wal();
+
+  // --- reads ---
+  // For each id: fills `out + i * bytes_per_row` with the stored bytes and sets found[i].
+  // A record of the wrong size is kCorruption.
+  void multi_get_keys(MemoryId memory, const std::vector<std::uint64_t>& ids, float* out,
+                      std::size_t floats_per_row, std::vector<bool>* found) const;
+  void multi_get_values(MemoryId memory, const std::vector<std::uint64_t>& ids, float* out,
+                        std::size_t floats_per_row, std::vector<bool>* found) const;
+  std::vector<std::string> multi_get_payloads(MemoryId memory,
+                                              const std::vector<std::uint64_t>& ids) const;
+
+  // Calls fn(id, data, floats) for every stored key (or value) of `memory`, in id order.
+  using VectorVisitor = std::function<void(std::uint64_t, const float*, std::size_t)>;
+  void scan_keys(MemoryId memory, const VectorVisitor& fn) const;
+  void scan_values(MemoryId memory, const VectorVisitor& fn) const;
+  std::uint64_t count_slots(MemoryId memory) const;
+
+  // Calls fn for every IndexOp of `memory` with seq > after, in seq order.
+  void scan_index_ops(MemoryId memory, std::uint64_t after,
+                      const std::function<void(const IndexOp&)>& fn) const;
+  // Deletes the IndexOps with seq <= upto (they are reflected in a durable index checkpoint).
+  void truncate_index_ops(MemoryId memory, std::uint64_t upto);
+
+  // An openable copy of the store in `dir` (RocksDB Checkpoint: hard links where possible).
+  void checkpoint_to(const std::string& dir);
+
+ private:
+  SlotStore();
+  enum Cf { kMeta = 0, kKeys, kValues, kPayloads, kOplog, kNumCf };
+  void multi_get_floats(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids, float* out,
+                        std::size_t floats_per_row, std::vector<bool>* found) const;
+  void scan_floats(Cf cf, MemoryId memory, const VectorVisitor& fn) const;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  std::string dir_;
+  std::mutex catalog_mutex_;  // serializes create/drop so names and ids stay unique
+};
+
+}  // namespace engram::storage
