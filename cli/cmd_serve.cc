@@ -1,0 +1,40 @@
+// cmd_serve.cc — `engram serve`: run the memory server until SIGINT/SIGTERM.
+#include <memory>
+
+#include <engram/server.h>
+#include <spdlog/spdlog.h>
+
+#include "command.h"
+
+namespace {
+
+engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/server.md)", [](CLI::App& cmd) {
+  auto o = std::make_shared<engram::server::ServerOptions>();
+  cmd.add_option("--data", o->data_dir, "Database folder (created if missing)")->capture_default_str();
+  cmd.add_option("--host", o->host, "Address to listen on")->capture_default_str();
+  cmd.add_option("--port", o->port, "Port to listen on (0: any free port)")->capture_default_str();
+  cmd.add_option("--threads", o->threads, "Request threads (0: one per CPU)")->capture_default_str();
+  cmd.add_option("--token", o->token,
+                 "Require \"Authorization: Bearer TOKEN\" on every request but /v1/health "
+                 "(also read from $ENGRAM_TOKEN)")
+      ->envname("ENGRAM_TOKEN");
+  cmd.add_option("--max-body-bytes", o->max_body_bytes, "Largest request body")->capture_default_str();
+  cmd.add_option("--max-ingest-bytes", o->max_ingest_bytes, "Largest body for .../ingest")->capture_default_str();
+  cmd.add_option("--max-batch", o->max_batch, "Most rows in one request")->capture_default_str();
+  cmd.add_option("--max-connections", o->max_connections, "Most open connections")->capture_default_str();
+  cmd.add_option("--idle-timeout-s", o->idle_timeout_s, "Close a keep-alive connection idle this long")
+      ->capture_default_str();
+  cmd.add_option("--header-timeout", o->header_timeout_s, "Seconds a request header may take to arrive")
+      ->capture_default_str();
+  cmd.add_option("--body-timeout", o->body_timeout_s, "Seconds a request body may take to arrive")
+      ->capture_default_str();
+  cmd.add_option("--shutdown-grace", o->shutdown_grace_s, "Seconds to let in-flight requests finish on stop")
+      ->capture_default_str();
+  return [o] {
+    engram::server::Server server(*o);
+    server.run_until_signal();
+    return 0;  // ~Server closes the database, checkpointing every index
+  };
+});
+
+}  // namespace

@@ -1,0 +1,36 @@
+// main.cc — the `engram` command: dispatches to the subcommands registered in cmd_*.cc.
+#include <algorithm>
+#include <iostream>
+
+#include <engram/error.h>
+#include <spdlog/spdlog.h>
+
+#include "command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"engram — an embeddable vector-memory database"};
+  app.require_subcommand(1);
+  auto& list = engram::cli::commands();
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+
+  std::vector<std::pair<CLI::App*, engram::cli::Action>> actions;
+  for (auto& c : list) {
+    CLI::App* sub = app.add_subcommand(c.name, c.description);
+    actions.emplace_back(sub, c.setup(*sub));
+  }
+  CLI11_PARSE(app, argc, argv);
+
+  for (auto& [sub, action] : actions) {
+    if (!sub->parsed()) continue;
+    try {
+      return action();
+    } catch (const engram::Error& e) {
+      spdlog::error("{}: {} ({})", sub->get_name(), e.what(), engram::error_code_name(e.code()));
+      return 1;
+    } catch (const std::exception& e) {
+      spdlog::error("{}: {}", sub->get_name(), e.what());
+      return 1;
+    }
+  }
+  return 1;
+}
