@@ -12,16 +12,16 @@ void add_memory_routes(Router& router, Service& service) {
 
   router.add("PUT", "/v1/memories/{name}", [&service](const Request& req, const Params& p) {
     const std::string& name = p.at("name");
-    MemoryConfig config = config_from_json(parse_object(req.body));
+    MemoryConfig config = decode_config(parse_object(req.body));
     auto mem = service.database().create_memory(name, config);
-    return json_response({{"name", name}, {"config", config_to_json(mem->config())}}, 201);
+    return json_response({{"name", name}, {"config", encode_config(mem->config())}}, 201);
   });
 
   router.add("GET", "/v1/memories/{name}", [&service](const Request&, const Params& p) {
     const std::string& name = p.at("name");
     auto mem = service.memory(name);
     return json_response(
-        {{"name", name}, {"config", config_to_json(mem->config())}, {"stats", stats_to_json(mem->stats())}});
+        {{"name", name}, {"config", encode_config(mem->config())}, {"stats", encode_stats(mem->stats())}});
   });
 
   router.add("DELETE", "/v1/memories/{name}", [&service](const Request&, const Params& p) {

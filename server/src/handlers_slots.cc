@@ -78,7 +78,7 @@ void add_slot_routes(Router& router, Service& service) {
     auto mem = service.memory(p.at("name"));
     SlotId id = parse_id(p.at("id"));
     Encoding enc = response_encoding(json::object(), req);
-    return json_response(slot_to_json(mem->get({id}).at(0), enc));
+    return json_response(encode_slot(mem->get({id}).at(0), enc));
   });
 
   // Changes the fields given: {"key": [...], "value": [...], "payload": "..."} (each optional).
@@ -109,7 +109,7 @@ void add_slot_routes(Router& router, Service& service) {
     service.check_batch(ids.size(), "\"ids\"");
     Encoding enc = response_encoding(body, req);
     json slots = json::array();
-    for (const Slot& s : mem->get(ids)) slots.push_back(slot_to_json(s, enc));
+    for (const Slot& s : mem->get(ids)) slots.push_back(encode_slot(s, enc));
     return json_response({{"slots", std::move(slots)}});
   });
 

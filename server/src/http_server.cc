@@ -28,6 +28,7 @@
 #include <engram/server.h>
 #include <spdlog/spdlog.h>
 
+#include "errors.h"
 #include "service.h"
 
 namespace engram::server {
@@ -113,7 +114,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_header() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
-    parser_->body_limit(core_.options.max_body_bytes);
+    // The route's own limit is set once the target is known (on_header); until then the
+    // parser must not refuse a Content-Length that an ingest may legitimately have.
+    parser_->body_limit(std::max(core_.options.max_body_bytes, core_.options.max_ingest_bytes));
     stream_.expires_after(ms(core_.options.header_timeout_s));
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -123,6 +126,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header(beast::error_code ec) {
     if (ec == http::error::header_limit) return respond_refusal(431, "bad_request", "header too large");
+    if (ec == http::error::body_limit)
+      return respond_refusal(413, "payload_too_large", "the announced body is too large");
     if (ec == beast::error::timeout) {
       spdlog::warn("closing a connection whose request header did not arrive within {} s",
                    core_.options.header_timeout_s);

@@ -206,7 +206,7 @@ void check_fields(const json& body, std::initializer_list<const char*> allowed) 
   }
 }
 
-json config_to_json(const MemoryConfig& c) {
+json encode_config(const MemoryConfig& c) {
   return json{{"key_dim", c.key_dim},         {"value_dim", c.value_dim},
               {"metric", metric_name(c.metric)}, {"index", c.index},
               {"search_params", c.search_params}, {"default_k", c.default_k},
@@ -215,7 +215,7 @@ json config_to_json(const MemoryConfig& c) {
               {"device", c.device}};
 }
 
-MemoryConfig config_from_json(const json& body) {
+MemoryConfig decode_config(const json& body) {
   check_fields(body, {"key_dim", "value_dim", "metric", "index", "search_params", "default_k",
                       "temperature", "gate_bias", "sync", "cache_values", "device"});
   MemoryConfig c;
@@ -235,7 +235,7 @@ MemoryConfig config_from_json(const json& body) {
   return c;
 }
 
-json stats_to_json(const MemoryStats& s) {
+json encode_stats(const MemoryStats& s) {
   return json{{"slots", s.slots},
               {"indexed", s.indexed},
               {"tombstones", s.tombstones},
@@ -245,7 +245,7 @@ json stats_to_json(const MemoryStats& s) {
               {"checkpoint_op_seq", s.checkpoint_op_seq}};
 }
 
-json slot_to_json(const Slot& slot, Encoding enc) {
+json encode_slot(const Slot& slot, Encoding enc) {
   json j = {{"id", slot.id}, {"payload", slot.payload}};
   if (enc == Encoding::kBase64) {
     j["key_b64"] = floats_to_base64(slot.key.data(), slot.key.size());

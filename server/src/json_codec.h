@@ -75,9 +75,9 @@ std::vector<std::string> read_payloads(const json& body, const std::string& fiel
 // Rejects fields outside `allowed` (400), so that a misspelt option is not silently ignored.
 void check_fields(const json& body, std::initializer_list<const char*> allowed);
 
-json config_to_json(const MemoryConfig& config);
-MemoryConfig config_from_json(const json& body);
-json stats_to_json(const MemoryStats& stats);
-json slot_to_json(const Slot& slot, Encoding enc);
+json encode_config(const MemoryConfig& config);
+MemoryConfig decode_config(const json& body);
+json encode_stats(const MemoryStats& stats);
+json encode_slot(const Slot& slot, Encoding enc);
 
 }  // namespace engram::server

@@ -71,7 +71,7 @@ void put_sync(json& body, const WriteOptions& options) {
   if (options.sync) body["sync"] = *options.sync;
 }
 
-MemoryConfig config_of(const json& j) { return server::config_from_json(j.at("config")); }
+MemoryConfig config_of(const json& j) { return server::decode_config(j.at("config")); }
 
 }  // namespace
 
@@ -210,7 +210,7 @@ RemoteDatabase::~RemoteDatabase() = default;
 
 std::shared_ptr<RemoteMemory> RemoteDatabase::create_memory(const std::string& name,
                                                             const MemoryConfig& config) {
-  json body = server::config_to_json(config);
+  json body = server::encode_config(config);
   call(*client_, "PUT", "/v1/memories/" + name, &body);
   return std::make_shared<RemoteMemory>(client_, name);
 }

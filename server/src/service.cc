@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <spdlog/spdlog.h>
+
 #include "errors.h"
 
 namespace engram::server {
@@ -106,6 +108,9 @@ Response Service::handle(const Request& req) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_.observe(m.route.empty() ? "unmatched" : m.route, req.method, res.status, seconds);
+  // Server-side failures are logged (one line each); the client's mistakes are only counted.
+  if (res.status >= 500 && !stopping_)
+    spdlog::error("{} {} -> {}: {}", req.method, path, res.status, res.body);
   return res;
 }
 
