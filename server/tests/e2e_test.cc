@@ -278,6 +278,21 @@ TEST(ServerE2E, IdleKeepAliveConnectionIsClosed) {
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 2.5);  // 0.5 s allowed
 }
 
+// The server closes a pooled keep-alive connection while it sits idle; the client notices when it
+// next uses it and retries once on a fresh connection, so the caller never sees it.
+TEST(ServerE2E, ClientSurvivesServerClosingIdleConnections) {
+  server::ServerOptions o;
+  o.idle_timeout_s = 0.2;
+  TestServer ts(o);
+  RemoteDatabase db(ts.remote());  // pool_idle_timeout (30 s) is far above the server's 0.2 s
+  auto mem = db.create_memory("m", small_config());
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    mem->insert_one(std::vector<float>(8, 1.0f), std::vector<float>(4, 1.0f));
+  }
+  EXPECT_EQ(mem->count(), 3u);
+}
+
 TEST(ServerE2E, ConnectionLimit) {
   server::ServerOptions o;
   o.max_connections = 2;
