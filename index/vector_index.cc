@@ -12,6 +12,7 @@
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPQ.h>
+#include <faiss/IndexPreTransform.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
@@ -59,22 +60,31 @@ std::size_t centroid_count(const faiss::Index* index) {
 
 }  // namespace
 
+// How slot ids reach FAISS depends on the index type:
+//  * IVF family: the inverted lists store ids natively (add_with_ids, remove_ids by id);
+//    wrapping it in IndexIDMap would be wrong, since IVF keeps positions stable on removal
+//    while IndexIDMap assumes they shift down.
+//  * HNSW: an IndexIDMap2 maps positions to ids; removal marks tombstones (HNSW cannot remove).
+//  * everything else (Flat, PQ, SQ, LSH...): an IndexIDMap2, whose removal shifts positions
+//    exactly as these flat-code indexes do.
 struct VectorIndex::Rep {
-  // Owns `inner`. Maps FAISS's sequential positions to slot ids.
-  std::unique_ptr<faiss::IndexIDMap2> map;
+  std::unique_ptr<faiss::Index> top;  // what is added to, searched and serialized; owns the rest
+  faiss::IndexIDMap2* map = nullptr;  // set unless the index stores ids natively
   faiss::Index* inner = nullptr;      // the factory-built index (maybe on a GPU)
   faiss::IndexHNSW* hnsw = nullptr;   // set when `inner` cannot remove: tombstones instead
-  std::vector<std::uint8_t> dead;     // by internal position; HNSW only
+  std::vector<std::uint8_t> dead;     // by FAISS position; HNSW only
   std::unordered_map<std::uint64_t, faiss_idx> position;  // live slot id -> position; HNSW only
   std::size_t tombstones = 0;
 #ifdef ENGRAM_WITH_GPU
   std::unique_ptr<faiss::gpu::StandardGpuResources> gpu;
 #endif
 
-  void adopt(faiss::IndexIDMap2* m) {
-    map.reset(m);
-    map->own_fields = true;
-    inner = map->index;
+  // Takes ownership of `index` (an IndexIDMap2, or an index with native ids).
+  void adopt(faiss::Index* index) {
+    top.reset(index);
+    map = dynamic_cast<faiss::IndexIDMap2*>(index);
+    if (map) map->own_fields = true;
+    inner = map ? map->index : index;
     hnsw = dynamic_cast<faiss::IndexHNSW*>(inner);
   }
 };
@@ -83,6 +93,16 @@ VectorIndex::VectorIndex(const IndexSpec& spec) : spec_(spec), rep_(std::make_un
 VectorIndex::~VectorIndex() = default;
 
 namespace {
+
+// True for indexes that keep slot ids themselves and keep them stable across removals.
+bool stores_ids_natively(const faiss::Index* index) {
+  for (;;) {
+    if (dynamic_cast<const faiss::IndexIVF*>(index)) return true;
+    auto* pre = dynamic_cast<const faiss::IndexPreTransform*>(index);
+    if (!pre) return false;
+    index = pre->index;  // "PCA64,IVF1024,Flat" and the like forward ids to the IVF
+  }
+}
 
 faiss::MetricType to_faiss(Metric m) {
   return m == Metric::kL2 ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT;
@@ -123,6 +143,10 @@ std::unique_ptr<VectorIndex> VectorIndex::create(const IndexSpec& spec) {
   } catch (const std::exception& e) {  // the factory also throws std errors for some inputs
     throw Error(ErrorCode::kInvalidArgument, what + ": " + e.what());
   }
+  // FAISS's factory turns on polysemous training for PQ codes: minutes of simulated annealing
+  // that only pays off with polysemous Hamming filtering, which Engram does not use.
+  if (auto* ivfpq = dynamic_cast<faiss::IndexIVFPQ*>(inner)) ivfpq->do_polysemous_training = false;
+  if (auto* pq = dynamic_cast<faiss::IndexPQ*>(inner)) pq->do_polysemous_training = false;
   if (dynamic_cast<faiss::IndexIDMap*>(inner)) {
     delete inner;
     throw Error(ErrorCode::kInvalidArgument, what + ": Engram maps ids itself; drop the IDMap prefix");
@@ -145,7 +169,7 @@ std::unique_ptr<VectorIndex> VectorIndex::create(const IndexSpec& spec) {
     inner = on_gpu;
   }
 #endif
-  index->rep_->adopt(new faiss::IndexIDMap2(inner));
+  index->rep_->adopt(stores_ids_natively(inner) ? inner : new faiss::IndexIDMap2(inner));
   return index;
 }
 
@@ -168,12 +192,12 @@ std::unique_ptr<VectorIndex> VectorIndex::deserialize(const IndexSpec& spec,
   } catch (const std::exception& e) {
     throw fail(e.what());
   }
-  auto* map = dynamic_cast<faiss::IndexIDMap2*>(raw);
-  if (!map || raw->d != spec.dim) {
+  const bool mapped = dynamic_cast<faiss::IndexIDMap2*>(raw) != nullptr;
+  if (raw->d != spec.dim || mapped == stores_ids_natively(raw)) {
     delete raw;
-    throw fail("not an id-mapped index of dimension " + std::to_string(spec.dim));
+    throw fail("not an Engram index of dimension " + std::to_string(spec.dim));
   }
-  index->rep_->adopt(map);
+  index->rep_->adopt(raw);
   Rep& rep = *index->rep_;
   std::size_t at = 8 + faiss_bytes;
   if (bytes.size() < at + 8) throw fail("missing tombstone list");
@@ -182,6 +206,7 @@ std::unique_ptr<VectorIndex> VectorIndex::deserialize(const IndexSpec& spec,
   at += 8;
   if (ndead > (bytes.size() - at) / 8 || bytes.size() != at + ndead * 8) throw fail("bad tombstone list");
   if (rep.hnsw) {
+    faiss::IndexIDMap2* map = rep.map;
     rep.dead.assign(static_cast<std::size_t>(map->ntotal), 0);
     for (std::uint64_t i = 0; i < ndead; ++i) {
       std::uint64_t pos;
@@ -203,7 +228,7 @@ std::unique_ptr<VectorIndex> VectorIndex::deserialize(const IndexSpec& spec,
 std::vector<std::uint8_t> VectorIndex::serialize() const {
   faiss::VectorIOWriter writer;
   faiss_call("serializing the index", ErrorCode::kInternal,
-             [&] { faiss::write_index(rep_->map.get(), &writer); });
+             [&] { faiss::write_index(rep_->top.get(), &writer); });
   std::vector<std::uint8_t> out(8);
   const std::uint64_t faiss_bytes = writer.data.size();
   std::memcpy(out.data(), &faiss_bytes, 8);
@@ -220,7 +245,7 @@ std::vector<std::uint8_t> VectorIndex::serialize() const {
   return out;
 }
 
-bool VectorIndex::is_trained() const { return rep_->map->is_trained; }
+bool VectorIndex::is_trained() const { return rep_->top->is_trained; }
 
 std::size_t VectorIndex::min_train_points() const {
   return is_trained() ? 0 : centroid_count(rep_->inner);
@@ -237,20 +262,20 @@ void VectorIndex::train(std::size_t n, const float* x) {
                     " points to train, got " + std::to_string(n));
   }
   faiss_call("training the index", ErrorCode::kFailedPrecondition,
-             [&] { rep_->map->train(static_cast<faiss_idx>(n), x); });
+             [&] { rep_->top->train(static_cast<faiss_idx>(n), x); });
 }
 
 void VectorIndex::add(std::size_t n, const float* x, const std::uint64_t* ids) {
   if (n == 0) return;
   if (!is_trained()) throw Error(ErrorCode::kInternal, "add() on an untrained index");
   Rep& rep = *rep_;
-  const faiss_idx first = rep.map->ntotal;
+  const faiss_idx first = rep.top->ntotal;
   static_assert(sizeof(faiss_idx) == sizeof(std::uint64_t), "ids are 64-bit on both sides");
   faiss_call("adding to the index", ErrorCode::kInternal, [&] {
-    rep.map->add_with_ids(static_cast<faiss_idx>(n), x, reinterpret_cast<const faiss_idx*>(ids));
+    rep.top->add_with_ids(static_cast<faiss_idx>(n), x, reinterpret_cast<const faiss_idx*>(ids));
   });
   if (rep.hnsw) {
-    rep.dead.resize(static_cast<std::size_t>(rep.map->ntotal), 0);
+    rep.dead.resize(static_cast<std::size_t>(rep.top->ntotal), 0);
     for (std::size_t i = 0; i < n; ++i) rep.position[ids[i]] = first + static_cast<faiss_idx>(i);
   }
 }
@@ -269,7 +294,7 @@ void VectorIndex::remove(const std::vector<std::uint64_t>& ids) {
     return;
   }
   faiss::IDSelectorBatch sel(ids.size(), reinterpret_cast<const faiss_idx*>(ids.data()));
-  faiss_call("removing from the index", ErrorCode::kInternal, [&] { rep.map->remove_ids(sel); });
+  faiss_call("removing from the index", ErrorCode::kInternal, [&] { rep.top->remove_ids(sel); });
 }
 
 void VectorIndex::search(std::size_t n, const float* x, int k, float* scores,
@@ -293,7 +318,7 @@ void VectorIndex::search(std::size_t n, const float* x, int k, float* scores,
     }
   } else {
     faiss_call("searching the index", ErrorCode::kInternal, [&] {
-      rep.map->search(static_cast<faiss_idx>(n), x, k, scores, labels);
+      rep.top->search(static_cast<faiss_idx>(n), x, k, scores, labels);
     });
   }
   const bool negate = spec_.metric == Metric::kL2;
@@ -308,7 +333,7 @@ void VectorIndex::search(std::size_t n, const float* x, int k, float* scores,
 }
 
 std::size_t VectorIndex::size() const {
-  return static_cast<std::size_t>(rep_->map->ntotal) - rep_->tombstones;
+  return static_cast<std::size_t>(rep_->top->ntotal) - rep_->tombstones;
 }
 
 std::size_t VectorIndex::tombstones() const { return rep_->tombstones; }

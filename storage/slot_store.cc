@@ -339,17 +339,16 @@ void SlotStore::scan_values(MemoryId memory, const VectorVisitor& fn) const {
   scan_floats(kValues, memory, fn);
 }
 
-std::uint64_t SlotStore::count_slots(MemoryId memory) const {
+void SlotStore::scan_ids(MemoryId memory, const std::function<void(std::uint64_t)>& fn) const {
   const std::string begin = range_begin(memory), end = range_end(memory);
   rocksdb::Slice upper(end);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;
   ro.fill_cache = false;
+  // The payload-free keys family is the smallest that names every slot.
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kKeys]));
-  std::uint64_t n = 0;
-  for (it->Seek(begin); it->Valid(); it->Next()) ++n;
-  check(it->status(), "counting slots");
-  return n;
+  for (it->Seek(begin); it->Valid(); it->Next()) fn(record_number(it->key()));
+  check(it->status(), "listing slots");
 }
 
 void SlotStore::scan_index_ops(MemoryId memory, std::uint64_t after,

@@ -119,7 +119,8 @@ class SlotStore {
   using VectorVisitor = std::function<void(std::uint64_t, const float*, std::size_t)>;
   void scan_keys(MemoryId memory, const VectorVisitor& fn) const;
   void scan_values(MemoryId memory, const VectorVisitor& fn) const;
-  std::uint64_t count_slots(MemoryId memory) const;
+  // Calls fn(id) for every slot of `memory`, in id order.
+  void scan_ids(MemoryId memory, const std::function<void(std::uint64_t)>& fn) const;
 
   // Calls fn for every IndexOp of `memory` with seq > after, in seq order.
   void scan_index_ops(MemoryId memory, std::uint64_t after,

@@ -47,6 +47,9 @@ class Memory final : public MemoryInterface {
   // checkpoints it.
   void compact();
 
+  // The ids of every slot, ascending (a scan of the store).
+  std::vector<SlotId> list_ids();
+
   // Writes the index checkpoint now (it is also written when the database closes).
   void checkpoint();
 

@@ -48,5 +48,6 @@ MemoryStats Memory::stats() { return core_->stats(); }
 void Memory::train() { core_->train(); }
 void Memory::compact() { core_->compact(); }
 void Memory::checkpoint() { core_->checkpoint(); }
+std::vector<SlotId> Memory::list_ids() { return core_->list_ids(); }
 
 }  // namespace engram

@@ -34,7 +34,7 @@ bool MemoryCore::resolve_sync(const WriteOptions& o) const { return o.sync.value
 
 MemoryStats MemoryCore::stats() const {
   std::lock_guard<std::mutex> w(write_mu_);
-  std::shared_lock<std::shared_mutex> r(index_mu_);
+  std::shared_lock<RwLock> r(index_mu_);
   check_open();
   MemoryStats s;
   s.slots = state_.slots;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "api/src/rw_lock.h"
 #include "api/src/value_cache.h"
 #include "engram/config.h"
 #include "engram/types.h"
@@ -45,6 +46,7 @@ class MemoryCore {
   RetrieveResult retrieve(const MatrixView& queries, int k, bool with_payloads) const;
   std::vector<Slot> get(const std::vector<SlotId>& ids) const;
   MemoryStats stats() const;
+  std::vector<SlotId> list_ids() const;
 
   // --- write path (memory_write.cc) ---
   std::vector<SlotId> insert(const MatrixView& keys, const MatrixView& values,
@@ -105,7 +107,7 @@ class MemoryCore {
   const DatabaseOptions options_;
 
   mutable std::mutex write_mu_;                // serializes writers
-  mutable std::shared_mutex index_mu_;         // guards index_, cache_, closed_
+  mutable RwLock index_mu_;         // guards index_, cache_, closed_
   storage::MemoryState state_;                 // guarded by write_mu_ (+ index_mu_ to change)
   std::unique_ptr<index::VectorIndex> index_;  // guarded by index_mu_
   ValueCache cache_;                           // guarded by index_mu_; used if cache_values

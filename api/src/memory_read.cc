@@ -54,7 +54,7 @@ ReadResult MemoryCore::read(const MatrixView& q, int k_in, float temperature) co
   std::vector<float> values(n * kk * dv);
   std::vector<bool> found;
   {
-    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    std::shared_lock<RwLock> lock(index_mu_);
     check_open();
     search_locked(q, k, &scores, &r.ids);
     fetch_values_locked(r.ids, values.data(), &found);
@@ -95,7 +95,7 @@ SearchResult MemoryCore::search(const MatrixView& q, int k_in, bool with_payload
   SearchResult r;
   r.k = static_cast<std::size_t>(k);
   {
-    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    std::shared_lock<RwLock> lock(index_mu_);
     check_open();
     search_locked(q, k, &r.scores, &r.ids);
     if (with_payloads) r.payloads = store_->multi_get_payloads(entry_.id, r.ids);
@@ -115,7 +115,7 @@ RetrieveResult MemoryCore::retrieve(const MatrixView& q, int k_in, bool with_pay
   r.values.assign(n * kk * r.value_dim, 0.0f);
   std::vector<bool> have_key, have_value;
   {
-    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    std::shared_lock<RwLock> lock(index_mu_);
     check_open();
     search_locked(q, k, &r.scores, &r.ids);
     // Keys come from the store: a compressed index (PQ) cannot give them back exactly.
@@ -142,7 +142,7 @@ std::vector<Slot> MemoryCore::get(const std::vector<SlotId>& ids) const {
   std::vector<bool> have_key, have_value;
   std::vector<std::string> payloads;
   {
-    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    std::shared_lock<RwLock> lock(index_mu_);
     check_open();
     store_->multi_get_keys(entry_.id, ids, keys.data(), dk, &have_key);
     store_->multi_get_values(entry_.id, ids, values.data(), dv, &have_value);
@@ -162,6 +162,14 @@ std::vector<Slot> MemoryCore::get(const std::vector<SlotId>& ids) const {
     out[i].payload = std::move(payloads[i]);
   }
   return out;
+}
+
+std::vector<SlotId> MemoryCore::list_ids() const {
+  std::vector<SlotId> ids;
+  std::shared_lock<RwLock> lock(index_mu_);
+  check_open();
+  store_->scan_ids(entry_.id, [&](std::uint64_t id) { ids.push_back(id); });
+  return ids;
 }
 
 }  // namespace engram::detail

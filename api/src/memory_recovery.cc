@@ -165,7 +165,7 @@ void MemoryCore::write_checkpoint_locked() {
   store_->sync_wal();
   index::IndexCheckpoint cp;
   {
-    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    std::shared_lock<RwLock> lock(index_mu_);
     cp.payload = index_->serialize();
     cp.op_seq = state_.op_seq;
   }
@@ -196,7 +196,7 @@ void MemoryCore::train() {
   std::lock_guard<std::mutex> w(write_mu_);
   check_open();
   {
-    std::shared_lock<std::shared_mutex> r(index_mu_);
+    std::shared_lock<RwLock> r(index_mu_);
     if (index_->is_trained()) return;
   }
   auto fresh = build_index_from_store(true);  // readers keep using the old index meanwhile
@@ -207,7 +207,7 @@ void MemoryCore::train() {
                     std::to_string(fresh->min_train_points()) + " to train");
   }
   {
-    std::unique_lock<std::shared_mutex> lock(index_mu_);
+    std::unique_lock<RwLock> lock(index_mu_);
     index_ = std::move(fresh);
   }
   write_checkpoint_locked();
@@ -218,12 +218,12 @@ void MemoryCore::compact() {
   check_open();
   bool was_trained;
   {
-    std::shared_lock<std::shared_mutex> r(index_mu_);
+    std::shared_lock<RwLock> r(index_mu_);
     was_trained = index_->is_trained();
   }
   auto fresh = build_index_from_store(was_trained);  // readers keep using the old index meanwhile
   {
-    std::unique_lock<std::shared_mutex> lock(index_mu_);
+    std::unique_lock<RwLock> lock(index_mu_);
     index_ = std::move(fresh);
   }
   write_checkpoint_locked();
@@ -240,7 +240,7 @@ void MemoryCore::close(bool write_checkpoint) {
                     entry_.name, e.what());
     }
   }
-  std::unique_lock<std::shared_mutex> lock(index_mu_);
+  std::unique_lock<RwLock> lock(index_mu_);
   closed_ = true;
   index_.reset();
   cache_.clear();

@@ -57,7 +57,7 @@ std::vector<SlotId> MemoryCore::insert(const MatrixView& keys, const MatrixView&
   batch.set_state(next);
   store_->commit(batch, resolve_sync(o));
   {
-    std::unique_lock<std::shared_mutex> lock(index_mu_);
+    std::unique_lock<RwLock> lock(index_mu_);
     state_ = next;
     index_add_locked(n, keys.data, ids.data());
     if (config_.cache_values) {
@@ -87,7 +87,7 @@ WriteResult MemoryCore::write(const MatrixView& q, const MatrixView& w, int k_in
   std::vector<float> scores, current(n * kk * dv);
   std::vector<bool> found;
   {
-    std::shared_lock<std::shared_mutex> lock(index_mu_);
+    std::shared_lock<RwLock> lock(index_mu_);
     check_open();
     search_locked(q, k, &scores, &r.ids);
     fetch_values_locked(r.ids, current.data(), &found);
@@ -120,7 +120,7 @@ WriteResult MemoryCore::write(const MatrixView& q, const MatrixView& w, int k_in
   for (SlotId id : order) batch.put_value(id, updated[id].data(), dv * sizeof(float));
   store_->commit(batch, resolve_sync(o));
   if (config_.cache_values) {
-    std::unique_lock<std::shared_mutex> lock(index_mu_);
+    std::unique_lock<RwLock> lock(index_mu_);
     for (SlotId id : order) cache_.put(id, updated[id].data());
   }
   return r;
@@ -188,7 +188,7 @@ void MemoryCore::update(const std::vector<SlotPatch>& patches, const WriteOption
   }
   store_->commit(batch, resolve_sync(o));
 
-  std::unique_lock<std::shared_mutex> lock(index_mu_);
+  std::unique_lock<RwLock> lock(index_mu_);
   state_ = next;
   if (!rekeyed.empty() && index_->is_trained()) {
     index_->remove(rekeyed);
@@ -222,7 +222,7 @@ void MemoryCore::erase(const std::vector<SlotId>& ids_in, const WriteOptions& o)
   batch.set_state(next);
   store_->commit(batch, resolve_sync(o));
   {
-    std::unique_lock<std::shared_mutex> lock(index_mu_);
+    std::unique_lock<RwLock> lock(index_mu_);
     state_ = next;
     if (index_->is_trained()) index_->remove(ids);
     if (config_.cache_values) {

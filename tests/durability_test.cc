@@ -1,0 +1,117 @@
+// Reopen, drop, snapshot: what survives closing and what does not come back.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/test_util.h"
+
+namespace engram {
+namespace {
+
+using testing::make_config;
+using testing::random_matrix;
+using testing::TempDir;
+
+TEST(DurabilityTest, ReopenNeedsNoConfigurationAndLoadsTheCheckpoint) {
+  TempDir dir;
+  auto cfg = make_config(8, 4, "HNSW16", Metric::kL2);
+  cfg.default_k = 5;
+  cfg.temperature = 0.5f;
+  cfg.gate_bias = 1.25f;
+  auto keys = random_matrix(200, 8, 1), values = random_matrix(200, 4, 2);
+  std::vector<SlotId> ids;
+  SearchResult before;
+  {
+    auto db = Database::open(dir.path());
+    auto mem = db->create_memory("facts", cfg);
+    ids = mem->insert(MatrixView(keys, 8), MatrixView(values, 4), std::vector<std::string>(200, "payload"));
+    mem->erase({ids[3]});
+    before = mem->search(MatrixView(keys.data(), 10, 8), 0, true);
+  }
+  auto db = Database::open(dir.path());
+  EXPECT_EQ(db->list_memories(), std::vector<std::string>{"facts"});
+  auto c = db->describe("facts");
+  EXPECT_EQ(c.key_dim, 8);
+  EXPECT_EQ(c.value_dim, 4);
+  EXPECT_EQ(c.metric, Metric::kL2);
+  EXPECT_EQ(c.index, "HNSW16");
+  EXPECT_EQ(c.default_k, 5);
+  EXPECT_FLOAT_EQ(c.temperature, 0.5f);
+  EXPECT_FLOAT_EQ(c.gate_bias, 1.25f);
+  auto mem = db->memory("facts");
+  auto st = mem->stats();
+  EXPECT_EQ(st.slots, 199u);
+  EXPECT_EQ(st.indexed, 199u);
+  EXPECT_EQ(st.tombstones, 1u) << "the HNSW tombstone was checkpointed, not rebuilt away";
+  EXPECT_EQ(st.checkpoint_op_seq, st.op_seq);
+  auto after = mem->search(MatrixView(keys.data(), 10, 8), 0, true);
+  EXPECT_EQ(after.ids, before.ids);
+  EXPECT_EQ(after.payloads, before.payloads);
+  EXPECT_EQ(mem->get_one(ids[5]).value, std::vector<float>(values.begin() + 20, values.begin() + 24));
+  EXPECT_EQ(db->memory("facts").get(), mem.get()) << "one object per memory";
+}
+
+TEST(DurabilityTest, NewIdsAreNeverReusedAfterEraseAndReopen) {
+  TempDir dir;
+  auto k = random_matrix(10, 4, 3);
+  SlotId last;
+  {
+    auto db = Database::open(dir.path());
+    auto mem = db->create_memory("m", make_config(4, 4));
+    auto ids = mem->insert(MatrixView(k, 4), MatrixView(k, 4));
+    last = ids.back();
+    mem->erase({last});
+  }
+  auto db = Database::open(dir.path());
+  auto id = db->memory("m")->insert_one(std::vector<float>(4, 1.0f), std::vector<float>(4, 1.0f));
+  EXPECT_GT(id, last);
+}
+
+TEST(DurabilityTest, DropRemovesEverythingAndTheNameCanBeReused) {
+  TempDir dir;
+  auto db = Database::open(dir.path());
+  auto mem = db->create_memory("m", make_config(4, 4));
+  auto k = random_matrix(10, 4, 4);
+  mem->insert(MatrixView(k, 4), MatrixView(k, 4));
+  auto other = db->create_memory("other", make_config(4, 4));
+  other->insert(MatrixView(k, 4), MatrixView(k, 4));
+  db->drop_memory("m");
+  EXPECT_THROW(mem->count(), Error) << "a dropped memory's handle refuses calls";
+  EXPECT_EQ(db->list_memories(), std::vector<std::string>{"other"});
+  auto again = db->create_memory("m", make_config(4, 4));
+  EXPECT_EQ(again->count(), 0u);
+  EXPECT_EQ(other->count(), 10u) << "dropping one memory leaves the others alone";
+  db.reset();
+  db = Database::open(dir.path());
+  EXPECT_EQ(db->memory("m")->count(), 0u);
+  EXPECT_EQ(db->memory("other")->count(), 10u);
+}
+
+TEST(DurabilityTest, SnapshotIsAConsistentOpenableCopy) {
+  TempDir dir;
+  auto db = Database::open(dir.sub("db"));
+  auto mem = db->create_memory("m", make_config(4, 4, "HNSW16"));
+  auto k = random_matrix(100, 4, 5);
+  mem->insert(MatrixView(k, 4), MatrixView(k, 4));
+  db->snapshot(dir.sub("snap"));
+  mem->insert(MatrixView(k, 4), MatrixView(k, 4));  // after the snapshot: not in it
+  EXPECT_THROW(db->snapshot(dir.sub("snap")), Error) << "an existing target is refused";
+  auto snap = Database::open(dir.sub("snap"));
+  auto copy = snap->memory("m");
+  EXPECT_EQ(copy->count(), 100u);
+  EXPECT_EQ(copy->stats().indexed, 100u);
+  EXPECT_EQ(mem->count(), 200u);
+  EXPECT_GT(db->disk_bytes(), 0u);
+}
+
+TEST(DurabilityTest, HandlesRefuseCallsAfterTheDatabaseCloses) {
+  TempDir dir;
+  auto db = Database::open(dir.path());
+  auto mem = db->create_memory("m", make_config(4, 4));
+  db.reset();
+  EXPECT_THROW(mem->count(), Error);
+  EXPECT_THROW(mem->insert_one(std::vector<float>(4, 1.0f), std::vector<float>(4, 1.0f)), Error);
+}
+
+}  // namespace
+}  // namespace engram

@@ -1,0 +1,191 @@
+// Every index type supports every operation; approximate ones are checked for recall against
+// the exact one; erased slots never come back, whether the index removes in place or keeps
+// tombstones (HNSW).
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/test_util.h"
+
+namespace engram {
+namespace {
+
+using testing::clustered_matrix;
+using testing::make_config;
+using testing::TempDir;
+
+constexpr int kDim = 16;
+constexpr std::size_t kN = 2000;
+
+struct IndexCase {
+  const char* factory;
+  double min_recall;  // recall@10 against the exact top-10
+  const char* search_params = "";
+};
+
+class IndexTypesTest : public ::testing::TestWithParam<IndexCase> {
+ protected:
+  void SetUp() override {
+    db_ = Database::open(dir_.path());
+    auto cfg = make_config(kDim, kDim, GetParam().factory, Metric::kL2);
+    cfg.search_params = GetParam().search_params;
+    mem_ = db_->create_memory("m", cfg);
+    exact_ = db_->create_memory("exact", make_config(kDim, kDim, "Flat", Metric::kL2));
+    keys_ = clustered_matrix(kN, kDim, 20, 1);
+    values_ = clustered_matrix(kN, kDim, 20, 2);
+    std::vector<std::string> payloads;
+    for (std::size_t i = 0; i < kN; ++i) payloads.push_back("p" + std::to_string(i));
+    ids_ = mem_->insert(MatrixView(keys_, kDim), MatrixView(values_, kDim), payloads);
+    exact_->insert(MatrixView(keys_, kDim), MatrixView(values_, kDim), payloads);
+    if (!mem_->stats().trained) mem_->train();
+    queries_ = clustered_matrix(100, kDim, 20, 3);
+  }
+  TempDir dir_;
+  std::unique_ptr<Database> db_;
+  std::shared_ptr<Memory> mem_, exact_;
+  std::vector<float> keys_, values_, queries_;
+  std::vector<SlotId> ids_;
+};
+
+TEST_P(IndexTypesTest, IndexesEverySlotAndMeetsRecall) {
+  auto st = mem_->stats();
+  EXPECT_TRUE(st.trained);
+  EXPECT_EQ(st.slots, kN);
+  EXPECT_EQ(st.indexed, kN);
+  auto got = mem_->search(MatrixView(queries_, kDim), 10);
+  auto want = exact_->search(MatrixView(queries_, kDim), 10);
+  std::size_t hits = 0;
+  for (std::size_t q = 0; q < 100; ++q) {
+    std::set<SlotId> truth(want.ids.begin() + q * 10, want.ids.begin() + (q + 1) * 10);
+    for (int j = 0; j < 10; ++j) hits += truth.count(got.ids[q * 10 + j]);
+  }
+  EXPECT_GE(hits / 1000.0, GetParam().min_recall);
+}
+
+TEST_P(IndexTypesTest, EveryOperationWorks) {
+  const MatrixView q(queries_.data(), 4, kDim);
+  auto r = mem_->read(q, 8);
+  for (int i = 0; i < 4; ++i) {
+    float total = 0;
+    for (int j = 0; j < 8; ++j) total += r.weights[i * 8 + j];
+    EXPECT_NEAR(total, 1.0f, 1e-5);
+  }
+  auto rt = mem_->retrieve(q, 8, /*with_payloads=*/true);
+  for (std::size_t e = 0; e < rt.ids.size(); ++e) {
+    ASSERT_LT(rt.ids[e], kN);
+    EXPECT_EQ(rt.payloads[e], "p" + std::to_string(rt.ids[e]));
+    EXPECT_EQ(rt.keys[e * kDim], keys_[rt.ids[e] * kDim]);  // keys come back exactly, even with PQ
+  }
+  auto s = mem_->search(q, 8, true);
+  EXPECT_EQ(s.payloads[0], "p" + std::to_string(s.ids[0]));
+
+  std::vector<float> w(4 * kDim, 0.5f);
+  auto wr = mem_->write(q, MatrixView(w, kDim), 4);
+  auto touched = mem_->get_one(wr.ids[0]);
+  EXPECT_NE(touched.value, std::vector<float>(values_.begin() + wr.ids[0] * kDim, values_.begin() + (wr.ids[0] + 1) * kDim));
+
+  // update: a new key moves the slot in the index; a new payload replaces the old one.
+  std::vector<float> far(kDim, 5.0f);
+  mem_->update({SlotPatch{ids_[7], far, std::nullopt, std::string("moved")}});
+  auto found = mem_->search(MatrixView(far, kDim), 1, true);
+  EXPECT_EQ(found.ids[0], ids_[7]);
+  EXPECT_EQ(found.payloads[0], "moved");
+  EXPECT_EQ(mem_->stats().indexed, kN);
+}
+
+TEST_P(IndexTypesTest, ErasedSlotsNeverComeBackEvenAfterCompactionAndReopen) {
+  std::vector<SlotId> erased(ids_.begin(), ids_.begin() + 300);
+  mem_->erase(erased);
+  const std::set<SlotId> gone(erased.begin(), erased.end());
+  std::size_t live = kN - 300;
+  auto check = [&](const char* when) {
+    // Query with the erased keys themselves: the most likely way for them to resurface.
+    auto s = mem_->search(MatrixView(keys_.data(), 300, kDim), 20);
+    for (SlotId id : s.ids) ASSERT_TRUE(id == kNoSlot || !gone.count(id)) << when << ": slot " << id;
+    auto r = mem_->read(MatrixView(keys_.data(), 300, kDim), 20);
+    for (SlotId id : r.ids) ASSERT_TRUE(id == kNoSlot || !gone.count(id)) << when;
+    EXPECT_EQ(mem_->stats().indexed, live) << when;
+  };
+  // The slots that remain still answer to their own ids: removal must not shift ids around.
+  auto self_check = [&](const char* when) {
+    auto s = mem_->search(MatrixView(keys_.data() + 300 * kDim, 200, kDim), 10);
+    std::size_t found_self = 0;
+    for (std::size_t q = 0; q < 200; ++q) {
+      for (int j = 0; j < 10; ++j) found_self += s.ids[q * 10 + j] == ids_[300 + q];
+    }
+    EXPECT_GE(found_self, 180u) << when;
+  };
+  check("after erase");
+  self_check("after erase");
+  EXPECT_THROW(mem_->get_one(erased[0]), Error);
+  mem_->compact();
+  EXPECT_EQ(mem_->stats().tombstones, 0u);
+  check("after compaction");
+  self_check("after compaction");
+  mem_->erase({ids_[500]});
+  --live;
+  mem_.reset();
+  exact_.reset();
+  db_.reset();
+  db_ = Database::open(dir_.path());
+  mem_ = db_->memory("m");
+  check("after reopen");
+  self_check("after reopen");
+  EXPECT_EQ(mem_->stats().slots, kN - 301);
+}
+
+INSTANTIATE_TEST_SUITE_P(Factories, IndexTypesTest,
+                         ::testing::Values(IndexCase{"Flat", 1.0}, IndexCase{"HNSW32", 0.85}, IndexCase{"HNSW32", 0.97, "efSearch=256"},
+                                           IndexCase{"IVF16,Flat", 0.9},
+                                           IndexCase{"IVF16,PQ8", 0.4}, IndexCase{"PQ8", 0.4}),
+                         [](const auto& info) {
+                           std::string n = std::string(info.param.factory) + info.param.search_params;
+                           for (auto& c : n) if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
+
+TEST(TrainedIndexTest, SearchBeforeTrainingIsAClearErrorAndInsertsWaitInTheStore) {
+  TempDir dir;
+  auto db = Database::open(dir.path());
+  auto mem = db->create_memory("ivf", make_config(kDim, kDim, "IVF16,Flat"));
+  auto keys = clustered_matrix(100, kDim, 10, 4);
+  mem->insert(MatrixView(keys, kDim), MatrixView(keys, kDim));
+  EXPECT_FALSE(mem->stats().trained);
+  try {
+    mem->search(MatrixView(keys.data(), 1, kDim), 5);
+    FAIL() << "search on an untrained index must throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kFailedPrecondition);
+    EXPECT_NE(std::string(e.what()).find("not trained"), std::string::npos) << e.what();
+  }
+  mem->train();  // 100 points >= 16 centroids: an explicit train is allowed
+  EXPECT_TRUE(mem->stats().trained);
+  EXPECT_EQ(mem->stats().indexed, 100u);
+  EXPECT_EQ(mem->search(MatrixView(keys.data(), 1, kDim), 1).ids[0], 0u);
+}
+
+TEST(TrainedIndexTest, TrainsItselfOnceEnoughSlotsExist) {
+  TempDir dir;
+  auto db = Database::open(dir.path());
+  auto mem = db->create_memory("ivf", make_config(kDim, kDim, "IVF8,Flat"));  // trains at 39 × 8
+  auto keys = clustered_matrix(400, kDim, 10, 5);
+  mem->insert(MatrixView(keys.data(), 300, kDim), MatrixView(keys.data(), 300, kDim));
+  EXPECT_FALSE(mem->stats().trained);
+  mem->insert(MatrixView(keys.data() + 300 * kDim, 100, kDim), MatrixView(keys.data() + 300 * kDim, 100, kDim));
+  EXPECT_TRUE(mem->stats().trained);
+  EXPECT_EQ(mem->stats().indexed, 400u);
+}
+
+TEST(TrainedIndexTest, TrainWithTooFewSlotsFailsAndChangesNothing) {
+  TempDir dir;
+  auto db = Database::open(dir.path());
+  auto mem = db->create_memory("ivf", make_config(kDim, kDim, "IVF16,Flat"));
+  auto keys = clustered_matrix(5, kDim, 2, 6);
+  mem->insert(MatrixView(keys, kDim), MatrixView(keys, kDim));
+  EXPECT_THROW(mem->train(), Error);
+  EXPECT_FALSE(mem->stats().trained);
+  EXPECT_EQ(mem->count(), 5u);
+}
+
+}  // namespace
+}  // namespace engram

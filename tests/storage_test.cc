@@ -1,0 +1,100 @@
+// The storage and index modules on their own: key order, atomic batches, the op log, the
+// checkpoint file format and index serialization.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "index/index_file.h"
+#include "index/vector_index.h"
+#include "storage/keys.h"
+#include "storage/slot_store.h"
+#include "tests/test_util.h"
+
+namespace engram {
+namespace {
+
+using testing::TempDir;
+
+TEST(KeysTest, RecordKeysSortByMemoryThenNumber) {
+  EXPECT_LT(storage::record_key(1, 255), storage::record_key(1, 256));
+  EXPECT_LT(storage::record_key(1, ~0ull - 1), storage::record_key(2, 0));
+  EXPECT_LT(storage::record_key(1, ~0ull - 1), storage::range_end(1));
+  EXPECT_EQ(storage::record_number(storage::record_key(7, 123456789)), 123456789u);
+}
+
+TEST(SlotStoreTest, BatchesCommitWholeAndTheOpLogReplaysInOrder) {
+  TempDir dir;
+  auto store = storage::SlotStore::open(dir.path(), {});
+  auto entry = store->create_memory("m", "{}");
+  EXPECT_THROW(store->create_memory("m", "{}"), Error);
+  float v[2] = {1, 2};
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) {
+    auto b = store->new_batch(entry.id);
+    b.put_key(seq, v, sizeof v);
+    b.put_value(seq, v, sizeof v);
+    b.log_index_op({seq, storage::IndexOp::kAdd, {seq}});
+    b.set_state({seq + 1, seq, seq});
+    store->commit(b, false);
+  }
+  EXPECT_EQ(store->load_state(entry.id).op_seq, 5u);
+  std::vector<std::uint64_t> seen;
+  store->scan_index_ops(entry.id, 2, [&](const storage::IndexOp& op) { seen.push_back(op.seq); });
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{3, 4, 5}));
+  store->truncate_index_ops(entry.id, 4);
+  seen.clear();
+  store->scan_index_ops(entry.id, 0, [&](const storage::IndexOp& op) { seen.push_back(op.seq); });
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{5}));
+
+  float out[4];
+  std::vector<bool> found;
+  store->multi_get_values(entry.id, {2, 9}, out, 2, &found);
+  EXPECT_TRUE(found[0]);
+  EXPECT_FALSE(found[1]);
+  EXPECT_EQ(out[1], 2.0f);
+  // A record of the wrong size is corruption, not a silent misread.
+  EXPECT_THROW(store->multi_get_values(entry.id, {2}, out, 3, &found), Error);
+}
+
+TEST(IndexFileTest, RoundTripsAndDetectsDamage) {
+  TempDir dir;
+  const std::string path = dir.sub("x.idx");
+  EXPECT_FALSE(index::read_index_checkpoint(path).has_value());
+  index::write_index_checkpoint(path, {42, {1, 2, 3, 4, 5}});
+  auto back = index::read_index_checkpoint(path);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->op_seq, 42u);
+  EXPECT_EQ(back->payload, (std::vector<std::uint8_t>{1, 2, 3, 4, 5}));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-1, std::ios::end);
+    f.put(9);
+  }
+  EXPECT_THROW(index::read_index_checkpoint(path), Error);
+}
+
+TEST(VectorIndexTest, HnswTombstonesSurviveSerialization) {
+  index::IndexSpec spec{4, Metric::kL2, "HNSW8", "", "cpu"};
+  auto idx = index::VectorIndex::create(spec);
+  auto x = testing::random_matrix(50, 4, 1);
+  std::vector<std::uint64_t> ids(50);
+  for (std::uint64_t i = 0; i < 50; ++i) ids[i] = 1000 + i;
+  idx->add(50, x.data(), ids.data());
+  idx->remove({1000, 1001, 77});  // 77 is unknown: ignored
+  EXPECT_EQ(idx->size(), 48u);
+  EXPECT_EQ(idx->tombstones(), 2u);
+  auto copy = index::VectorIndex::deserialize(spec, idx->serialize());
+  EXPECT_EQ(copy->size(), 48u);
+  float score;
+  std::uint64_t id;
+  copy->search(1, x.data(), 1, &score, &id);
+  EXPECT_NE(id, 1000u) << "a tombstoned id came back";
+  copy->search(1, x.data() + 8, 1, &score, &id);
+  EXPECT_EQ(id, 1002u);
+  EXPECT_NEAR(score, 0.0f, 1e-6) << "L2 scores are negated distances";
+  EXPECT_THROW(index::VectorIndex::deserialize(spec, {1, 2, 3}), Error);
+}
+
+}  // namespace
+}  // namespace engram
