@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Engram builds against. Idempotent: when everything is
+# already installed it checks and returns in about a second, without touching apt.
+set -euo pipefail
+
+packages=(
+  g++ make cmake pkg-config ca-certificates curl
+  libfaiss-dev libopenblas-dev          # FAISS; name OpenBLAS or FAISS falls back to reference BLAS
+  librocksdb-dev zlib1g-dev             # the store; zlib for checkpoint checksums
+  libboost-dev                          # Asio and Beast (header-only)
+  nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev
+  libtorch-dev libsentencepiece-dev     # the LM layer (skip with ENGRAM_NO_LM=1)
+)
+if [ "${ENGRAM_NO_LM:-0}" = 1 ]; then
+  packages=("${packages[@]/libtorch-dev/}")
+  packages=("${packages[@]/libsentencepiece-dev/}")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  [ -n "$p" ] || continue
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
