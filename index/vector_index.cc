@@ -222,13 +222,28 @@ std::unique_ptr<VectorIndex> VectorIndex::deserialize(const IndexSpec& spec,
     throw fail("tombstones for an index that removes in place");
   }
   apply_search_params(rep.inner, spec.search_params);
+#ifdef ENGRAM_WITH_GPU
+  if (spec.device == "gpu") {
+    rep.gpu = std::make_unique<faiss::gpu::StandardGpuResources>();
+    faiss::Index* on_gpu = faiss::gpu::index_cpu_to_gpu(rep.gpu.get(), 0, rep.top.get());
+    rep.adopt(on_gpu);  // index_cpu_to_gpu clones IndexIDMap2 around a GPU sub-index
+  }
+#endif
   return index;
 }
 
 std::vector<std::uint8_t> VectorIndex::serialize() const {
   faiss::VectorIOWriter writer;
-  faiss_call("serializing the index", ErrorCode::kInternal,
-             [&] { faiss::write_index(rep_->top.get(), &writer); });
+  faiss_call("serializing the index", ErrorCode::kInternal, [&] {
+#ifdef ENGRAM_WITH_GPU
+    if (rep_->gpu) {  // checkpoints are always CPU indexes, so any build can open them
+      std::unique_ptr<faiss::Index> on_cpu(faiss::gpu::index_gpu_to_cpu(rep_->top.get()));
+      faiss::write_index(on_cpu.get(), &writer);
+      return;
+    }
+#endif
+    faiss::write_index(rep_->top.get(), &writer);
+  });
   std::vector<std::uint8_t> out(8);
   const std::uint64_t faiss_bytes = writer.data.size();
   std::memcpy(out.data(), &faiss_bytes, 8);
