@@ -235,7 +235,10 @@ class Session : public std::enable_shared_from_this<Session> {
 struct Server::Impl {
   Core core;
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // The acceptor lives on a strand: its accept handler (any io thread) and stop()'s close must
+  // not touch it at the same time.
+  net::strand<net::io_context::executor_type> accept_strand = net::make_strand(ioc);
+  tcp::acceptor acceptor{accept_strand};
   std::vector<std::thread> threads;
   std::uint16_t port = 0;
   std::mutex stop_mu;
@@ -303,7 +306,7 @@ void Server::stop() {
   }
   spdlog::info("engram server stopping: finishing in-flight requests");
   im.core.service->set_stopping();
-  net::post(im.ioc, [&im] {
+  net::post(im.accept_strand, [&im] {
     beast::error_code ec;
     im.acceptor.close(ec);
   });
