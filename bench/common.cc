@@ -93,6 +93,7 @@ std::string human(double v) {
   if (std::isnan(v)) return "-";
   if (a >= 1e6) std::snprintf(buf, sizeof buf, "%.3gM", v / 1e6);
   else if (a >= 1e4) std::snprintf(buf, sizeof buf, "%.3gk", v / 1e3);
+  else if (a >= 100) std::snprintf(buf, sizeof buf, "%.0f", v);
   else std::snprintf(buf, sizeof buf, "%.3g", v);
   return buf;
 }
@@ -166,9 +167,9 @@ void Reporter::add(const Measurement& m) {
 }
 
 void Reporter::print_table() const {
-  std::printf("\n%-14s %-8s %-22s %12s %12s %8s  %-12s %s\n", "area", "index", "metric", "A", "B",
+  std::printf("\n%-13s %-7s %-40s %11s %11s %7s  %-8s %s\n", "area", "index", "metric", "A", "B",
               "A/B", "target", "met");
-  std::printf("%s\n", std::string(100, '-').c_str());
+  std::printf("%s\n", std::string(108, '-').c_str());
   for (const Measurement& m : rows_) {
     const double ratio = m.b != 0 ? m.a / m.b : NAN;
     std::string target = "-", met = "";
@@ -176,8 +177,8 @@ void Reporter::print_table() const {
       target = std::string(m.higher_is_better ? ">= " : "<= ") + human(m.target);
       met = (m.higher_is_better ? ratio >= m.target : ratio <= m.target) ? "yes" : "NO";
     }
-    const std::string metric = m.metric + (m.a_name == "engram" ? "" : " (" + m.a_name + "/" + m.b_name + ")");
-    std::printf("%-14s %-8s %-22s %12s %12s %8.3f  %-12s %s\n", m.area.c_str(),
+    const std::string metric = m.metric + (m.a_name == "engram" ? "" : " (" + m.a_name + " / " + m.b_name + ")");
+    std::printf("%-13s %-7s %-40s %11s %11s %7.3f  %-8s %s\n", m.area.c_str(),
                 m.index.empty() ? "-" : m.index.c_str(), metric.c_str(), human(m.a).c_str(),
                 human(m.b).c_str(), ratio, target.c_str(), met.c_str());
   }
