@@ -1,7 +1,7 @@
 // index/index_file.h — the on-disk checkpoint of an index, and the op-log position it reflects.
 //
-// Layout (little-endian): "ENGRAMIX" | u32 version | u64 op_seq | u64 payload bytes |
-// u32 crc32(payload) | payload (VectorIndex::serialize()). Written to a temporary file, fsynced,
+// Layout (little-endian): "ENGRAMIX" | u32 version (2) | u64 op_seq | u64 payload bytes |
+// u64 XXH3-64(payload) | payload (VectorIndex::serialize()). Written to a temporary file, fsynced,
 // then renamed over the old one, so a crash leaves either the old checkpoint or the new one.
 #pragma once
 

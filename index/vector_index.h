@@ -1,9 +1,8 @@
-// index/vector_index.h — the key index of one memory: FAISS, and nothing of RocksDB.
+// index/vector_index.h — the key index of one memory: FAISS or hnswlib, nothing of RocksDB.
 //
-// Any FAISS factory string works ("Flat", "HNSW32", "IVF1024,Flat", "IVF256,PQ16", ...). Ids
-// are the store's slot ids. Removal is real where FAISS can remove; HNSW cannot, so removed
-// entries become tombstones that searches skip (through FAISS's IDSelector, so the k results
-// are still the k best live ones) until the index is rebuilt.
+// Ids are the store's slot ids. Removal is real where the index can remove; HNSW graphs
+// cannot, so removed entries become tombstones that searches skip (so the k results are still
+// the k best live ones) until the index is rebuilt.
 //
 // Thread-safety: const methods may run concurrently; mutating methods need exclusive access
 // (the owning Memory holds a reader/writer lock).
@@ -27,43 +26,46 @@ struct IndexSpec {
   std::string device = "cpu";
 };
 
+// The interface every index backend implements. Two backends exist:
+//  * FAISS (faiss_index.h) for every FAISS factory string;
+//  * hnswlib (hnswlib_index.h) for "HNSWlib<M>" (e.g. "HNSWlib32"): the same graph as FAISS's
+//    HNSW<M>, searched about twice as fast as Debian's FAISS build (see bench/README.md).
 class VectorIndex {
  public:
-  // Throws kInvalidArgument when FAISS rejects the factory string or the search parameters.
+  // Throws kInvalidArgument when the backend rejects the factory string or search parameters.
   static std::unique_ptr<VectorIndex> create(const IndexSpec& spec);
-  // Rebuilds an index from serialize()'s bytes. Throws kCorruption when they do not parse.
+  // Rebuilds an index from serialize()'s bytes (consumed). Throws kCorruption if they do not parse.
   static std::unique_ptr<VectorIndex> deserialize(const IndexSpec& spec,
-                                                  const std::vector<std::uint8_t>& bytes);
-  ~VectorIndex();
+                                                  std::vector<std::uint8_t> bytes);
+  virtual ~VectorIndex() = default;
 
-  bool is_trained() const;
+  virtual bool is_trained() const = 0;
   // The fewest points train() accepts, and the count at which a memory trains by itself
   // (FAISS's rule of thumb: 39 points per centroid). Both 0 for types that need no training.
-  std::size_t min_train_points() const;
-  std::size_t auto_train_points() const;
+  virtual std::size_t min_train_points() const = 0;
+  virtual std::size_t auto_train_points() const = 0;
   // x: n × dim. Throws kFailedPrecondition if n < min_train_points().
-  void train(std::size_t n, const float* x);
+  virtual void train(std::size_t n, const float* x) = 0;
 
   // x: n × dim; ids: n. REQUIRES: is_trained(); no id already live in the index.
-  void add(std::size_t n, const float* x, const std::uint64_t* ids);
+  virtual void add(std::size_t n, const float* x, const std::uint64_t* ids) = 0;
   // Ids not in the index are ignored.
-  void remove(const std::vector<std::uint64_t>& ids);
+  virtual void remove(const std::vector<std::uint64_t>& ids) = 0;
 
   // x: n × dim. Fills scores and ids (n × k each), best first; "higher is closer" for every
   // metric (L2 distances are negated). Missing results: id kNoSlot, score -inf.
-  void search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids) const;
+  virtual void search(std::size_t n, const float* x, int k, float* scores,
+                      std::uint64_t* ids) const = 0;
 
-  std::size_t size() const;        // live entries
-  std::size_t tombstones() const;  // removed entries still held (HNSW only)
+  virtual std::size_t size() const = 0;        // live entries
+  virtual std::size_t tombstones() const = 0;  // removed entries still held (HNSW only)
   int dim() const { return spec_.dim; }
 
-  std::vector<std::uint8_t> serialize() const;
+  virtual std::vector<std::uint8_t> serialize() const = 0;
 
- private:
-  explicit VectorIndex(const IndexSpec& spec);
-  struct Rep;
+ protected:
+  explicit VectorIndex(const IndexSpec& spec) : spec_(spec) {}
   IndexSpec spec_;
-  std::unique_ptr<Rep> rep_;
 };
 
 }  // namespace engram::index

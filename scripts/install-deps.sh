@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   g++ make cmake pkg-config ca-certificates curl
   libfaiss-dev libopenblas-dev          # FAISS; name OpenBLAS or FAISS falls back to reference BLAS
-  librocksdb-dev zlib1g-dev             # the store; zlib for checkpoint checksums
+  librocksdb-dev libxxhash-dev          # the store; XXH3 for index checkpoint checksums
+  zlib1g-dev                            # PNG loss plots of the LM layer
   libboost-dev                          # Asio and Beast (header-only)
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev

@@ -68,6 +68,8 @@ int work(const std::string& dir, int round, unsigned seed) {
       const int target = live[at];
       std::vector<engram::SlotId> gone;
       for (int i = 0; i < kBatch; ++i) gone.push_back(first_of(target) + static_cast<engram::SlotId>(i));
+      std::printf("begin erase r%db%d\n", round, target);  // it may land without its ack
+      std::fflush(stdout);
       mem->erase(gone);
       live.erase(live.begin() + static_cast<std::ptrdiff_t>(at));
       std::printf("ack erase r%db%d\n", round, target);

@@ -12,9 +12,11 @@ using testing::make_config;
 using testing::random_matrix;
 using testing::TempDir;
 
-TEST(DurabilityTest, ReopenNeedsNoConfigurationAndLoadsTheCheckpoint) {
+class ReopenTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ReopenTest, ReopenNeedsNoConfigurationAndLoadsTheCheckpoint) {
   TempDir dir;
-  auto cfg = make_config(8, 4, "HNSW16", Metric::kL2);
+  auto cfg = make_config(8, 4, GetParam(), Metric::kL2);
   cfg.default_k = 5;
   cfg.temperature = 0.5f;
   cfg.gate_bias = 1.25f;
@@ -34,7 +36,7 @@ TEST(DurabilityTest, ReopenNeedsNoConfigurationAndLoadsTheCheckpoint) {
   EXPECT_EQ(c.key_dim, 8);
   EXPECT_EQ(c.value_dim, 4);
   EXPECT_EQ(c.metric, Metric::kL2);
-  EXPECT_EQ(c.index, "HNSW16");
+  EXPECT_EQ(c.index, GetParam());
   EXPECT_EQ(c.default_k, 5);
   EXPECT_FLOAT_EQ(c.temperature, 0.5f);
   EXPECT_FLOAT_EQ(c.gate_bias, 1.25f);
@@ -50,6 +52,8 @@ TEST(DurabilityTest, ReopenNeedsNoConfigurationAndLoadsTheCheckpoint) {
   EXPECT_EQ(mem->get_one(ids[5]).value, std::vector<float>(values.begin() + 20, values.begin() + 24));
   EXPECT_EQ(db->memory("facts").get(), mem.get()) << "one object per memory";
 }
+
+INSTANTIATE_TEST_SUITE_P(HnswBackends, ReopenTest, ::testing::Values("HNSW16", "HNSWlib16"));
 
 TEST(DurabilityTest, NewIdsAreNeverReusedAfterEraseAndReopen) {
   TempDir dir;

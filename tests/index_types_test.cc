@@ -136,6 +136,8 @@ TEST_P(IndexTypesTest, ErasedSlotsNeverComeBackEvenAfterCompactionAndReopen) {
 
 INSTANTIATE_TEST_SUITE_P(Factories, IndexTypesTest,
                          ::testing::Values(IndexCase{"Flat", 1.0}, IndexCase{"HNSW32", 0.85}, IndexCase{"HNSW32", 0.97, "efSearch=256"},
+                                           IndexCase{"HNSWlib32", 0.85},
+                                           IndexCase{"HNSWlib32", 0.97, "efSearch=256"},
                                            IndexCase{"IVF16,Flat", 0.9},
                                            IndexCase{"IVF16,PQ8", 0.4}, IndexCase{"PQ8", 0.4}),
                          [](const auto& info) {

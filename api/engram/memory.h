@@ -55,6 +55,7 @@ class Memory final : public MemoryInterface {
 
  private:
   friend class Database;  // closes the memory when the database closes or drops it
+  friend class BulkLoader;  // bulk loads go through the core (engram/bulk_load.h)
   std::shared_ptr<detail::MemoryCore> core_;
 };
 

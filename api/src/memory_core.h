@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -23,6 +24,10 @@
 #include "engram/types.h"
 #include "index/vector_index.h"
 #include "storage/slot_store.h"
+
+namespace engram::storage {
+class BulkChunk;
+}
 
 namespace engram::detail {
 
@@ -62,6 +67,25 @@ class MemoryCore {
   void checkpoint();
   // Checkpoints (unless dropped) and detaches from the store: later calls throw.
   void close(bool write_checkpoint);
+
+  // --- bulk loads (memory_bulk.cc; the public face is engram/bulk_load.h) ---
+  storage::SlotStore* store() const { return store_; }
+  std::uint64_t next_slot_id() const;
+  // Makes a chunk of new slots visible: ingests `files` (rows keys/values, n of each) with the
+  // add op, the new state and `meta` records atomically, then indexes and caches the rows, all
+  // under write_mu_ like insert(). When another writer took the ids the files were written for,
+  // `rebuild(first_id)` rewrites them for the ids now next. Returns the first id.
+  using ChunkRebuild = std::function<std::unique_ptr<storage::BulkChunk>(std::uint64_t)>;
+  SlotId bulk_commit(std::unique_ptr<storage::BulkChunk> files, std::size_t n, const float* keys,
+                     const float* values,
+                     const std::vector<std::pair<std::string, std::string>>& meta,
+                     const ChunkRebuild& rebuild);
+  // Trains an untrained index on `sample` (n × key_dim) and indexes every stored key, so the
+  // chunks that follow are indexed as they commit. No-op when the index is trained.
+  void bulk_train(std::size_t n, const float* sample);
+  // Undoes a bulk load: erases the slots in `ranges` ([begin, end) ids) and the meta record
+  // `job`, in one synced batch, then removes them from the index and the cache.
+  void bulk_undo(const std::vector<std::pair<SlotId, SlotId>>& ranges, const std::string& job);
 
  private:
   MemoryCore(storage::SlotStore* store, const storage::CatalogEntry& entry,

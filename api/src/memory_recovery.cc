@@ -55,7 +55,7 @@ bool MemoryCore::load_checkpoint() {
     return false;
   }
   try {
-    index_ = index::VectorIndex::deserialize(spec_of(config_), cp->payload);
+    index_ = index::VectorIndex::deserialize(spec_of(config_), std::move(cp->payload));
     std::uint64_t expected = cp->op_seq + 1;
     const std::size_t dk = static_cast<std::size_t>(config_.key_dim);
     std::vector<float> keys;

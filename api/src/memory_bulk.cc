@@ -1,0 +1,118 @@
+// Bulk loads on the core side: a chunk written as SST files is ingested (one atomic
+// IngestExternalFiles with its op-log record and the state record), then indexed, under the
+// same writer mutex as insert(), so op-log order = commit order = apply order still holds.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "api/src/memory_core.h"
+#include "engram/error.h"
+#include "storage/bulk_writer.h"
+
+namespace engram::detail {
+
+std::uint64_t MemoryCore::next_slot_id() const {
+  std::lock_guard<std::mutex> w(write_mu_);
+  check_open();
+  return state_.next_id;
+}
+
+SlotId MemoryCore::bulk_commit(std::unique_ptr<storage::BulkChunk> files, std::size_t n,
+                               const float* keys, const float* values,
+                               const std::vector<std::pair<std::string, std::string>>& meta,
+                               const ChunkRebuild& rebuild) {
+  if (n == 0 || files->count() != n) {
+    throw Error(ErrorCode::kInternal, "bulk chunk holds " + std::to_string(files->count()) +
+                                          " slots, expected " + std::to_string(n));
+  }
+  std::lock_guard<std::mutex> w(write_mu_);
+  check_open();
+  // Ids are predicted when the files are written; another writer may have taken them since.
+  if (files->first_id() != state_.next_id) files = rebuild(state_.next_id);
+
+  storage::MemoryState next = state_;
+  storage::IndexOp op{next.op_seq + 1, storage::IndexOp::kAdd, {}};
+  op.ids.resize(n);
+  for (std::size_t i = 0; i < n; ++i) op.ids[i] = next.next_id + i;
+  next.next_id += n;
+  next.slots += n;
+  next.op_seq += 1;
+  // An ingested file outlives a crash on its own; earlier un-synced WAL writes might not. Sync
+  // them first so the ingested state record never counts slots the store then loses.
+  store_->sync_wal();
+  storage::ingest_chunk(*store_, *files, op, next, meta);
+  {
+    std::unique_lock<RwLock> lock(index_mu_);
+    state_ = next;
+    index_add_locked(n, keys, op.ids.data());
+    if (config_.cache_values) {
+      const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
+      for (std::size_t i = 0; i < n; ++i) cache_.put(op.ids[i], values + i * dv);
+    }
+  }
+  maybe_auto_checkpoint_locked(n);
+  return op.ids.front();
+}
+
+void MemoryCore::bulk_train(std::size_t n, const float* sample) {
+  std::lock_guard<std::mutex> w(write_mu_);
+  check_open();
+  {
+    std::shared_lock<RwLock> r(index_mu_);
+    if (index_->is_trained()) return;
+  }
+  auto fresh = index::VectorIndex::create(
+      {config_.key_dim, config_.metric, config_.index, config_.search_params, config_.device});
+  if (fresh->is_trained()) return;
+  fresh->train(n, sample);  // throws kFailedPrecondition below min_train_points()
+  // The index must hold every stored key (the store is the truth); add those there are now.
+  const std::size_t dk = static_cast<std::size_t>(config_.key_dim);
+  std::vector<float> keys;
+  std::vector<SlotId> ids;
+  auto flush = [&] {
+    if (!ids.empty()) fresh->add(ids.size(), keys.data(), ids.data());
+    keys.clear();
+    ids.clear();
+  };
+  store_->scan_keys(entry_.id, [&](std::uint64_t id, const float* k, std::size_t d) {
+    if (d != dk) throw Error(ErrorCode::kCorruption, "slot " + std::to_string(id) + " has a key of the wrong size");
+    ids.push_back(id);
+    keys.insert(keys.end(), k, k + d);
+    if (ids.size() == 65536) flush();
+  });
+  flush();
+  spdlog::info("memory '{}': trained index '{}' on a sample of {} keys", entry_.name, config_.index, n);
+  std::unique_lock<RwLock> lock(index_mu_);
+  index_ = std::move(fresh);
+}
+
+void MemoryCore::bulk_undo(const std::vector<std::pair<SlotId, SlotId>>& ranges,
+                           const std::string& job) {
+  std::lock_guard<std::mutex> w(write_mu_);
+  check_open();
+  std::vector<SlotId> ids;
+  store_->scan_ids(entry_.id, [&](std::uint64_t id) {
+    for (const auto& [b, e] : ranges) {
+      if (id >= b && id < e) {
+        ids.push_back(id);
+        return;
+      }
+    }
+  });
+  storage::MemoryState next = state_;
+  next.slots -= ids.size();
+  next.op_seq += 1;
+  storage::erase_id_ranges(*store_, entry_.id, ranges,
+                           {next.op_seq, storage::IndexOp::kRemove, ids}, next, job);
+  {
+    std::unique_lock<RwLock> lock(index_mu_);
+    state_ = next;
+    if (index_->is_trained()) index_->remove(ids);
+    if (config_.cache_values) {
+      for (SlotId id : ids) cache_.erase(id);
+    }
+  }
+  maybe_auto_checkpoint_locked(ids.size());
+}
+
+}  // namespace engram::detail

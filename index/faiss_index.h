@@ -1,0 +1,31 @@
+// index/faiss_index.h — the FAISS backend: any FAISS factory string.
+#pragma once
+
+#include "index/vector_index.h"
+
+namespace engram::index {
+
+class FaissIndex final : public VectorIndex {
+ public:
+  static std::unique_ptr<FaissIndex> create(const IndexSpec& spec);
+  static std::unique_ptr<FaissIndex> deserialize(const IndexSpec& spec, std::vector<std::uint8_t> bytes);
+  ~FaissIndex() override;
+
+  bool is_trained() const override;
+  std::size_t min_train_points() const override;
+  std::size_t auto_train_points() const override;
+  void train(std::size_t n, const float* x) override;
+  void add(std::size_t n, const float* x, const std::uint64_t* ids) override;
+  void remove(const std::vector<std::uint64_t>& ids) override;
+  void search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids) const override;
+  std::size_t size() const override;
+  std::size_t tombstones() const override;
+  std::vector<std::uint8_t> serialize() const override;
+
+ private:
+  explicit FaissIndex(const IndexSpec& spec);
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace engram::index

@@ -1,0 +1,170 @@
+#include "index/hnswlib_index.h"
+
+#include <hnswlib/hnswlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <regex>
+
+#include "engram/error.h"
+#include "engram/types.h"
+
+namespace engram::index {
+namespace {
+
+constexpr std::size_t kEfConstruction = 40;  // FAISS's default, so the two HNSWs build alike
+constexpr std::size_t kInitialCapacity = 1024;
+
+Error invalid(const std::string& msg) { return Error(ErrorCode::kInvalidArgument, msg); }
+
+// "HNSWlib32" -> 32.
+std::size_t parse_m(const std::string& factory) {
+  static const std::regex form("HNSWlib([0-9]{1,3})");
+  std::smatch m;
+  if (!std::regex_match(factory, m, form)) throw invalid("invalid index factory string '" + factory + "'");
+  const std::size_t M = std::stoul(m[1]);
+  if (M < 2 || M > 256) throw invalid("HNSWlib<M> needs M in 2..256, got " + m[1].str());
+  return M;
+}
+
+// "" or "efSearch=N".
+std::size_t parse_ef(const std::string& params) {
+  if (params.empty()) return 64;
+  static const std::regex form("efSearch=([0-9]{1,6})");
+  std::smatch m;
+  if (!std::regex_match(params, m, form)) {
+    throw invalid("invalid search parameters '" + params + "': HNSWlib takes only efSearch=N");
+  }
+  return std::stoul(m[1]);
+}
+
+// A scratch file for hnswlib, whose save and load speak only to paths.
+struct TempFile {
+  std::string path;
+  TempFile() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "engram-hnswlib-XXXXXX").string();
+    const int fd = mkstemp(tmpl.data());
+    if (fd < 0) throw Error(ErrorCode::kIOError, "cannot create a temporary file for hnswlib");
+    ::close(fd);
+    path = tmpl;
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+};
+
+}  // namespace
+
+bool is_hnswlib_factory(const std::string& factory) { return factory.rfind("HNSWlib", 0) == 0; }
+
+struct HnswlibIndex::Rep {
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
+  std::size_t ef = 64;
+};
+
+HnswlibIndex::HnswlibIndex(const IndexSpec& spec) : VectorIndex(spec), rep_(std::make_unique<Rep>()) {
+  if (spec.device != "cpu") throw invalid("HNSWlib indexes run on the CPU only");
+  const std::size_t dim = static_cast<std::size_t>(spec.dim);
+  if (spec.metric == Metric::kL2) {
+    rep_->space = std::make_unique<hnswlib::L2Space>(dim);
+  } else {
+    rep_->space = std::make_unique<hnswlib::InnerProductSpace>(dim);
+  }
+  rep_->ef = parse_ef(spec.search_params);
+}
+
+HnswlibIndex::~HnswlibIndex() = default;
+
+std::unique_ptr<HnswlibIndex> HnswlibIndex::create(const IndexSpec& spec) {
+  const std::size_t M = parse_m(spec.factory);
+  std::unique_ptr<HnswlibIndex> index(new HnswlibIndex(spec));
+  index->rep_->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
+      index->rep_->space.get(), kInitialCapacity, M, kEfConstruction);
+  index->rep_->graph->setEf(index->rep_->ef);
+  return index;
+}
+
+std::unique_ptr<HnswlibIndex> HnswlibIndex::deserialize(const IndexSpec& spec,
+                                                        const std::vector<std::uint8_t>& bytes) {
+  parse_m(spec.factory);
+  std::unique_ptr<HnswlibIndex> index(new HnswlibIndex(spec));
+  TempFile file;
+  {
+    std::ofstream out(file.path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw Error(ErrorCode::kIOError, "cannot write " + file.path);
+  }
+  try {
+    index->rep_->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(index->rep_->space.get(), file.path);
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::kCorruption, std::string("index checkpoint does not parse: ") + e.what());
+  }
+  auto& g = *index->rep_->graph;
+  // hnswlib 0.6.2's loading constructor leaves num_deleted_ uninitialized before adding to it.
+  g.num_deleted_ = 0;
+  for (std::size_t i = 0; i < g.cur_element_count; ++i) g.num_deleted_ += g.isMarkedDeleted(static_cast<hnswlib::tableint>(i));
+  if (g.data_size_ != static_cast<std::size_t>(spec.dim) * sizeof(float)) {
+    throw Error(ErrorCode::kCorruption, "index checkpoint is not an HNSWlib index of dimension " + std::to_string(spec.dim));
+  }
+  index->rep_->graph->setEf(index->rep_->ef);
+  return index;
+}
+
+std::vector<std::uint8_t> HnswlibIndex::serialize() const {
+  TempFile file;
+  rep_->graph->saveIndex(file.path);
+  std::ifstream in(file.path, std::ios::binary);
+  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+void HnswlibIndex::add(std::size_t n, const float* x, const std::uint64_t* ids) {
+  auto& g = *rep_->graph;
+  if (g.cur_element_count + n > g.max_elements_) {
+    g.resizeIndex(std::max(g.max_elements_ * 2, g.cur_element_count + n));
+  }
+  const std::size_t dim = static_cast<std::size_t>(spec_.dim);
+  // hnswlib's addPoint is thread-safe; large batches are added on all cores like FAISS's.
+#pragma omp parallel for if (n > 256) schedule(dynamic, 64)
+  for (std::size_t i = 0; i < n; ++i) g.addPoint(x + i * dim, ids[i]);
+}
+
+void HnswlibIndex::remove(const std::vector<std::uint64_t>& ids) {
+  auto& g = *rep_->graph;
+  for (std::uint64_t id : ids) {
+    auto it = g.label_lookup_.find(id);
+    if (it == g.label_lookup_.end() || g.isMarkedDeleted(it->second)) continue;
+    g.markDelete(id);
+  }
+}
+
+void HnswlibIndex::search(std::size_t n, const float* x, int k, float* scores,
+                          std::uint64_t* ids) const {
+  const auto& g = *rep_->graph;
+  const std::size_t dim = static_cast<std::size_t>(spec_.dim), kk = static_cast<std::size_t>(k);
+  const bool ip = spec_.metric == Metric::kInnerProduct;
+#pragma omp parallel for if (n > 1) schedule(dynamic, 4)
+  for (std::size_t q = 0; q < n; ++q) {
+    // hnswlib searches with ef = max(ef, k), as FAISS does.
+    auto found = g.searchKnn(x + q * dim, kk);
+    float* s = scores + q * kk;
+    std::uint64_t* out = ids + q * kk;
+    for (std::size_t j = found.size(); j < kk; ++j) {
+      s[j] = -std::numeric_limits<float>::infinity();
+      out[j] = kNoSlot;
+    }
+    for (std::size_t j = found.size(); j-- > 0;) {  // the queue pops the farthest first
+      const auto [dist, label] = found.top();
+      found.pop();
+      s[j] = ip ? 1.0f - dist : -dist;  // InnerProductSpace's distance is 1 − q·k
+      out[j] = label;
+    }
+  }
+}
+
+std::size_t HnswlibIndex::size() const { return rep_->graph->cur_element_count - rep_->graph->num_deleted_; }
+
+std::size_t HnswlibIndex::tombstones() const { return rep_->graph->num_deleted_; }
+
+}  // namespace engram::index
