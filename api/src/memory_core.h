@@ -16,6 +16,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/src/rw_lock.h"
@@ -40,6 +41,8 @@ class MemoryCore {
                                           const MemoryConfig& config,
                                           const std::string& index_path,
                                           const DatabaseOptions& options);
+
+  ~MemoryCore();
 
   const std::string& name() const { return entry_.name; }
   const MemoryConfig& config() const { return config_; }
@@ -120,7 +123,11 @@ class MemoryCore {
   // A new index holding every key in the store; trained when the store holds enough keys
   // (auto_train_points, or min_train_points when force_train). REQUIRES: write_mu_ held.
   std::unique_ptr<index::VectorIndex> build_index_from_store(bool force_train) const;
-  void load_value_cache();
+  // Starts filling the value cache from the store on a background thread, so that opening a
+  // memory costs no more than loading its index; until it is done, values missing from the
+  // cache are read from the store.
+  void start_value_cache_loader();
+  void stop_value_cache_loader();
   // REQUIRES: write_mu_ held.
   void write_checkpoint_locked();
 
@@ -135,6 +142,9 @@ class MemoryCore {
   storage::MemoryState state_;                 // guarded by write_mu_ (+ index_mu_ to change)
   std::unique_ptr<index::VectorIndex> index_;  // guarded by index_mu_
   ValueCache cache_;                           // guarded by index_mu_; used if cache_values
+  bool cache_complete_ = false;                // guarded by index_mu_: every live value is in cache_
+  std::thread cache_loader_;
+  std::atomic<bool> stop_loader_{false};
   bool closed_ = false;                        // guarded by index_mu_ (written under both)
   std::uint64_t checkpoint_op_seq_ = 0;        // guarded by write_mu_
   std::size_t changed_since_checkpoint_ = 0;   // guarded by write_mu_

@@ -26,12 +26,26 @@ void MemoryCore::fetch_values_locked(const std::vector<SlotId>& ids, float* out,
     return;
   }
   found->assign(ids.size(), false);
+  std::vector<std::size_t> missing;  // positions to read from the store while the cache fills
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] == kNoSlot) continue;
     if (const float* v = cache_.find(ids[i])) {
       std::memcpy(out + i * dv, v, dv * sizeof(float));
       (*found)[i] = true;
+    } else if (!cache_complete_) {
+      missing.push_back(i);
     }
+  }
+  if (missing.empty()) return;
+  std::vector<SlotId> missing_ids;
+  for (std::size_t i : missing) missing_ids.push_back(ids[i]);
+  std::vector<float> fetched(missing.size() * dv);
+  std::vector<bool> fetched_found;
+  store_->multi_get_values(entry_.id, missing_ids, fetched.data(), dv, &fetched_found);
+  for (std::size_t j = 0; j < missing.size(); ++j) {
+    if (!fetched_found[j]) continue;
+    std::memcpy(out + missing[j] * dv, fetched.data() + j * dv, dv * sizeof(float));
+    (*found)[missing[j]] = true;
   }
 }
 

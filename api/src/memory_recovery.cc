@@ -32,7 +32,7 @@ std::shared_ptr<MemoryCore> MemoryCore::open(storage::SlotStore* store,
     core->index_ = core->build_index_from_store(false);
     if (core->state_.op_seq > 0) core->write_checkpoint_locked();
   }
-  core->load_value_cache();
+  core->start_value_cache_loader();
   return core;
 }
 
@@ -144,20 +144,48 @@ std::unique_ptr<index::VectorIndex> MemoryCore::build_index_from_store(bool forc
   return idx;
 }
 
-void MemoryCore::load_value_cache() {
+MemoryCore::~MemoryCore() { stop_value_cache_loader(); }
+
+void MemoryCore::start_value_cache_loader() {
   if (!config_.cache_values) return;
-  cache_.clear();
   cache_.reserve(state_.slots);
-  const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
-  store_->scan_values(entry_.id, [&](std::uint64_t id, const float* v, std::size_t n) {
-    if (n != dv) throw Error(ErrorCode::kCorruption, "slot " + std::to_string(id) + " has a value of the wrong size");
-    cache_.put(id, v);
+  cache_loader_ = std::thread([this] {
+    struct Stopped {};
+    const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
+    std::vector<SlotId> ids;
+    std::vector<float> values;
+    // Values a writer put in the cache since the scan began are newer than the scan's: the
+    // loader only fills the gaps (put_if_absent). A slot erased meanwhile may be re-added as a
+    // dead entry, which no search returns (ids are never reused).
+    auto flush = [&] {
+      std::unique_lock<RwLock> lock(index_mu_);
+      for (std::size_t i = 0; i < ids.size(); ++i) cache_.put_if_absent(ids[i], values.data() + i * dv);
+      ids.clear();
+      values.clear();
+    };
+    try {
+      store_->scan_values(entry_.id, [&](std::uint64_t id, const float* v, std::size_t n) {
+        if (stop_loader_) throw Stopped{};
+        if (n != dv) throw Error(ErrorCode::kCorruption, "slot " + std::to_string(id) + " has a value of the wrong size");
+        ids.push_back(id);
+        values.insert(values.end(), v, v + n);
+        if (ids.size() == 4096) flush();
+      });
+      flush();
+      std::unique_lock<RwLock> lock(index_mu_);
+      cache_complete_ = true;
+    } catch (const Stopped&) {
+    } catch (const std::exception& e) {
+      // Reads keep falling back to the store, which stays correct, only slower.
+      spdlog::error("memory '{}': loading values into RAM failed ({}); reading them from the store",
+                    entry_.name, e.what());
+    }
   });
-  if (cache_.size() != state_.slots) {
-    throw Error(ErrorCode::kCorruption, "memory '" + entry_.name + "' stores " +
-                                            std::to_string(cache_.size()) + " values but counts " +
-                                            std::to_string(state_.slots) + " slots");
-  }
+}
+
+void MemoryCore::stop_value_cache_loader() {
+  stop_loader_ = true;
+  if (cache_loader_.joinable()) cache_loader_.join();
 }
 
 void MemoryCore::write_checkpoint_locked() {
@@ -230,6 +258,7 @@ void MemoryCore::compact() {
 }
 
 void MemoryCore::close(bool write_checkpoint) {
+  stop_value_cache_loader();
   std::lock_guard<std::mutex> w(write_mu_);
   if (closed_) return;
   if (write_checkpoint) {
@@ -244,6 +273,7 @@ void MemoryCore::close(bool write_checkpoint) {
   closed_ = true;
   index_.reset();
   cache_.clear();
+  cache_complete_ = false;
 }
 
 }  // namespace engram::detail

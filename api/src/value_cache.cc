@@ -21,6 +21,10 @@ void ValueCache::put(std::uint64_t id, const float* value) {
   std::copy(value, value + dim_, rows_.begin() + static_cast<std::ptrdiff_t>(row * dim_));
 }
 
+void ValueCache::put_if_absent(std::uint64_t id, const float* value) {
+  if (row_of_.count(id) == 0) put(id, value);
+}
+
 void ValueCache::erase(std::uint64_t id) {
   auto it = row_of_.find(id);
   if (it == row_of_.end()) return;

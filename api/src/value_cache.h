@@ -16,6 +16,7 @@ class ValueCache {
   explicit ValueCache(std::size_t dim) : dim_(dim) {}
 
   void put(std::uint64_t id, const float* value);  // insert or overwrite
+  void put_if_absent(std::uint64_t id, const float* value);
   void erase(std::uint64_t id);
   // nullptr when absent. Valid until the next put/erase.
   const float* find(std::uint64_t id) const;
