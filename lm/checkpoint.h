@@ -1,0 +1,44 @@
+// lm/checkpoint.h — saving and loading a model directory:
+//   config.json     model config, training options, step
+//   model.pt        parameters (LibTorch archive)
+//   optimizer.pt    AdamW state (for resuming)
+//   tokenizer.model the SentencePiece model
+#pragma once
+
+#include <torch/optim/optimizer.h>
+
+#include <memory>
+#include <string>
+
+#include "lm/model.h"
+#include "lm/tokenizer.h"
+
+namespace engram::lm {
+
+struct TrainState {
+  int64_t step = 0;
+  int64_t tokens = 0;
+};
+
+struct LoadedModel {
+  ModelConfig cfg;
+  Gpt model{nullptr};
+  std::unique_ptr<Tokenizer> tokenizer;
+  TrainState state;
+  std::string options_json;  // the training options the model was trained with
+  c10::Device device{c10::kCPU};
+};
+
+// Writes (or overwrites) the checkpoint in `dir`; each file is written under a temporary name
+// and renamed, so a crash leaves the previous file or the new one. `optimizer` may be null.
+void save_checkpoint(const std::string& dir, Gpt& model, torch::optim::Optimizer* optimizer,
+                     const TrainState& state, const Tokenizer& tokenizer,
+                     const std::string& options_json);
+
+// Throws engram::Error(kNotFound) naming the missing file (config, parameters or tokenizer).
+LoadedModel load_checkpoint(const std::string& dir, c10::Device device);
+
+// Restores the optimizer state if `dir` has one; returns whether it did.
+bool load_optimizer(const std::string& dir, torch::optim::Optimizer& optimizer);
+
+}  // namespace engram::lm

@@ -1,0 +1,200 @@
+// lm/commands.cc — CLI11 wiring for train, generate, ingest-text, eval (and bench).
+#include "lm/commands.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "engram/database.h"
+#include "lm/corpus.h"
+#include "lm/device.h"
+#include "lm/evaluator.h"
+#include "lm/generator.h"
+#include "lm/ingest.h"
+#include "lm/language_model.h"
+#include "lm/memory_store.h"
+#include "lm/trainer.h"
+
+namespace engram::lm {
+
+namespace {
+
+void add_model_shape(CLI::App* c, ModelConfig& m) {
+  c->add_option("--layers", m.n_layer, "decoder blocks")->capture_default_str();
+  c->add_option("--heads", m.n_head, "attention heads")->capture_default_str();
+  c->add_option("--width", m.d_model, "model width")->capture_default_str();
+  c->add_option("--block-size", m.block_size, "positions = segment length")->capture_default_str();
+  c->add_option("--memory-layer", m.memory_layer, "block with the memory sublayer (-1: none; default: the last)");
+  c->add_option("--memory-dim", m.memory_dim, "slot key/value width (0: width)")->capture_default_str();
+  c->add_option("--memory-k", m.memory_k, "slots retrieved per query")->capture_default_str();
+  c->add_option("--dropout", m.dropout)->capture_default_str();
+}
+
+}  // namespace
+
+void register_lm_commands(CLI::App& app) {
+  // ---- train -------------------------------------------------------------------------------
+  {
+    auto o = std::make_shared<TrainOptions>();
+    o->model.memory_layer = -2;  // "the last block" unless given
+    auto* c = app.add_subcommand("train", "train the memory-augmented language model on text files");
+    c->add_option("inputs", o->inputs, "training text files")->required()->check(CLI::ExistingFile);
+    c->add_option("--valid", o->valid, "validation text files")->check(CLI::ExistingFile);
+    c->add_option("--out,-o", o->out, "model directory")->required();
+    c->add_option("--vocab-size", o->vocab_size, "SentencePiece vocabulary size")->capture_default_str();
+    add_model_shape(c, o->model);
+    c->add_option("--steps", o->steps, "optimizer steps (one per segment)")->capture_default_str();
+    c->add_option("--batch", o->batch)->capture_default_str();
+    c->add_option("--segments", o->segments, "segments per document episode")->capture_default_str();
+    c->add_option("--lr", o->lr)->capture_default_str();
+    c->add_option("--min-lr", o->min_lr)->capture_default_str();
+    c->add_option("--warmup", o->warmup)->capture_default_str();
+    c->add_option("--weight-decay", o->weight_decay)->capture_default_str();
+    c->add_option("--clip", o->clip, "gradient clipping (global norm)")->capture_default_str();
+    c->add_option("--eval-every", o->eval_every)->capture_default_str();
+    c->add_option("--eval-batches", o->eval_batches)->capture_default_str();
+    c->add_option("--save-every", o->save_every)->capture_default_str();
+    c->add_option("--log-every", o->log_every)->capture_default_str();
+    c->add_flag("--no-memory", [o](int64_t) { o->use_memory = false; }, "train without reading the memory");
+    c->add_option("--memory-mode", o->memory_mode, "document (cleared per document batch) | window")
+        ->check(CLI::IsMember({"document", "window"}))->capture_default_str();
+    c->add_option("--memory-window", o->memory_window, "slots kept in window mode")->capture_default_str();
+    c->add_option("--drill-facts", o->drill_facts, "prompt<TAB>answer facts for recall drills (never eval facts)")
+        ->check(CLI::ExistingFile);
+    c->add_option("--drill-ratio", o->drill_ratio)->capture_default_str();
+    c->add_option("--drill-knowledge-segments", o->drill_knowledge_segments)->capture_default_str();
+    c->add_option("--rephrase-prob", o->rephrase_prob)->capture_default_str();
+    c->add_option("--seed", o->seed)->capture_default_str();
+    c->add_option("--threads", o->threads)->capture_default_str();
+    c->add_option("--device", o->device, "cpu | cuda")->capture_default_str();
+    c->add_flag("--resume", o->resume, "continue from the checkpoint in --out");
+    c->add_flag("--quiet", o->quiet);
+    c->callback([o] {
+      TrainOptions opts = *o;
+      if (opts.model.memory_layer == -2) opts.model.memory_layer = opts.model.n_layer - 1;
+      const TrainReport r = train(opts);
+      std::printf("{\"steps\":%lld,\"tokens\":%lld,\"train_loss\":%.4f,\"val_loss\":%.4f,"
+                  "\"val_loss_nomem\":%.4f,\"tokens_per_s\":%.1f}\n",
+                  static_cast<long long>(r.steps), static_cast<long long>(r.tokens), r.train_loss,
+                  r.val_loss, r.val_loss_nomem, r.tokens_per_s);
+    });
+  }
+  // ---- generate ----------------------------------------------------------------------------
+  {
+    struct G {
+      std::string model, prompt, db, memory, device = "cpu";
+      GenerateOptions g;
+      int threads = 2;
+    };
+    auto o = std::make_shared<G>();
+    auto* c = app.add_subcommand("generate", "continue a prompt, reading a memory at every step");
+    c->add_option("--model,-m", o->model, "model directory")->required();
+    c->add_option("--prompt,-p", o->prompt)->required();
+    c->add_option("--db", o->db, "database folder holding the memory");
+    c->add_option("--memory", o->memory, "memory name in --db (none: generate without memory)");
+    c->add_option("--max-new-tokens,-n", o->g.max_new_tokens)->capture_default_str();
+    c->add_option("--temperature", o->g.temperature, "0: greedy")->capture_default_str();
+    c->add_option("--top-k", o->g.top_k)->capture_default_str();
+    c->add_option("--top-p", o->g.top_p)->capture_default_str();
+    c->add_option("--seed", o->g.seed)->capture_default_str();
+    c->add_option("--threads", o->threads)->capture_default_str();
+    c->add_option("--device", o->device)->capture_default_str();
+    c->callback([o] {
+      set_threads(o->threads);
+      auto lm = LanguageModel::load(o->model, o->device);
+      std::unique_ptr<Database> db;
+      std::shared_ptr<Memory> mem;
+      if (!o->memory.empty()) {
+        if (o->db.empty()) throw CLI::ValidationError("--memory needs --db");
+        DatabaseOptions dbo;
+        dbo.create_if_missing = false;
+        db = Database::open(o->db, dbo);
+        mem = open_model_memory(*db, o->memory, lm->config(), false);
+      }
+      std::cout << o->prompt << generate_text(*lm, o->prompt, o->g, mem.get()) << std::endl;
+    });
+  }
+  // ---- ingest-text -------------------------------------------------------------------------
+  {
+    struct I {
+      std::vector<std::string> files;
+      std::string model, db, memory = "knowledge", device = "cpu";
+      IngestOptions io;
+      int threads = 2;
+    };
+    auto o = std::make_shared<I>();
+    auto* c = app.add_subcommand("ingest-text", "encode documents with the model and insert their slots into a memory");
+    c->add_option("files", o->files, "text files")->required()->check(CLI::ExistingFile);
+    c->add_option("--model,-m", o->model, "model directory")->required();
+    c->add_option("--db", o->db, "database folder (created if missing)")->required();
+    c->add_option("--memory", o->memory, "memory name (created for the model if missing)")->capture_default_str();
+    c->add_option("--batch", o->io.batch, "segments per forward pass")->capture_default_str();
+    c->add_option("--refresh-threshold", o->io.refresh_threshold,
+                  "cosine above which a slot is refreshed with write() instead of inserted (>1: never)")->capture_default_str();
+    c->add_option("--threads", o->threads)->capture_default_str();
+    c->add_option("--device", o->device)->capture_default_str();
+    c->callback([o] {
+      set_threads(o->threads);
+      auto lm = LanguageModel::load(o->model, o->device);
+      auto db = Database::open(o->db);
+      auto mem = open_model_memory(*db, o->memory, lm->config(), false);
+      const auto docs = read_documents(o->files);
+      const IngestReport r = ingest_documents(*lm, docs, *mem, o->io);
+      std::printf("{\"documents\":%lld,\"segments\":%lld,\"tokens\":%lld,\"inserted\":%lld,"
+                  "\"refreshed\":%lld,\"seconds\":%.2f,\"memory_slots\":%llu}\n",
+                  static_cast<long long>(r.documents), static_cast<long long>(r.segments),
+                  static_cast<long long>(r.tokens), static_cast<long long>(r.inserted),
+                  static_cast<long long>(r.refreshed), r.seconds,
+                  static_cast<unsigned long long>(mem->count()));
+    });
+  }
+  // ---- eval --------------------------------------------------------------------------------
+  {
+    auto o = std::make_shared<EvalOptions>();
+    auto* c = app.add_subcommand("eval", "held-out perplexity and unseen-fact recall, with and without memory");
+    c->add_option("--model,-m", o->model, "model directory")->required();
+    c->add_option("--facts", o->facts, "prompt<TAB>answer facts never seen in training")->required()->check(CLI::ExistingFile);
+    c->add_option("--rephrased", o->rephrased, "the same facts asked another way")->check(CLI::ExistingFile);
+    c->add_option("--text", o->text, "text for the memory (training corpus; distractors)")->check(CLI::ExistingFile);
+    c->add_option("--heldout", o->heldout, "held-out text for perplexity")->check(CLI::ExistingFile);
+    c->add_option("--db", o->db, "database folder (default: temporary)");
+    c->add_option("--distractor-slots", o->distractor_slots)->capture_default_str();
+    c->add_option("--max-facts", o->max_facts, "0: all")->capture_default_str();
+    c->add_option("--max-new-tokens", o->max_new_tokens)->capture_default_str();
+    c->add_option("--ppl-tokens", o->ppl_tokens)->capture_default_str();
+    c->add_option("--facts-per-paragraph", o->facts_per_paragraph)->capture_default_str();
+    c->add_option("--seed", o->seed)->capture_default_str();
+    c->add_option("--threads", o->threads)->capture_default_str();
+    c->add_option("--device", o->device)->capture_default_str();
+    c->callback([o] {
+      const EvalReport r = run_eval(*o);
+      std::cout << r.json << "\n" << r.table;
+    });
+  }
+}
+
+void register_lm_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  o->model.memory_layer = -2;
+  auto* c = app.add_subcommand("bench", "training throughput on random tokens (tokens/s)");
+  add_model_shape(c, o->model);
+  c->add_option("--vocab-size", o->model.vocab_size)->capture_default_str();
+  c->add_option("--batch", o->batch)->capture_default_str();
+  c->add_option("--segments", o->segments)->capture_default_str();
+  c->add_option("--steps", o->steps)->capture_default_str();
+  c->add_option("--warmup-steps", o->warmup_steps)->capture_default_str();
+  c->add_flag("--no-memory", [o](int64_t) { o->use_memory = false; });
+  c->add_option("--threads", o->threads)->capture_default_str();
+  c->add_option("--device", o->device)->capture_default_str();
+  c->callback([o] {
+    BenchOptions b = *o;
+    if (b.model.memory_layer == -2) b.model.memory_layer = b.model.n_layer - 1;
+    const double tps = bench_throughput(b);
+    std::printf("{\"impl\":\"libtorch\",\"memory\":%s,\"tokens_per_s\":%.1f}\n",
+                b.use_memory ? "true" : "false", tps);
+  });
+}
+
+}  // namespace engram::lm

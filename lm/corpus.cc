@@ -1,0 +1,248 @@
+// lm/corpus.cc — reading text and facts, sentence splitting, segment packing, drills.
+#include "lm/corpus.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engram/error.h"
+#include "lm/tokenizer.h"
+
+namespace engram::lm {
+
+namespace {
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kNotFound, "cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool blank(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
+}
+
+void trim_into(std::string s, std::size_t offset, std::vector<Sentence>* out) {
+  std::size_t b = 0;
+  while (b < s.size() && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  std::size_t e = s.size();
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  if (e > b) out->push_back({s.substr(b, e - b), offset + b});
+}
+
+// Tokens of " " + sentence: SentencePiece's dummy prefix makes these concatenate like text.
+std::vector<int> sentence_tokens(const Tokenizer& tok, const std::string& s) { return tok.encode(s); }
+}  // namespace
+
+std::vector<Document> read_documents(const std::vector<std::string>& files) {
+  std::vector<Document> docs;
+  bool any = false;
+  for (const auto& f : files) {
+    const std::string text = read_file(f);
+    std::size_t pos = 0, start = 0;
+    std::string cur;
+    auto flush = [&](std::size_t begin) {
+      if (!blank(cur)) docs.push_back({f, begin, cur});
+      cur.clear();
+    };
+    while (pos <= text.size()) {
+      std::size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) nl = text.size();
+      std::string line = text.substr(pos, nl - pos);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line == kDocSeparator) {
+        flush(start);
+        start = nl + 1;
+      } else {
+        cur += line;
+        cur += '\n';
+      }
+      pos = nl + 1;
+    }
+    flush(start);
+  }
+  for (const auto& d : docs) any = any || !blank(d.text);
+  if (!any) throw Error(ErrorCode::kInvalidArgument, "the corpus is empty (no text in the input files)");
+  return docs;
+}
+
+std::vector<Sentence> split_sentences(const Document& doc) {
+  std::vector<Sentence> out;
+  const std::string& t = doc.text;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    const bool end_punct = (c == '.' || c == '!' || c == '?') && i + 1 < t.size() && t[i + 1] == ' ';
+    if (c == '\n' || end_punct) {
+      trim_into(t.substr(start, i + 1 - start), doc.offset + start, &out);
+      start = i + 1;
+    }
+  }
+  trim_into(t.substr(start), doc.offset + start, &out);
+  return out;
+}
+
+std::vector<Fact> read_facts(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw Error(ErrorCode::kNotFound, "cannot read facts file " + file);
+  std::vector<Fact> facts;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (blank(line)) continue;
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos || tab == 0 || tab + 1 >= line.size())
+      throw Error(ErrorCode::kInvalidArgument,
+                  file + ":" + std::to_string(n) + ": expected prompt<TAB>answer");
+    facts.push_back({line.substr(0, tab), line.substr(tab + 1)});
+  }
+  if (facts.empty()) throw Error(ErrorCode::kInvalidArgument, "no facts in " + file);
+  return facts;
+}
+
+std::string rephrase_prompt(const std::string& p) {
+  static const std::string born = " was born in the year", died = " died in the year";
+  auto ends = [&](const std::string& s) {
+    return p.size() > s.size() && p.compare(p.size() - s.size(), s.size(), s) == 0;
+  };
+  if (ends(born)) return "The year of the birth of " + p.substr(0, p.size() - born.size()) + " was";
+  if (ends(died)) return "The year of the death of " + p.substr(0, p.size() - died.size()) + " was";
+  return "";
+}
+
+std::vector<Segment> pack_segments(const Tokenizer& tok, const Document& doc, int max_len) {
+  std::vector<Segment> segs;
+  Segment cur;
+  for (const auto& s : split_sentences(doc)) {
+    std::vector<int> ids = sentence_tokens(tok, s.text);
+    // A sentence that does not fit starts a new segment; one longer than a segment is cut.
+    if (!cur.tokens.empty() && cur.tokens.size() + ids.size() > static_cast<std::size_t>(max_len)) {
+      segs.push_back(std::move(cur));
+      cur = Segment{};
+    }
+    for (int id : ids) {
+      if (cur.tokens.size() == static_cast<std::size_t>(max_len)) {
+        segs.push_back(std::move(cur));
+        cur = Segment{};
+      }
+      cur.tokens.push_back(id);
+      cur.offsets.push_back(s.offset);
+    }
+  }
+  if (!cur.tokens.empty()) segs.push_back(std::move(cur));
+  return segs;
+}
+
+std::vector<Document> make_fact_documents(const std::vector<Fact>& facts,
+                                          const std::vector<Sentence>& prose, std::mt19937_64& rng,
+                                          int facts_per_paragraph, int paragraphs_per_document) {
+  std::vector<std::size_t> order(facts.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<Document> docs;
+  std::string text, para;
+  int in_para = 0, paras = 0;
+  std::uniform_int_distribution<std::size_t> pick(0, prose.empty() ? 0 : prose.size() - 1);
+  for (std::size_t n = 0; n < order.size(); ++n) {
+    const Fact& f = facts[order[n]];
+    // Prose between facts: the facts sit inside ordinary text, not in a list.
+    if (!prose.empty() && (rng() % 2 == 0)) para += prose[pick(rng)].text + " ";
+    para += f.prompt + " " + f.answer + ". ";
+    if (++in_para == facts_per_paragraph || n + 1 == order.size()) {
+      if (!prose.empty()) para += prose[pick(rng)].text;
+      text += para + "\n";
+      para.clear();
+      in_para = 0;
+      if (++paras == paragraphs_per_document || n + 1 == order.size()) {
+        docs.push_back({"facts", docs.size(), text});
+        text.clear();
+        paras = 0;
+      }
+    }
+  }
+  return docs;
+}
+
+std::vector<std::vector<int>> prose_episodes(const Tokenizer& tok, const std::vector<Document>& docs,
+                                             int segments, int seg_len) {
+  const std::size_t len = static_cast<std::size_t>(segments) * seg_len + 1;
+  std::vector<std::vector<int>> eps;
+  for (const auto& d : docs) {
+    std::vector<int> ids = tok.encode(d.text);
+    for (std::size_t s = 0; s + len <= ids.size(); s += len - 1)
+      eps.emplace_back(ids.begin() + s, ids.begin() + s + len);
+  }
+  return eps;
+}
+
+std::vector<int> drill_episode(const Tokenizer& tok, const std::vector<Fact>& facts,
+                               const std::vector<Sentence>& prose, std::mt19937_64& rng,
+                               int segments, int seg_len, int knowledge_segments,
+                               double rephrase_prob) {
+  const std::size_t total = static_cast<std::size_t>(segments) * seg_len + 1;
+  const std::size_t know_len = static_cast<std::size_t>(knowledge_segments) * seg_len;
+  std::uniform_int_distribution<std::size_t> pick_fact(0, facts.size() - 1);
+  std::uniform_int_distribution<std::size_t> pick_prose(0, prose.empty() ? 0 : prose.size() - 1);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<int> out;
+  out.reserve(total);
+  struct Stated { const Fact* f; std::string answer; };
+  std::vector<Stated> stated;
+  auto append_filler = [&](std::size_t upto) {
+    // Fill with prose (cut to fit) so that the next part starts at a segment boundary.
+    while (out.size() < upto) {
+      std::vector<int> ids = prose.empty() ? std::vector<int>{tok.eos_id()}
+                                           : tok.encode(prose[pick_prose(rng)].text);
+      for (int id : ids) {
+        if (out.size() == upto) break;
+        out.push_back(id);
+      }
+    }
+  };
+  // Knowledge part: each segment packs whole sentences (a fact is never split).
+  for (int s = 0; s < knowledge_segments; ++s) {
+    const std::size_t seg_end = static_cast<std::size_t>(s + 1) * seg_len;
+    while (true) {
+      std::string sentence;
+      const bool is_fact = prose.empty() || u(rng) < 0.7;
+      Stated st{nullptr, {}};
+      if (is_fact) {
+        st.f = &facts[pick_fact(rng)];
+        st.answer = facts[pick_fact(rng)].answer;  // a random answer: nothing to memorise
+        sentence = st.f->prompt + " " + st.answer + ".";
+      } else {
+        sentence = prose[pick_prose(rng)].text;
+      }
+      std::vector<int> ids = tok.encode(sentence);
+      if (out.size() + ids.size() > seg_end) break;
+      out.insert(out.end(), ids.begin(), ids.end());
+      if (st.f) stated.push_back(std::move(st));
+    }
+    append_filler(seg_end);
+  }
+  if (know_len != out.size()) out.resize(know_len);
+  // Question part: the stated facts again, in another order, until the episode is full.
+  std::shuffle(stated.begin(), stated.end(), rng);
+  std::size_t i = 0;
+  while (out.size() < total && !stated.empty()) {
+    const Stated& st = stated[i++ % stated.size()];
+    std::string prompt = st.f->prompt;
+    if (u(rng) < rephrase_prob) {
+      std::string r = rephrase_prompt(prompt);
+      if (!r.empty()) prompt = r;
+    }
+    std::vector<int> ids = tok.encode(prompt + " " + st.answer + ".");
+    for (int id : ids) {
+      if (out.size() == total) break;
+      out.push_back(id);
+    }
+  }
+  append_filler(total);
+  return out;
+}
+
+}  // namespace engram::lm

@@ -1,0 +1,31 @@
+// lm/device.cc — device selection.
+#include "lm/device.h"
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+
+#include "engram/error.h"
+
+namespace engram::lm {
+
+c10::Device parse_device(const std::string& name) {
+  if (name == "cpu") return c10::Device(c10::kCPU);
+  if (name.rfind("cuda", 0) == 0) {
+    if (!torch::cuda::is_available())
+      throw Error(ErrorCode::kFailedPrecondition,
+                  "--device " + name + ": this LibTorch was built without CUDA or no GPU is visible");
+    try {
+      return c10::Device(name);
+    } catch (const std::exception& e) {
+      throw Error(ErrorCode::kInvalidArgument, "bad device '" + name + "': " + e.what());
+    }
+  }
+  throw Error(ErrorCode::kInvalidArgument, "unknown device '" + name + "' (use cpu or cuda[:N])");
+}
+
+void set_threads(int n) {
+  if (n <= 0) return;
+  at::set_num_threads(n);
+}
+
+}  // namespace engram::lm

@@ -1,0 +1,98 @@
+// lm/generator.cc — incremental decoding.
+#include "lm/generator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "engram/error.h"
+#include "lm/checkpoint.h"
+#include "lm/language_model.h"
+
+namespace engram::lm {
+
+namespace {
+// splitmix64: a tiny, fully specified generator, so a seed means the same text everywhere.
+double next_uniform(uint64_t* s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return (z >> 11) * (1.0 / 9007199254740992.0);
+}
+}  // namespace
+
+int sample_token(const std::vector<float>& logits, const GenerateOptions& o, uint64_t* rng) {
+  const int V = static_cast<int>(logits.size());
+  if (o.temperature <= 0.0f)
+    return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  std::vector<int> order(V);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return logits[a] > logits[b]; });
+  int keep = (o.top_k > 0) ? std::min(o.top_k, V) : V;
+  std::vector<double> p(keep);
+  const double mx = logits[order[0]];
+  double sum = 0;
+  for (int i = 0; i < keep; ++i) sum += p[i] = std::exp((logits[order[i]] - mx) / o.temperature);
+  if (o.top_p < 1.0f) {
+    double c = 0;
+    int n = 0;
+    while (n < keep) {
+      c += p[n++] / sum;
+      if (c >= o.top_p) break;
+    }
+    keep = std::max(1, n);
+    sum = std::accumulate(p.begin(), p.begin() + keep, 0.0);
+  }
+  double r = next_uniform(rng) * sum;
+  for (int i = 0; i < keep; ++i) {
+    r -= p[i];
+    if (r <= 0) return order[i];
+  }
+  return order[keep - 1];
+}
+
+std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
+                              const GenerateOptions& o, MemoryInterface* memory) {
+  LoadedModel& m = lm.loaded();
+  Gpt model = m.model;
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const int bs = m.cfg.block_size;
+  std::vector<int> ids = prompt;
+  if (ids.empty()) ids.push_back(m.tokenizer->eos_id() >= 0 ? m.tokenizer->eos_id() : 0);
+  uint64_t rng = o.seed;
+  ModelCache cache;
+  auto feed = [&](const std::vector<int>& toks) {  // → logits of the last position
+    std::vector<int64_t> v(toks.begin(), toks.end());
+    auto x = torch::tensor(v, torch::kLong).view({1, -1}).to(m.device);  // [1, n]
+    auto logits = model->forward(x, memory, &cache);                    // [1, n, V]
+    auto last = logits[0][-1].to(torch::kCPU, torch::kFloat).contiguous();  // [V]
+    return std::vector<float>(last.data_ptr<float>(), last.data_ptr<float>() + last.numel());
+  };
+  // A prompt longer than the model's positions keeps its most recent half-window.
+  auto window = [&] {
+    cache.clear();
+    const std::size_t keep = std::min<std::size_t>(ids.size(), bs / 2 > 0 ? bs / 2 : 1);
+    return feed(std::vector<int>(ids.end() - keep, ids.end()));
+  };
+  std::vector<float> logits = ids.size() > static_cast<std::size_t>(bs) ? window() : feed(ids);
+  std::vector<int> out;
+  for (int i = 0; i < o.max_new_tokens; ++i) {
+    const int next = sample_token(logits, o, &rng);
+    out.push_back(next);
+    ids.push_back(next);
+    if (o.stop_at_eos && next == m.tokenizer->eos_id()) break;
+    if (i + 1 == o.max_new_tokens) break;
+    logits = cache.length() + 1 > bs ? window() : feed({next});
+  }
+  return out;
+}
+
+std::string generate_text(LanguageModel& lm, const std::string& prompt, const GenerateOptions& o,
+                          MemoryInterface* memory) {
+  return lm.tokenizer().decode(generate_ids(lm, lm.tokenizer().encode(prompt), o, memory));
+}
+
+}  // namespace engram::lm

@@ -1,0 +1,37 @@
+// lm/generator.h — text generation with a KV cache, reading the memory at every step.
+// LibTorch-free interface.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace engram {
+class MemoryInterface;
+}
+
+namespace engram::lm {
+
+class LanguageModel;
+
+struct GenerateOptions {
+  int max_new_tokens = 64;
+  float temperature = 0.0f;  // 0: greedy
+  int top_k = 0;             // 0: no top-k cut
+  float top_p = 1.0f;        // 1: no nucleus cut
+  uint64_t seed = 0;         // same seed, same model, same memory → same text
+  bool stop_at_eos = true;
+};
+
+// Continues `prompt` (token ids); returns the new ids only. `memory` may be null.
+std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
+                              const GenerateOptions& options, MemoryInterface* memory);
+
+// Text in, continuation text out.
+std::string generate_text(LanguageModel& lm, const std::string& prompt,
+                          const GenerateOptions& options, MemoryInterface* memory);
+
+// Picks the next token from logits (exposed for tests): greedy when temperature is 0.
+int sample_token(const std::vector<float>& logits, const GenerateOptions& options, uint64_t* rng_state);
+
+}  // namespace engram::lm

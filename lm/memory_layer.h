@@ -1,0 +1,64 @@
+// lm/memory_layer.h — the memory-attention sublayer.
+//
+//   q = W_q·LN(h);  (K, V) = retrieve(q, k)  (constants: no gradient flows into the store)
+//   α = softmax(s(q, K));  h ← h + g ⊙ W_o(α·V)
+//
+// with s = scale·cos(q, K) (memory_cosine, the default) or q·Kᵀ/√dk, and a learned gate g that
+// starts near 0. The same sublayer produces the (key, value) slots that are stored:
+// (W_k·LN(h_t), W_v·LN(h_t')) with t' = t+1 when values are shifted (see ModelConfig).
+// It reaches a memory only through engram::MemoryInterface (embedded or remote).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include "lm/model_config.h"
+
+namespace engram {
+class MemoryInterface;
+}
+
+namespace engram::lm {
+
+// Slots one forward pass produced, to be inserted into a memory after it.
+struct MemorySlots {
+  torch::Tensor keys;    // [B, T', dk]
+  torch::Tensor values;  // [B, T', dv]
+};
+
+struct MemoryAttentionImpl : torch::nn::Module {
+  explicit MemoryAttentionImpl(const ModelConfig& c);
+
+  // h [B, T, C] → q [B, T, dk] (unit length with cosine scores).
+  torch::Tensor queries(const torch::Tensor& h);
+
+  // h [B, T, C] → the slots to store. T' = T−1 with shifted values (the last position has no
+  // successor yet), else T.
+  MemorySlots slots(const torch::Tensor& h);
+
+  // The attention itself, for N queries over k retrieved slots each:
+  // q [N, dk], K [N, k, dk], V [N, k, dv], valid [N, k] (bool) → g ⊙ W_o(α·V) [N, C].
+  // Rows without a valid slot contribute 0.
+  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& K, const torch::Tensor& V,
+                       const torch::Tensor& valid);
+
+  // The residual update for h [B, T, C] → [B, T, C]: retrieves from `memory` (nullptr: zeros).
+  torch::Tensor forward(const torch::Tensor& h, MemoryInterface* memory);
+
+  // Throws engram::Error(kInvalidArgument) unless the memory's key_dim and value_dim match.
+  void check_memory(const MemoryInterface& memory) const;
+
+  ModelConfig cfg;
+  torch::nn::LayerNorm ln{nullptr};
+  torch::nn::Linear wq{nullptr};
+  torch::nn::Linear wk{nullptr};  // only when W_k is not tied to W_q
+  torch::nn::Linear wv{nullptr};
+  torch::nn::Linear wo{nullptr};
+  torch::Tensor gate;       // [C]
+  torch::Tensor log_scale;  // [] sharpness of cosine scores
+};
+TORCH_MODULE(MemoryAttention);
+
+}  // namespace engram::lm

@@ -1,0 +1,71 @@
+// lm/model.cc — the decoder.
+#include "lm/model.h"
+
+#include "engram/error.h"
+#include "engram/memory_interface.h"
+
+namespace engram::lm {
+
+GptImpl::GptImpl(const ModelConfig& c) : cfg(c) {
+  validate(c);
+  wte = register_module("wte", torch::nn::Embedding(c.vocab_size, c.d_model));
+  wpe = register_module("wpe", torch::nn::Embedding(c.block_size, c.d_model));
+  for (int i = 0; i < c.n_layer; ++i)
+    blocks.push_back(register_module("block" + std::to_string(i), Block(c, i == c.memory_layer)));
+  ln_f = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
+  // GPT-2 style initialisation: small normal weights, output projections scaled by depth so
+  // the residual stream does not grow with the number of blocks.
+  torch::NoGradGuard no_grad;
+  for (auto& p : named_parameters()) {
+    const std::string& name = p.key();
+    auto& t = p.value();
+    if (name.find("gate") != std::string::npos || name.find("log_scale") != std::string::npos) continue;
+    if (name.find("ln") != std::string::npos && name.find(".weight") != std::string::npos) continue;
+    if (name.size() > 5 && name.substr(name.size() - 5) == ".bias") {
+      if (name.find("ln") == std::string::npos) t.zero_();
+      continue;
+    }
+    const bool residual_out = name.find("proj.weight") != std::string::npos;
+    t.normal_(0.0, residual_out ? 0.02 / std::sqrt(2.0 * c.n_layer) : 0.02);
+  }
+}
+
+torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory,
+                               ModelCache* cache, MemorySlots* slots) {
+  const int64_t T = idx.size(1);
+  const int64_t past = cache != nullptr ? cache->length() : 0;
+  if (past + T > cfg.block_size)
+    throw Error(ErrorCode::kInvalidArgument,
+                "sequence of " + std::to_string(past + T) + " positions exceeds block_size " +
+                    std::to_string(cfg.block_size));
+  if (memory != nullptr && cfg.has_memory() && memory != checked_memory_) {
+    // config() may be a network round trip for a remote memory: check each memory once.
+    blocks[cfg.memory_layer]->memory->check_memory(*memory);
+    checked_memory_ = memory;
+  }
+  if (cache != nullptr && cache->layers.size() != blocks.size()) cache->layers.resize(blocks.size());
+  auto pos = torch::arange(past, past + T, idx.options().dtype(torch::kLong));  // [T]
+  auto h = wte(idx) + wpe(pos).unsqueeze(0);                                       // [B, T, C]
+  for (std::size_t i = 0; i < blocks.size(); ++i)
+    h = blocks[i]->forward(h, cache != nullptr ? &cache->layers[i] : nullptr, memory, slots);
+  h = ln_f(h);                                  // [B, T, C]
+  return torch::matmul(h, wte->weight.t());     // [B, T, V] (output tied to the embedding)
+}
+
+MemorySlots GptImpl::encode_slots(const torch::Tensor& idx) {
+  if (!cfg.has_memory()) throw Error(ErrorCode::kInvalidArgument, "the model has no memory layer");
+  const int64_t T = idx.size(1);
+  if (T > cfg.block_size)
+    throw Error(ErrorCode::kInvalidArgument, "segment longer than block_size");
+  auto pos = torch::arange(0, T, idx.options().dtype(torch::kLong));  // [T]
+  auto h = wte(idx) + wpe(pos).unsqueeze(0);                           // [B, T, C]
+  for (int i = 0; i < cfg.memory_layer; ++i) h = blocks[i]->forward(h, nullptr, nullptr, nullptr);
+  return blocks[cfg.memory_layer]->slots_only(h);
+}
+
+torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
+  const int64_t V = logits.size(-1);
+  return torch::cross_entropy_loss(logits.reshape({-1, V}), targets.reshape({-1}));
+}
+
+}  // namespace engram::lm

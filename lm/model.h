@@ -1,0 +1,49 @@
+// lm/model.h — the GPT-style causal decoder with a memory-attention sublayer in one block.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "lm/block.h"
+#include "lm/model_config.h"
+
+namespace engram::lm {
+
+// Per-layer KV caches for incremental decoding.
+struct ModelCache {
+  std::vector<LayerCache> layers;
+  int64_t length() const { return layers.empty() ? 0 : layers[0].length(); }
+  void clear() { layers.clear(); }
+};
+
+struct GptImpl : torch::nn::Module {
+  explicit GptImpl(const ModelConfig& c);
+
+  // idx [B, T] (int64 token ids) → logits [B, T, V]. With a cache, idx continues the cached
+  // positions. `memory` (nullable) is read by the memory sublayer; `slots` (nullable) receives
+  // the slots the memory block produced. Throws engram::Error(kInvalidArgument) when the
+  // positions exceed block_size or the memory's dimensions do not match.
+  torch::Tensor forward(const torch::Tensor& idx, MemoryInterface* memory = nullptr,
+                        ModelCache* cache = nullptr, MemorySlots* slots = nullptr);
+
+  // Only the memory block's slots for idx [B, T]: the layers above it are not run.
+  MemorySlots encode_slots(const torch::Tensor& idx);
+
+  ModelConfig cfg;
+  torch::nn::Embedding wte{nullptr}, wpe{nullptr};
+  std::vector<Block> blocks;
+  torch::nn::LayerNorm ln_f{nullptr};
+
+ private:
+  const MemoryInterface* checked_memory_ = nullptr;
+};
+TORCH_MODULE(Gpt);
+
+// Mean next-token cross-entropy: logits [B, T, V], targets [B, T] → [].
+torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+
+}  // namespace engram::lm

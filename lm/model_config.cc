@@ -1,0 +1,76 @@
+// lm/model_config.cc — validation and the JSON form of ModelConfig.
+#include "lm/model_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "engram/error.h"
+
+namespace engram::lm {
+
+namespace {
+void require(bool ok, const std::string& what) {
+  if (!ok) throw Error(ErrorCode::kInvalidArgument, "model config: " + what);
+}
+}  // namespace
+
+void validate(const ModelConfig& c) {
+  require(c.vocab_size >= 8, "vocab_size must be >= 8");
+  require(c.block_size >= 2, "block_size must be >= 2");
+  require(c.n_layer >= 1, "n_layer must be >= 1");
+  require(c.n_head >= 1 && c.d_model % c.n_head == 0, "d_model must be a multiple of n_head");
+  require(c.d_model >= 2, "d_model must be >= 2");
+  require(c.dropout >= 0.0f && c.dropout < 1.0f, "dropout must be in [0, 1)");
+  require(c.memory_layer >= -1 && c.memory_layer < c.n_layer,
+          "memory_layer must be -1 (none) or a block index below n_layer");
+  require(c.memory_dim >= 0, "memory_dim must be >= 0");
+  require(c.memory_k >= 1 && c.memory_k <= 4096, "memory_k must be in 1..4096");
+}
+
+std::string model_config_to_json(const ModelConfig& c) {
+  nlohmann::json j = {
+      {"vocab_size", c.vocab_size},       {"block_size", c.block_size},
+      {"n_layer", c.n_layer},             {"n_head", c.n_head},
+      {"d_model", c.d_model},             {"d_ff", c.d_ff},
+      {"dropout", c.dropout},             {"memory_layer", c.memory_layer},
+      {"memory_dim", c.memory_dim},       {"memory_k", c.memory_k},
+      {"memory_cosine", c.memory_cosine}, {"memory_scale_init", c.memory_scale_init},
+      {"gate_init", c.gate_init},         {"tie_memory_qk", c.tie_memory_qk},
+      {"memory_shift_values", c.memory_shift_values}};
+  return j.dump(2);
+}
+
+ModelConfig model_config_from_json(const std::string& text) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("model config: bad JSON: ") + e.what());
+  }
+  ModelConfig c;
+  auto get = [&](const char* key, auto& field) {
+    if (j.contains(key)) j.at(key).get_to(field);
+  };
+  try {
+    get("vocab_size", c.vocab_size);
+    get("block_size", c.block_size);
+    get("n_layer", c.n_layer);
+    get("n_head", c.n_head);
+    get("d_model", c.d_model);
+    get("d_ff", c.d_ff);
+    get("dropout", c.dropout);
+    get("memory_layer", c.memory_layer);
+    get("memory_dim", c.memory_dim);
+    get("memory_k", c.memory_k);
+    get("memory_cosine", c.memory_cosine);
+    get("memory_scale_init", c.memory_scale_init);
+    get("gate_init", c.gate_init);
+    get("tie_memory_qk", c.tie_memory_qk);
+    get("memory_shift_values", c.memory_shift_values);
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("model config: ") + e.what());
+  }
+  validate(c);
+  return c;
+}
+
+}  // namespace engram::lm

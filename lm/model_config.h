@@ -1,0 +1,45 @@
+// lm/model_config.h — the shape of a model: what must be known to rebuild it from a checkpoint.
+// No LibTorch here, so that command-line and I/O code can use it without the compile cost.
+#pragma once
+
+#include <string>
+
+namespace engram::lm {
+
+struct ModelConfig {
+  int vocab_size = 4000;
+  int block_size = 128;  // positions the model knows: the length of a training segment
+  int n_layer = 4;
+  int n_head = 4;
+  int d_model = 256;
+  int d_ff = 0;          // 0: 4 × d_model
+  float dropout = 0.0f;
+
+  // The block (0-based) that holds the memory-attention sublayer; −1: no memory sublayer.
+  int memory_layer = -1;
+  int memory_dim = 0;    // key and value width of a memory slot; 0: d_model
+  int memory_k = 32;     // slots retrieved per query
+  // Cosine scores with a learned sharpness (kNN-style) rather than q·k/√dk: a bare prompt and a
+  // fact inside a long paragraph differ in norm far more than in direction.
+  bool memory_cosine = true;
+  float memory_scale_init = 16.0f;
+  float gate_init = 0.01f;  // g starts near 0: a fresh memory sublayer must not disturb the LM
+  // W_k shares W_q: stored keys get no gradient (they are constants in the store), so a
+  // separate W_k would stay at its random initialisation.
+  bool tie_memory_qk = true;
+  // A slot pairs the key of position t with the value of position t+1, so that a query made
+  // at the end of a prompt finds the token that followed the same context (kNN-LM style).
+  bool memory_shift_values = true;
+
+  int ff_dim() const { return d_ff > 0 ? d_ff : 4 * d_model; }
+  int mem_dim() const { return memory_dim > 0 ? memory_dim : d_model; }
+  bool has_memory() const { return memory_layer >= 0; }
+};
+
+// Throws engram::Error(kInvalidArgument) naming the first bad field.
+void validate(const ModelConfig& c);
+
+std::string model_config_to_json(const ModelConfig& c);
+ModelConfig model_config_from_json(const std::string& json);
+
+}  // namespace engram::lm

@@ -1,0 +1,72 @@
+// Causal masking and KV-cache consistency of the decoder.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "engram/database.h"
+#include "engram/error.h"
+#include "lm/memory_store.h"
+#include "lm/model.h"
+#include "test_util.h"
+
+namespace engram::lm {
+namespace {
+
+using testing::TempDir;
+using testing::tiny_config;
+
+// Fills a memory with random unit keys so that the memory sublayer has something to read.
+void fill_random(Memory& mem, int n, int dim) {
+  auto k = torch::randn({n, dim});
+  k = k / k.norm(2, -1, true);
+  auto v = torch::randn({n, dim});
+  mem.insert(MatrixView(k.data_ptr<float>(), n, dim), MatrixView(v.data_ptr<float>(), n, dim));
+}
+
+TEST(Model, ChangingAFutureTokenChangesNoEarlierLogit) {
+  torch::manual_seed(0);
+  ModelConfig cfg = tiny_config();
+  cfg.gate_init = 0.5f;  // make the memory's contribution visible
+  Gpt model(cfg);
+  model->eval();
+  TempDir dir;
+  auto db = Database::open(dir.path());
+  auto mem = open_model_memory(*db, "m", cfg, true);
+  fill_random(*mem, 100, cfg.mem_dim());
+  torch::NoGradGuard ng;
+  for (MemoryInterface* m : {static_cast<MemoryInterface*>(nullptr), static_cast<MemoryInterface*>(mem.get())}) {
+    auto x = torch::randint(0, cfg.vocab_size, {2, 16}, torch::kLong);
+    auto y = x.clone();
+    y.index_put_({torch::indexing::Slice(), 10}, (x.index({torch::indexing::Slice(), 10}) + 1) % cfg.vocab_size);
+    auto a = model->forward(x, m), b = model->forward(y, m);  // [2, 16, V]
+    using torch::indexing::Slice;
+    EXPECT_TRUE(torch::equal(a.index({Slice(), Slice(0, 10)}), b.index({Slice(), Slice(0, 10)})));
+    EXPECT_FALSE(torch::allclose(a.index({Slice(), 10}), b.index({Slice(), 10})));
+  }
+}
+
+TEST(Model, KvCacheGivesTheSameLogitsAsAFullPass) {
+  torch::manual_seed(1);
+  ModelConfig cfg = tiny_config();
+  Gpt model(cfg);
+  model->eval();
+  torch::NoGradGuard ng;
+  auto x = torch::randint(0, cfg.vocab_size, {1, 12}, torch::kLong);
+  auto full = model->forward(x);  // [1, 12, V]
+  ModelCache cache;
+  auto first = model->forward(x.narrow(1, 0, 5), nullptr, &cache);  // [1, 5, V]
+  EXPECT_TRUE(torch::allclose(first, full.narrow(1, 0, 5), 1e-5, 1e-5));
+  for (int t = 5; t < 12; ++t) {
+    auto step = model->forward(x.narrow(1, t, 1), nullptr, &cache);  // [1, 1, V]
+    EXPECT_TRUE(torch::allclose(step[0][0], full[0][t], 1e-4, 1e-5)) << "position " << t;
+  }
+  EXPECT_EQ(cache.length(), 12);
+}
+
+TEST(Model, TooManyPositionsIsAClearError) {
+  Gpt model(tiny_config());
+  auto x = torch::zeros({1, 17}, torch::kLong);
+  EXPECT_THROW({ auto y = model->forward(x); (void)y; }, engram::Error);
+}
+
+}  // namespace
+}  // namespace engram::lm

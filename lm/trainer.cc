@@ -1,0 +1,355 @@
+// lm/trainer.cc — the training loop: tokenizer, episodes, AdamW with warmup + cosine,
+// validation, checkpoints with resume, loss.csv and loss.png.
+#include "lm/trainer.h"
+
+#include <torch/optim/adamw.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <unistd.h>
+
+#include "engram/database.h"
+#include "engram/error.h"
+#include "lm/checkpoint.h"
+#include "lm/corpus.h"
+#include "lm/device.h"
+#include "lm/lr_schedule.h"
+#include "lm/memory_store.h"
+#include "lm/png_plot.h"
+#include "lm/segment_runner.h"
+
+namespace engram::lm {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string train_options_to_json(const TrainOptions& o) {
+  nlohmann::json j = {{"inputs", o.inputs},
+                      {"valid", o.valid},
+                      {"vocab_size", o.vocab_size},
+                      {"steps", o.steps},
+                      {"batch", o.batch},
+                      {"segments", o.segments},
+                      {"lr", o.lr},
+                      {"min_lr", o.min_lr},
+                      {"warmup", o.warmup},
+                      {"weight_decay", o.weight_decay},
+                      {"clip", o.clip},
+                      {"use_memory", o.use_memory},
+                      {"memory_mode", o.memory_mode},
+                      {"memory_window", o.memory_window},
+                      {"drill_facts", o.drill_facts},
+                      {"drill_ratio", o.drill_ratio},
+                      {"drill_knowledge_segments", o.drill_knowledge_segments},
+                      {"rephrase_prob", o.rephrase_prob},
+                      {"seed", o.seed}};
+  return j.dump();
+}
+
+namespace {
+
+// AdamW with weight decay on matrices only (not on biases, norms, embeddings' positions, gate).
+torch::optim::AdamW make_optimizer(Gpt& model, double lr, double wd) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (auto& p : model->named_parameters()) {
+    const bool matrix = p.value().dim() >= 2 && p.key().find("wpe") == std::string::npos;
+    (matrix ? decay : no_decay).push_back(p.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(lr).betas({0.9, 0.95}).weight_decay(wd)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                    torch::optim::AdamWOptions(lr).betas({0.9, 0.95}).weight_decay(0.0)));
+  return torch::optim::AdamW(std::move(groups));
+}
+
+void set_lr(torch::optim::Optimizer& opt, double lr) {
+  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+}
+
+// Rows of equal length → [B, L] int64.
+torch::Tensor to_tensor(const std::vector<std::vector<int>>& rows, c10::Device dev) {
+  const int64_t B = rows.size(), L = rows[0].size();
+  auto t = torch::empty({B, L}, torch::kLong);  // [B, L]
+  auto a = t.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < L; ++i) a[b][i] = rows[b][i];
+  return t.to(dev);
+}
+
+struct EpisodeSource {
+  std::vector<std::vector<int>> prose;
+  std::vector<Fact> facts;
+  std::vector<Sentence> sentences;
+  const Tokenizer* tok = nullptr;
+  int segments = 0, seg_len = 0, knowledge = 0;
+  double drill_ratio = 0, rephrase = 0;
+
+  std::vector<std::vector<int>> batch(int B, std::mt19937_64& rng) const {
+    std::vector<std::vector<int>> rows;
+    std::uniform_real_distribution<double> u(0, 1);
+    for (int b = 0; b < B; ++b) {
+      const bool drill = !facts.empty() && (prose.empty() || u(rng) < drill_ratio);
+      if (drill)
+        rows.push_back(drill_episode(*tok, facts, sentences, rng, segments, seg_len, knowledge, rephrase));
+      else
+        rows.push_back(prose[std::uniform_int_distribution<std::size_t>(0, prose.size() - 1)(rng)]);
+    }
+    return rows;
+  }
+};
+
+// Mean loss over episode batches, with the memory updated segment by segment (or without).
+double evaluate(Gpt& model, const EpisodeSource& src, int batches, int B, int S, int T,
+                MemoryInterface* memory, c10::Device dev, uint64_t seed) {
+  SegmentRunner runner(model, memory);
+  std::mt19937_64 rng(seed);
+  double total = 0;
+  int n = 0;
+  for (int i = 0; i < batches; ++i) {
+    auto tokens = to_tensor(src.batch(B, rng), dev);  // [B, S·T+1]
+    runner.clear();
+    for (int s = 0; s < S; ++s) {
+      auto x = tokens.narrow(1, s * T, T), y = tokens.narrow(1, s * T + 1, T);  // [B, T]
+      total += runner.run(x, y, nullptr, 0);
+      ++n;
+    }
+  }
+  runner.clear();
+  return n ? total / n : std::nan("");
+}
+
+void plot(const std::string& out) {
+  // loss.csv → loss.png: training loss (smoothed), validation loss with and without memory.
+  std::ifstream in(out + "/loss.csv");
+  std::string line;
+  std::getline(in, line);
+  PlotSeries train{"train", 0x1f77b4, {}, {}}, val{"valid", 0xd62728, {}, {}}, nomem{"valid (no memory)", 0x2ca02c, {}, {}};
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::size_t p = 0, q;
+    while ((q = line.find(',', p)) != std::string::npos) { f.push_back(line.substr(p, q - p)); p = q + 1; }
+    f.push_back(line.substr(p));
+    if (f.size() < 6) continue;
+    const double step = std::atof(f[0].c_str());
+    if (!f[3].empty()) { train.x.push_back(step); train.y.push_back(std::atof(f[3].c_str())); }
+    if (!f[4].empty()) { val.x.push_back(step); val.y.push_back(std::atof(f[4].c_str())); }
+    if (!f[5].empty()) { nomem.x.push_back(step); nomem.y.push_back(std::atof(f[5].c_str())); }
+  }
+  write_plot_png(out + "/loss.png", {train, val, nomem}, 800, 500);
+}
+
+}  // namespace
+
+TrainReport train(const TrainOptions& o) {
+  set_threads(o.threads);
+  const c10::Device dev = parse_device(o.device);
+  if (o.out.empty()) throw Error(ErrorCode::kInvalidArgument, "train: an output directory is needed");
+  if (o.batch < 1 || o.segments < 1 || o.steps < 1)
+    throw Error(ErrorCode::kInvalidArgument, "train: batch, segments and steps must be >= 1");
+  if (o.memory_mode != "document" && o.memory_mode != "window")
+    throw Error(ErrorCode::kInvalidArgument, "train: memory mode must be 'document' or 'window'");
+  fs::create_directories(o.out);
+  torch::manual_seed(o.seed);
+
+  // Corpus first: bad input fails before anything is trained.
+  const std::vector<Document> docs = read_documents(o.inputs);
+  std::vector<Fact> drill_facts;
+  if (!o.drill_facts.empty()) drill_facts = read_facts(o.drill_facts);
+
+  const bool resuming = o.resume && fs::exists(o.out + "/config.json");
+  LoadedModel lm;
+  if (resuming) {
+    lm = load_checkpoint(o.out, dev);
+  } else {
+    std::vector<std::string> texts;
+    for (const auto& d : docs) texts.push_back(d.text);
+    // Drill sentences are part of the training text: years become tokenizer pieces.
+    for (const auto& f : drill_facts) texts.push_back(f.prompt + " " + f.answer + ".");
+    const std::string tok_path = o.out + "/tokenizer.model";
+    Tokenizer::train(texts, o.vocab_size, tok_path, o.threads);
+    lm.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(tok_path));
+    lm.cfg = o.model;
+    lm.cfg.vocab_size = lm.tokenizer->vocab_size();
+    lm.model = Gpt(lm.cfg);
+    lm.model->to(dev);
+  }
+  const ModelConfig& cfg = lm.cfg;
+  Gpt model = lm.model;
+  const int T = cfg.block_size, S = o.segments, B = o.batch;
+
+  EpisodeSource train_src;
+  train_src.tok = lm.tokenizer.get();
+  train_src.segments = S;
+  train_src.seg_len = T;
+  train_src.knowledge = o.drill_knowledge_segments > 0 ? o.drill_knowledge_segments : std::max(1, S / 2);
+  train_src.drill_ratio = o.drill_ratio;
+  train_src.rephrase = o.rephrase_prob;
+  train_src.prose = prose_episodes(*lm.tokenizer, docs, S, T);
+  train_src.facts = drill_facts;
+  for (const auto& d : docs) {
+    for (auto& s : split_sentences(d)) {
+      if (s.text.size() < 400) train_src.sentences.push_back(std::move(s));
+    }
+    if (train_src.sentences.size() > 50000) break;
+  }
+  if (train_src.prose.empty() && train_src.facts.empty())
+    throw Error(ErrorCode::kInvalidArgument,
+                "train: the corpus is too short for one episode of " + std::to_string(S) + " × " +
+                    std::to_string(T) + " tokens; use fewer segments or a smaller block size");
+  if (train_src.prose.empty()) train_src.drill_ratio = 1.0;
+
+  EpisodeSource val_src = train_src;
+  bool have_val = false;
+  if (!o.valid.empty()) {
+    val_src.prose = prose_episodes(*lm.tokenizer, read_documents(o.valid), S, T);
+    have_val = !val_src.prose.empty() || !val_src.facts.empty();
+    if (val_src.prose.empty()) val_src.drill_ratio = 1.0;
+  }
+
+  auto opt = make_optimizer(model, o.lr, o.weight_decay);
+  if (resuming) load_optimizer(o.out, opt);
+  TrainState state = lm.state;
+
+  // The training memory: a real engram database inside the model directory, rebuilt each run.
+  std::unique_ptr<Database> db;
+  std::shared_ptr<Memory> train_mem, val_mem;
+  const bool with_memory = o.use_memory && cfg.has_memory();
+  if (with_memory) {
+    const std::string db_dir = o.out + "/train-memory";
+    fs::remove_all(db_dir);
+    db = Database::open(db_dir);
+    train_mem = open_model_memory(*db, "train", cfg, true);
+    val_mem = open_model_memory(*db, "valid", cfg, true);
+  }
+  SegmentRunner runner(model, train_mem.get());
+
+  const std::string csv_path = o.out + "/loss.csv";
+  const bool new_csv = !resuming || !fs::exists(csv_path);
+  std::ofstream csv(csv_path, new_csv ? std::ios::trunc : std::ios::app);
+  if (new_csv) csv << "step,tokens,lr,train_loss,val_loss,val_loss_nomem,tokens_per_s\n";
+
+  TrainReport rep;
+  rep.val_loss = rep.val_loss_nomem = std::nan("");
+  double interval_loss = 0;
+  int interval_n = 0;
+  auto t_interval = Clock::now();
+  int64_t interval_tokens = 0;
+  double seconds_total = 0;
+  int64_t tokens_total = 0;
+
+  auto checkpoint = [&] {
+    save_checkpoint(o.out, model, &opt, state, *lm.tokenizer, train_options_to_json(o));
+  };
+
+  while (state.step < o.steps) {
+    std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<uint64_t>(state.step));
+    auto tokens = to_tensor(train_src.batch(B, rng), dev);  // [B, S·T+1]
+    if (o.memory_mode == "document")
+      runner.clear();
+    else
+      runner.window(static_cast<std::size_t>(o.memory_window));
+    for (int s = 0; s < S && state.step < o.steps; ++s) {
+      auto x = tokens.narrow(1, s * T, T), y = tokens.narrow(1, s * T + 1, T);  // [B, T]
+      const double lr = lr_at(state.step, o.steps, o.warmup, o.lr, o.min_lr);
+      set_lr(opt, lr);
+      const auto t0 = Clock::now();
+      const double loss = runner.run(x, y, &opt, o.clip);
+      seconds_total += std::chrono::duration<double>(Clock::now() - t0).count();
+      if (!std::isfinite(loss))
+        throw Error(ErrorCode::kInternal, "train: loss is not finite at step " + std::to_string(state.step));
+      ++state.step;
+      state.tokens += static_cast<int64_t>(B) * T;
+      tokens_total += static_cast<int64_t>(B) * T;
+      interval_tokens += static_cast<int64_t>(B) * T;
+      interval_loss += loss;
+      ++interval_n;
+
+      const bool log_now = state.step % o.log_every == 0 || state.step == o.steps;
+      const bool eval_now = have_val && (state.step % o.eval_every == 0 || state.step == o.steps);
+      if (log_now || eval_now) {
+        const double secs = std::chrono::duration<double>(Clock::now() - t_interval).count();
+        const double tps = interval_tokens / std::max(secs, 1e-9);
+        rep.train_loss = interval_loss / std::max(interval_n, 1);
+        std::string vl, vn;
+        if (eval_now) {
+          const uint64_t vseed = o.seed + 77;
+          rep.val_loss = evaluate(model, val_src, o.eval_batches, B, S, T, val_mem.get(), dev, vseed);
+          vl = std::to_string(rep.val_loss);
+          if (with_memory) {
+            rep.val_loss_nomem = evaluate(model, val_src, o.eval_batches, B, S, T, nullptr, dev, vseed);
+            vn = std::to_string(rep.val_loss_nomem);
+          }
+        }
+        csv << state.step << ',' << state.tokens << ',' << lr << ',' << rep.train_loss << ',' << vl
+            << ',' << vn << ',' << tps << '\n';
+        csv.flush();
+        if (!o.quiet) {
+          std::cerr << "step " << state.step << "/" << o.steps << "  loss " << rep.train_loss
+                    << "  lr " << lr << "  " << static_cast<int64_t>(tps) << " tok/s";
+          if (eval_now) std::cerr << "  val " << vl << (vn.empty() ? "" : "  val(no memory) " + vn);
+          std::cerr << "  slots " << runner.slots() << std::endl;
+        }
+        interval_loss = 0;
+        interval_n = 0;
+        interval_tokens = 0;
+        t_interval = Clock::now();
+        if (eval_now) plot(o.out);
+      }
+      if (state.step % o.save_every == 0) checkpoint();
+    }
+  }
+  runner.clear();
+  checkpoint();
+  csv.close();
+  plot(o.out);
+  rep.steps = state.step;
+  rep.tokens = state.tokens;
+  rep.tokens_per_s = tokens_total / std::max(seconds_total, 1e-9);
+  return rep;
+}
+
+double bench_throughput(const BenchOptions& o) {
+  set_threads(o.threads);
+  const c10::Device dev = parse_device(o.device);
+  torch::manual_seed(0);
+  Gpt model(o.model);
+  model->to(dev);
+  auto opt = make_optimizer(model, 3e-4, 0.1);
+  std::unique_ptr<Database> db;
+  std::shared_ptr<Memory> mem;
+  std::string dir = o.db_dir;
+  const bool own_dir = dir.empty();
+  if (own_dir) dir = (fs::temp_directory_path() / ("engram-lm-bench-" + std::to_string(::getpid()))).string();
+  if (o.use_memory && o.model.has_memory()) {
+    fs::remove_all(dir);
+    db = Database::open(dir);
+    mem = open_model_memory(*db, "bench", o.model, true);
+  }
+  SegmentRunner runner(model, mem.get());
+  const int T = o.model.block_size;
+  double secs = 0;
+  int64_t toks = 0;
+  for (int64_t step = 0; step < o.steps + o.warmup_steps; ++step) {
+    if (step % o.segments == 0) runner.clear();
+    auto batch = torch::randint(0, o.model.vocab_size, {o.batch, T + 1}, torch::kLong).to(dev);  // [B, T+1]
+    const auto t0 = Clock::now();
+    runner.run(batch.narrow(1, 0, T), batch.narrow(1, 1, T), &opt, 1.0);
+    if (step >= o.warmup_steps) {
+      secs += std::chrono::duration<double>(Clock::now() - t0).count();
+      toks += static_cast<int64_t>(o.batch) * T;
+    }
+  }
+  runner.clear();
+  mem.reset();
+  db.reset();
+  if (own_dir) fs::remove_all(dir);
+  return toks / std::max(secs, 1e-9);
+}
+
+}  // namespace engram::lm
