@@ -320,6 +320,11 @@ void FaissIndex::search(std::size_t n, const float* x, int k, float* scores,
   const Rep& rep = *rep_;
   auto* labels = reinterpret_cast<faiss_idx*>(ids);
   const std::size_t total = n * static_cast<std::size_t>(k);
+  if (rep.top->ntotal == 0) {  // FAISS leaves the outputs of a search over nothing unwritten
+    std::fill_n(ids, total, kNoSlot);
+    std::fill_n(scores, total, -std::numeric_limits<float>::infinity());
+    return;
+  }
   if (!rep.map) {  // ids stored natively (IVF)
     faiss_call("searching the index", ErrorCode::kInternal, [&] {
       rep.top->search(static_cast<faiss_idx>(n), x, k, scores, labels);
@@ -340,7 +345,12 @@ void FaissIndex::search(std::size_t n, const float* x, int k, float* scores,
     });
     const auto& id_map = rep.map->id_map;
     for (std::size_t i = 0; i < total; ++i) {
-      if (labels[i] >= 0) labels[i] = id_map[static_cast<std::size_t>(labels[i])];
+      if (labels[i] < 0) continue;
+      if (static_cast<std::size_t>(labels[i]) >= id_map.size()) {
+        throw Error(ErrorCode::kInternal, "the index returned position " + std::to_string(labels[i]) +
+                                              " of " + std::to_string(id_map.size()));
+      }
+      labels[i] = id_map[static_cast<std::size_t>(labels[i])];
     }
   }
   const bool negate = spec_.metric == Metric::kL2;

@@ -191,3 +191,43 @@ TEST(TrainedIndexTest, TrainWithTooFewSlotsFailsAndChangesNothing) {
 
 }  // namespace
 }  // namespace engram
+
+namespace engram {
+namespace {
+
+class EmptyMemoryTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(EmptyMemoryTest, EveryReadOfAnEmptyMemoryReturnsNoSlots) {
+  testing::TempDir dir;
+  auto db = Database::open(dir.path());
+  auto mem = db->create_memory("m", testing::make_config(kDim, kDim, GetParam()));
+  auto q = testing::random_matrix(512, kDim, 1);
+  if (!mem->stats().trained) {  // an IVF trained, then emptied
+    auto ids = mem->insert(MatrixView(q, kDim), MatrixView(q, kDim));
+    mem->train();
+    mem->erase(ids);
+  }
+  for (int round = 0; round < 2; ++round) {  // empty from the start, then emptied by erase
+    auto r = mem->read(MatrixView(q, kDim), 32);
+    auto rt = mem->retrieve(MatrixView(q, kDim), 32);
+    auto s = mem->search(MatrixView(q, kDim), 32);
+    for (SlotId id : r.ids) ASSERT_EQ(id, kNoSlot);
+    for (SlotId id : rt.ids) ASSERT_EQ(id, kNoSlot);
+    for (SlotId id : s.ids) ASSERT_EQ(id, kNoSlot);
+    for (float x : r.reads) ASSERT_EQ(x, 0.0f);
+    auto w = mem->write(MatrixView(q, kDim), MatrixView(q, kDim), 8);
+    for (SlotId id : w.ids) ASSERT_EQ(id, kNoSlot);
+    auto ids = mem->insert(MatrixView(q.data(), 3, kDim), MatrixView(q.data(), 3, kDim));
+    mem->erase(ids);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, EmptyMemoryTest, ::testing::Values("Flat", "HNSW32", "HNSWlib32", "IVF4,Flat"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (auto& c : n) if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace engram
