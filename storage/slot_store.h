@@ -132,6 +132,8 @@ class SlotStore {
   void checkpoint_to(const std::string& dir);
 
  private:
+  // Bulk loads (storage/bulk_writer.cc) write SST files and ingest them: they need RocksDB itself.
+  friend struct BulkAccess;
   SlotStore();
   enum Cf { kMeta = 0, kKeys, kValues, kPayloads, kOplog, kNumCf };
   void multi_get_floats(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids, float* out,
