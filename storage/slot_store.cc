@@ -251,11 +251,9 @@ void SlotStore::commit(SlotBatch& batch, bool sync) {
 void SlotStore::sync_wal() { check(db_->FlushWAL(/*sync=*/true), "syncing the WAL"); }
 
 // --- reads -----------------------------------------------------------------------------------
-void SlotStore::multi_get_floats(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids,
-                                 float* out, std::size_t floats_per_row,
-                                 std::vector<bool>* found) const {
+void SlotStore::multi_get(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids,
+                          const std::function<void(std::size_t, const rocksdb::Slice&)>& on_found) const {
   const std::size_t n = ids.size();
-  found->assign(n, false);
   if (n == 0) return;
   std::vector<std::string> key_bytes(n);
   std::vector<rocksdb::Slice> keys(n);
@@ -266,18 +264,27 @@ void SlotStore::multi_get_floats(Cf cf, MemoryId memory, const std::vector<std::
   std::vector<rocksdb::PinnableSlice> values(n);
   std::vector<rocksdb::Status> statuses(n);
   db_->MultiGet(rocksdb::ReadOptions(), cfs_[cf], n, keys.data(), values.data(), statuses.data());
-  const std::size_t row_bytes = floats_per_row * sizeof(float);
   for (std::size_t i = 0; i < n; ++i) {
     if (statuses[i].IsNotFound()) continue;
     check(statuses[i], "reading slot " + std::to_string(ids[i]));
-    if (values[i].size() != row_bytes) {
-      throw Error(ErrorCode::kCorruption, "slot " + std::to_string(ids[i]) + " holds " +
-                                              std::to_string(values[i].size()) +
-                                              " bytes, expected " + std::to_string(row_bytes));
-    }
-    std::memcpy(out + i * floats_per_row, values[i].data(), row_bytes);
-    (*found)[i] = true;
+    on_found(i, values[i]);
   }
+}
+
+void SlotStore::multi_get_floats(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids,
+                                 float* out, std::size_t floats_per_row,
+                                 std::vector<bool>* found) const {
+  found->assign(ids.size(), false);
+  const std::size_t row_bytes = floats_per_row * sizeof(float);
+  multi_get(cf, memory, ids, [&](std::size_t i, const rocksdb::Slice& v) {
+    if (v.size() != row_bytes) {
+      throw Error(ErrorCode::kCorruption, "slot " + std::to_string(ids[i]) + " holds " +
+                                              std::to_string(v.size()) + " bytes, expected " +
+                                              std::to_string(row_bytes));
+    }
+    std::memcpy(out + i * floats_per_row, v.data(), row_bytes);
+    (*found)[i] = true;
+  });
 }
 
 void SlotStore::multi_get_keys(MemoryId memory, const std::vector<std::uint64_t>& ids, float* out,
@@ -293,24 +300,8 @@ void SlotStore::multi_get_values(MemoryId memory, const std::vector<std::uint64_
 
 std::vector<std::string> SlotStore::multi_get_payloads(
     MemoryId memory, const std::vector<std::uint64_t>& ids) const {
-  const std::size_t n = ids.size();
-  std::vector<std::string> out(n);
-  if (n == 0) return out;
-  std::vector<std::string> key_bytes(n);
-  std::vector<rocksdb::Slice> keys(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    key_bytes[i] = record_key(memory, ids[i]);
-    keys[i] = key_bytes[i];
-  }
-  std::vector<rocksdb::PinnableSlice> values(n);
-  std::vector<rocksdb::Status> statuses(n);
-  db_->MultiGet(rocksdb::ReadOptions(), cfs_[kPayloads], n, keys.data(), values.data(),
-                statuses.data());
-  for (std::size_t i = 0; i < n; ++i) {
-    if (statuses[i].IsNotFound()) continue;  // an empty payload is not stored
-    check(statuses[i], "reading payload of slot " + std::to_string(ids[i]));
-    out[i] = values[i].ToString();
-  }
+  std::vector<std::string> out(ids.size());  // an empty payload is not stored
+  multi_get(kPayloads, memory, ids, [&](std::size_t i, const rocksdb::Slice& v) { out[i] = v.ToString(); });
   return out;
 }
 

@@ -23,6 +23,7 @@
 
 namespace rocksdb {
 class DB;
+class Slice;
 class ColumnFamilyHandle;
 class Cache;
 }  // namespace rocksdb
@@ -136,6 +137,9 @@ class SlotStore {
   friend struct BulkAccess;
   SlotStore();
   enum Cf { kMeta = 0, kKeys, kValues, kPayloads, kOplog, kNumCf };
+  // Calls on_found(i, value) for every ids[i] the family holds (one MultiGet for all).
+  void multi_get(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids,
+                 const std::function<void(std::size_t, const rocksdb::Slice&)>& on_found) const;
   void multi_get_floats(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids, float* out,
                         std::size_t floats_per_row, std::vector<bool>* found) const;
   void scan_floats(Cf cf, MemoryId memory, const VectorVisitor& fn) const;
