@@ -109,7 +109,7 @@ BulkLoader::BulkLoader(Database& db, std::shared_ptr<Memory> memory, bool resume
   rep_->predicted_next = rep_->core->next_slot_id();
   if (auto rec = storage::get_meta(*rep_->core->store(), rep_->job_key)) {
     nlohmann::json j = nlohmann::json::parse(*rec, nullptr, false);
-    if (j.is_discarded() || !j.contains("state") || !j.contains("ranges")) {
+    if (j.is_discarded() || !j.contains("state") || (!j.value("done", false) && !j.contains("ranges"))) {
       throw Error(ErrorCode::kCorruption, "the bulk-load job record of memory '" +
                                               rep_->memory->name() + "' is malformed");
     }

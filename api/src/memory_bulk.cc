@@ -112,7 +112,25 @@ void MemoryCore::bulk_undo(const std::vector<std::pair<SlotId, SlotId>>& ranges,
       for (SlotId id : ids) cache_.erase(id);
     }
   }
-  maybe_auto_checkpoint_locked(ids.size());
+  std::size_t tombstones;
+  bool trained;
+  {
+    std::shared_lock<RwLock> r(index_mu_);
+    tombstones = index_->tombstones();
+    trained = index_->is_trained();
+  }
+  if (tombstones == 0) {
+    maybe_auto_checkpoint_locked(ids.size());
+    return;
+  }
+  // HNSW cannot remove: an undone load would leave the graph mostly tombstones, which searches
+  // cannot get past. Rebuild it from the store now, as compact() does.
+  auto fresh = build_index_from_store(trained);
+  {
+    std::unique_lock<RwLock> lock(index_mu_);
+    index_ = std::move(fresh);
+  }
+  write_checkpoint_locked();
 }
 
 }  // namespace engram::detail
