@@ -18,7 +18,13 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(c.name, c.description);
     actions.emplace_back(sub, c.setup(*sub));
   }
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every other parse failure is a usage error: exit status 2.
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
 
   for (auto& [sub, action] : actions) {
     if (!sub->parsed()) continue;

@@ -1,0 +1,195 @@
+#include "ingest/record_source.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engram/error.h"
+#include "ingest/vector_file.h"
+
+namespace engram::ingest {
+namespace {
+
+Error bad(const std::string& what) { return Error(ErrorCode::kInvalidArgument, what); }
+
+// Keys from one vector file, values from another: record i of each make slot i.
+class PairSource final : public RecordSource {
+ public:
+  PairSource(const std::string& keys, const std::string& values)
+      : keys_(VectorReader::open(keys)), values_(VectorReader::open(values)) {
+    if (keys_->count() != values_->count()) {
+      throw bad(values + ": holds " + std::to_string(values_->count()) + " records but " + keys +
+                " holds " + std::to_string(keys_->count()));
+    }
+  }
+  std::size_t key_dim() const override { return keys_->dim(); }
+  std::size_t value_dim() const override { return values_->dim(); }
+  std::optional<std::uint64_t> total_records() const override { return keys_->count(); }
+  std::uint64_t total_bytes() const override { return keys_->file_bytes() + values_->file_bytes(); }
+  std::vector<FileIdentity> files() const override {
+    return {identify(keys_->path()), identify(values_->path())};
+  }
+  bool next(std::size_t max_rows, Batch* out) override {
+    out->keys.clear();
+    out->values.clear();
+    out->payloads.clear();
+    const std::size_t n = keys_->read(max_rows, &out->keys);
+    if (values_->read(n, &out->values) != n) throw bad(values_->path() + ": ends early");
+    out->rows = n;
+    out->records_end = keys_->position();
+    out->offset_end = out->records_end;
+    return n > 0;
+  }
+  void skip_to(std::uint64_t records, std::uint64_t) override {
+    keys_->seek(records);
+    values_->seek(records);
+  }
+  std::vector<float> sample_keys(std::size_t n) override {
+    // A separate reader, evenly spaced records: a sample of the whole file, not of its start.
+    auto r = VectorReader::open(keys_->path());
+    const std::uint64_t total = r->count();
+    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, total));
+    std::vector<float> out;
+    out.reserve(n * r->dim());
+    for (std::size_t i = 0; i < n; ++i) {
+      r->seek(static_cast<std::uint64_t>(static_cast<double>(i) * total / n));
+      r->read(1, &out);
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<VectorReader> keys_, values_;
+};
+
+// {"key":[...],"value":[...],"payload":"..." or any JSON} per line; blank lines are skipped; an
+// "id" (as `engram export` writes) is ignored: slots get new ids.
+class JsonlSource final : public RecordSource {
+ public:
+  explicit JsonlSource(const std::string& path) : path_(path), in_(path, std::ios::binary) {
+    if (!in_) throw Error(ErrorCode::kNotFound, path + ": cannot open: " + std::strerror(errno));
+    bytes_ = std::filesystem::file_size(path);
+    // Dimensions come from the first record; every later record must match them.
+    Batch first;
+    if (!next(1, &first)) throw bad(path + ": holds no records");
+    skip_to(0, 0);
+  }
+  std::size_t key_dim() const override { return key_dim_; }
+  std::size_t value_dim() const override { return value_dim_; }
+  std::optional<std::uint64_t> total_records() const override { return std::nullopt; }
+  std::uint64_t total_bytes() const override { return bytes_; }
+  std::vector<FileIdentity> files() const override { return {identify(path_)}; }
+
+  bool next(std::size_t max_rows, Batch* out) override {
+    out->keys.clear();
+    out->values.clear();
+    out->payloads.clear();
+    out->rows = 0;
+    bool any_payload = false;
+    std::string line;
+    while (out->rows < max_rows && std::getline(in_, line)) {
+      ++line_;
+      offset_ += line.size() + (in_.eof() ? 0 : 1);
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      const std::string where = path_ + ": line " + std::to_string(line_) + ": ";
+      nlohmann::json rec = nlohmann::json::parse(line, nullptr, false);
+      if (rec.is_discarded() || !rec.is_object()) throw bad(where + "not a JSON object");
+      for (const auto& [k, v] : rec.items()) {
+        (void)v;
+        if (k != "key" && k != "value" && k != "payload" && k != "id") throw bad(where + "unknown field \"" + k + "\"");
+      }
+      append(rec, "key", where, &key_dim_, &out->keys);
+      append(rec, "value", where, &value_dim_, &out->values);
+      std::string payload;
+      if (auto p = rec.find("payload"); p != rec.end() && !p->is_null()) {
+        payload = p->is_string() ? p->get<std::string>() : p->dump();
+        any_payload = true;
+      }
+      out->payloads.push_back(std::move(payload));
+      ++out->rows;
+      ++records_;
+    }
+    if (in_.bad()) throw Error(ErrorCode::kIOError, path_ + ": read failed");
+    if (!any_payload) out->payloads.clear();
+    out->records_end = records_;
+    out->offset_end = offset_;
+    return out->rows > 0;
+  }
+  void skip_to(std::uint64_t records, std::uint64_t offset) override {
+    in_.clear();
+    in_.seekg(static_cast<std::streamoff>(offset));
+    records_ = records;
+    offset_ = offset;
+    line_ = 0;  // unknown after a seek: count lines to get back the numbering
+    if (offset > 0) {
+      std::ifstream count(path_, std::ios::binary);
+      std::string l;
+      std::uint64_t at = 0;
+      while (at < offset && std::getline(count, l)) {
+        at += l.size() + 1;
+        ++line_;
+      }
+    }
+  }
+  std::vector<float> sample_keys(std::size_t n) override {
+    JsonlSource copy(path_);
+    Batch b;
+    copy.next(n, &b);
+    return std::move(b.keys);
+  }
+
+ private:
+  void append(const nlohmann::json& rec, const char* field, const std::string& where,
+              std::size_t* dim, std::vector<float>* out) {
+    auto it = rec.find(field);
+    if (it == rec.end() || !it->is_array()) throw bad(where + "missing \"" + field + "\" (an array of numbers)");
+    if (*dim != 0 && it->size() != *dim) {
+      throw bad(where + "\"" + field + "\" has " + std::to_string(it->size()) +
+                " numbers, the first record has " + std::to_string(*dim));
+    }
+    if (it->empty()) throw bad(where + "\"" + field + "\" is empty");
+    for (const auto& x : *it) {
+      if (!x.is_number()) throw bad(where + "\"" + field + "\" must hold numbers only");
+      const float f = x.get<float>();
+      if (!std::isfinite(f)) throw bad(where + "\"" + field + "\" holds NaN or Inf");
+      out->push_back(f);
+    }
+    *dim = it->size();
+  }
+
+  std::string path_;
+  std::ifstream in_;
+  std::uint64_t bytes_ = 0, line_ = 0, records_ = 0, offset_ = 0;
+  std::size_t key_dim_ = 0, value_dim_ = 0;
+};
+
+}  // namespace
+
+FileIdentity identify(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw Error(ErrorCode::kNotFound, path + ": " + std::strerror(errno));
+  FileIdentity id;
+  id.path = std::filesystem::absolute(path).string();
+  id.size = static_cast<std::uint64_t>(st.st_size);
+  id.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return id;
+}
+
+std::unique_ptr<RecordSource> RecordSource::open(const std::string& path, const std::string& values_path) {
+  const std::string ext = extension_of(path);
+  if (ext == "jsonl" || ext == "ndjson") {
+    if (!values_path.empty()) throw bad(path + ": JSON Lines records carry their values; drop --values");
+    return std::make_unique<JsonlSource>(path);
+  }
+  if (values_path.empty()) {
+    throw bad(path + ": keys from a vector file need their values: pass --values FILE");
+  }
+  return std::make_unique<PairSource>(path, values_path);
+}
+
+}  // namespace engram::ingest

@@ -1,0 +1,225 @@
+// The vector subcommands of `engram`, run as real processes: exit codes, outputs, and an
+// ingest killed with SIGKILL / interrupted with SIGINT, then resumed.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstring>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "engram/engram.h"
+#include "ingest/tests/ingest_test_util.h"
+#include "ingest/vector_file.h"
+
+namespace engram::ingest {
+namespace {
+
+using testing::run_engram;
+using testing::Scratch;
+
+std::vector<float> read_fvecs(const std::string& path) {
+  auto r = VectorReader::open(path);
+  std::vector<float> out;
+  r->read(r->count(), &out);
+  return out;
+}
+
+// Slot i holds record i, for every slot; returns the slot count.
+std::uint64_t check_prefix(const std::string& db_path, const std::vector<float>& keys, std::size_t dim) {
+  auto db = Database::open(db_path);
+  if (!db->has_memory("m")) return 0;
+  auto m = db->memory("m");
+  const auto ids = m->list_ids();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(ids[i], i);
+    EXPECT_EQ(m->get({ids[i]})[0].key, std::vector<float>(keys.begin() + i * dim, keys.begin() + (i + 1) * dim));
+  }
+  EXPECT_EQ(m->stats().indexed, ids.size());
+  return ids.size();
+}
+
+TEST(IngestCli, UsageErrorsExitTwoAndHelpExitsZero) {
+  EXPECT_EQ(run_engram({"ingest", "--help"}).exit_code, 0);
+  EXPECT_NE(run_engram({"search", "--help"}).out.find("--queries"), std::string::npos);
+  EXPECT_EQ(run_engram({"ingest", "--memory", "m", "x.fvecs"}).exit_code, 2);  // no --data
+  EXPECT_EQ(run_engram({"search", "--data", "d", "--memory", "m"}).exit_code, 2);
+  EXPECT_EQ(run_engram({"ingest", "--data", "d", "--memory", "m", "x.fvecs", "--index", "HNSW32"}).exit_code, 2);
+  EXPECT_EQ(run_engram({"export", "--data", "d", "--memory", "m", "--out", "x.txt"}).exit_code, 2);
+  EXPECT_EQ(run_engram({"search", "--data", "d", "--memory", "m", "--queries", "q", "--k", "0", "--out", "o"}).exit_code, 2);
+}
+
+TEST(IngestCli, IngestSearchReadInfoExportCompactSnapshot) {
+  Scratch s;
+  const std::string db = s / "db";
+  const auto keys = testing::rows(3000, 8), values = testing::rows(3000, 4, 5);
+  testing::write_fvecs(s / "k.fvecs", keys, 8);
+  testing::write_fvecs(s / "v.fvecs", values, 4);
+  auto r = run_engram({"ingest", "--data", db, "--memory", "m", "--create", "--index", "HNSW16", "--metric", "l2",
+                       "--values", s / "v.fvecs", "--chunk-rows", "700", "--progress", "lines",
+                       "--progress-every", "0", s / "k.fvecs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("ingested 3000 slots into 'm'"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("slots/s"), std::string::npos) << r.err;  // the progress line shows the rate
+  EXPECT_NE(r.err.find("ETA"), std::string::npos) << r.err;
+
+  // Appending without --create; a missing memory or file is a runtime error (1) naming it.
+  r = run_engram({"ingest", "--data", db, "--memory", "m", "--values", s / "v.fvecs", "-q", s / "k.fvecs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_engram({"ingest", "--data", db, "--memory", "zz", "--values", s / "v.fvecs", s / "k.fvecs"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no memory named 'zz'"), std::string::npos) << r.err;
+  r = run_engram({"ingest", "--data", db, "--memory", "m", "--values", s / "missing.fvecs", s / "k.fvecs"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("missing.fvecs: cannot open"), std::string::npos) << r.err;
+
+  r = run_engram({"info", "--data", db, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto info = nlohmann::json::parse(r.out);
+  EXPECT_EQ(info["memories"][0]["slots"], 6000);
+  EXPECT_EQ(info["memories"][0]["key_dim"], 8);
+  EXPECT_EQ(info["memories"][0]["index"], "HNSW16");
+  EXPECT_GT(info["disk_bytes"].get<std::uint64_t>(), 6000u * 48);
+  r = run_engram({"info", "--data", db});
+  EXPECT_NE(r.out.find("m: 6000 slots"), std::string::npos) << r.out;
+
+  // Queries = records 10 and 20: their nearest slots (l2) are slots 10/3010 and 20/3020.
+  std::vector<float> q(keys.begin() + 10 * 8, keys.begin() + 11 * 8);
+  q.insert(q.end(), keys.begin() + 20 * 8, keys.begin() + 21 * 8);
+  testing::write_fvecs(s / "q.fvecs", q, 8);
+  r = run_engram({"search", "--data", db, "--memory", "m", "--queries", s / "q.fvecs", "--k", "2", "--out",
+                  s / "ids.ivecs", "--scores", s / "scores.fvecs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string ids = testing::read_bytes(s / "ids.ivecs");
+  ASSERT_EQ(ids.size(), 2u * (4 + 2 * 4));
+  std::int32_t rec[3];
+  std::memcpy(rec, ids.data(), 12);
+  EXPECT_EQ(rec[0], 2);
+  EXPECT_TRUE((rec[1] == 10 && rec[2] == 3010) || (rec[1] == 3010 && rec[2] == 10)) << rec[1] << " " << rec[2];
+  EXPECT_EQ(read_fvecs(s / "scores.fvecs")[0], 0.0f);
+
+  r = run_engram({"read", "--data", db, "--memory", "m", "--queries", s / "q.fvecs", "--k", "2", "--out", s / "r.fvecs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto reads = read_fvecs(s / "r.fvecs");
+  ASSERT_EQ(reads.size(), 8u);
+  EXPECT_NEAR(reads[0], values[10 * 4], 1e-4);  // both slots hold record 10's value
+
+  r = run_engram({"export", "--data", db, "--memory", "m", "--out", s / "ek.fvecs", "--values-out", s / "ev.fvecs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto ek = read_fvecs(s / "ek.fvecs");
+  ASSERT_EQ(ek.size(), 6000u * 8);
+  EXPECT_EQ(std::vector<float>(ek.begin(), ek.begin() + 3000 * 8), keys);
+  EXPECT_EQ(std::vector<float>(ek.begin() + 3000 * 8, ek.end()), keys);
+  EXPECT_EQ(read_fvecs(s / "ev.fvecs").size(), 6000u * 4);
+  r = run_engram({"export", "--data", db, "--memory", "m", "--out", s / "all.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // JSON Lines round trip: the export ingests into a new memory as the same slots.
+  r = run_engram({"ingest", "--data", db, "--memory", "copy", "--create", "-q", s / "all.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  {
+    auto d = Database::open(db);
+    auto copy = d->memory("copy");
+    EXPECT_EQ(copy->stats().slots, 6000u);
+    EXPECT_EQ(copy->get({4321})[0].value, d->memory("m")->get({4321})[0].value);
+    d->memory("m")->erase({1, 2, 3});
+  }
+  r = run_engram({"compact", "--data", db, "--memory", "m"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("5997 slots, 3 tombstones dropped"), std::string::npos) << r.out;
+
+  r = run_engram({"snapshot", "--data", db, "--out", s / "snap"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_engram({"info", "--data", s / "snap", "--memory", "m", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["memories"][0]["slots"], 5997);
+  r = run_engram({"snapshot", "--data", db, "--out", s / "snap"});
+  EXPECT_EQ(r.exit_code, 1);  // exists
+  r = run_engram({"info", "--data", s / "nowhere"});
+  EXPECT_EQ(r.exit_code, 1);
+}
+
+TEST(IngestCli, BadInputIsRejectedWholeWithFileAndRecord) {
+  Scratch s;
+  const std::string db = s / "db";
+  auto keys = testing::rows(1000, 4);
+  testing::write_fvecs(s / "v.fvecs", testing::rows(1000, 2), 2);
+  keys[900 * 4 + 1] = std::numeric_limits<float>::infinity();
+  testing::write_fvecs(s / "k.fvecs", keys, 4);
+  auto r = run_engram({"ingest", "--data", db, "--memory", "m", "--create", "--chunk-rows", "100", "-q",
+                       "--values", s / "v.fvecs", s / "k.fvecs"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("k.fvecs: record 901 holds a NaN or Inf"), std::string::npos) << r.err;
+  EXPECT_EQ(check_prefix(db, keys, 4), 0u);  // the memory exists (it was created) but is empty
+  testing::write_bytes(s / "bad.jsonl", "{\"key\":[1,2],\"value\":[1,2]}\n{\"key\":[1],\"value\":[1,2]}\n");
+  r = run_engram({"ingest", "--data", db, "--memory", "j", "--create", "-q", s / "bad.jsonl"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad.jsonl: line 2"), std::string::npos) << r.err;
+}
+
+// Kills `engram ingest` (SIGKILL) right after it reported a committed chunk, checks that what
+// is visible is a whole prefix of the file, then resumes and checks the whole file, once.
+TEST(IngestCli, KilledIngestLeavesWholeChunksAndResumesWithoutDuplicates) {
+  Scratch s;
+  const std::string db = s / "db";
+  const std::size_t n = 20000, dim = 16;
+  const auto keys = testing::rows(n, dim);
+  testing::write_fvecs(s / "k.fvecs", keys, dim);
+  testing::write_fvecs(s / "v.fvecs", testing::rows(n, 4), 4);
+  const std::vector<std::string> args{"ingest", "--data", db, "--memory", "m", "--create", "--index", "HNSW16",
+                                      "--values", s / "v.fvecs", "--chunk-rows", "500", "--progress", "lines",
+                                      "--progress-every", "0", s / "k.fvecs"};
+  auto c = testing::spawn_engram(args);
+  std::string seen;
+  ASSERT_TRUE(testing::wait_for_output(c, "ingest:", &seen)) << seen;  // >= 1 chunk committed
+  kill(c.pid, SIGKILL);
+  EXPECT_EQ(testing::wait_child(c), -SIGKILL);
+  const std::uint64_t visible = check_prefix(db, keys, dim);
+  EXPECT_EQ(visible % 500, 0u) << "a chunk is visible whole or not at all";
+  EXPECT_GT(visible, 0u);
+
+  auto refused = run_engram(std::vector<std::string>(args.begin(), args.end()));
+  EXPECT_EQ(refused.exit_code, 1);  // --create on a memory with a pending job, without --resume
+  auto a = args;
+  a.push_back("--resume");
+  auto r = run_engram(a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(check_prefix(db, keys, dim), n);
+  r = run_engram(a);  // resuming again: nothing to do
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(check_prefix(db, keys, dim), n);
+}
+
+TEST(IngestCli, SigintStopsAtAChunkBoundaryAndAbortUndoes) {
+  Scratch s;
+  const std::string db = s / "db";
+  const std::size_t n = 20000, dim = 16;
+  const auto keys = testing::rows(n, dim);
+  testing::write_fvecs(s / "k.fvecs", keys, dim);
+  testing::write_fvecs(s / "v.fvecs", testing::rows(n, 4), 4);
+  {
+    auto d = Database::open(db);
+    MemoryConfig cfg;
+    cfg.key_dim = 16;
+    cfg.value_dim = 4;
+    cfg.index = "HNSW16";
+    d->create_memory("m", cfg);
+  }
+  auto c = testing::spawn_engram({"ingest", "--data", db, "--memory", "m", "--values", s / "v.fvecs",
+                                  "--chunk-rows", "500", "--progress", "lines", "--progress-every", "0",
+                                  s / "k.fvecs"});
+  std::string seen;
+  ASSERT_TRUE(testing::wait_for_output(c, "ingest:", &seen)) << seen;
+  kill(c.pid, SIGINT);
+  const int code = testing::wait_child(c);
+  if (code == 0) GTEST_SKIP() << "the ingest finished before SIGINT arrived";
+  EXPECT_EQ(code, 130);
+  const std::uint64_t visible = check_prefix(db, keys, dim);
+  EXPECT_EQ(visible % 500, 0u);
+  auto r = run_engram({"ingest", "--data", db, "--memory", "m", "--abort"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(check_prefix(db, keys, dim), 0u);
+  r = run_engram({"ingest", "--data", db, "--memory", "m", "--abort"});
+  EXPECT_EQ(r.exit_code, 1);  // nothing to undo
+}
+
+}  // namespace
+}  // namespace engram::ingest

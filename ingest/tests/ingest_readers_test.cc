@@ -1,0 +1,151 @@
+// The file readers: every format reads back exactly; every kind of bad input is an error that
+// names the file and the record (or line).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "engram/error.h"
+#include "ingest/record_source.h"
+#include "ingest/tests/ingest_test_util.h"
+#include "ingest/vector_file.h"
+
+namespace engram::ingest {
+namespace {
+
+using testing::Scratch;
+
+// The message of the engram::Error that fn throws ("" if none).
+template <typename Fn>
+std::string error_of(Fn fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::vector<float> read_all(const std::string& path) {
+  auto r = VectorReader::open(path);
+  std::vector<float> out;
+  r->read(r->count(), &out);
+  return out;
+}
+
+TEST(IngestReaders, FvecsNpyAndBvecsReadBack) {
+  Scratch s;
+  const auto data = testing::rows(10, 4);
+  testing::write_fvecs(s / "a.fvecs", data, 4);
+  testing::write_npy(s / "a.npy", data, 4);
+  EXPECT_EQ(read_all(s / "a.fvecs"), data);
+  EXPECT_EQ(read_all(s / "a.npy"), data);
+  std::string b;
+  for (int i = 0; i < 3; ++i) {
+    const std::int32_t d = 2;
+    b.append(reinterpret_cast<const char*>(&d), 4);
+    b.push_back(static_cast<char>(i));
+    b.push_back(static_cast<char>(200));
+  }
+  testing::write_bytes(s / "a.bvecs", b);
+  EXPECT_EQ(read_all(s / "a.bvecs"), (std::vector<float>{0, 200, 1, 200, 2, 200}));
+  auto r = VectorReader::open(s / "a.fvecs");
+  r->seek(7);
+  std::vector<float> tail;
+  EXPECT_EQ(r->read(100, &tail), 3u);
+  EXPECT_EQ(tail[0], 7.0f);
+}
+
+TEST(IngestReaders, TruncatedFilesNameTheIncompleteRecord) {
+  Scratch s;
+  testing::write_fvecs(s / "t.fvecs", testing::rows(5, 4), 4);
+  std::string bytes = testing::read_bytes(s / "t.fvecs");
+  testing::write_bytes(s / "t.fvecs", bytes.substr(0, bytes.size() - 3));
+  const std::string e = error_of([&] { VectorReader::open(s / "t.fvecs"); });
+  EXPECT_NE(e.find("t.fvecs"), std::string::npos) << e;
+  EXPECT_NE(e.find("truncated: record 5"), std::string::npos) << e;
+
+  testing::write_npy(s / "t.npy", testing::rows(5, 4), 4);
+  bytes = testing::read_bytes(s / "t.npy");
+  testing::write_bytes(s / "t.npy", bytes.substr(0, bytes.size() - 20));
+  const std::string n = error_of([&] { VectorReader::open(s / "t.npy"); });
+  EXPECT_NE(n.find("t.npy: truncated"), std::string::npos) << n;
+  EXPECT_NE(n.find("record 4"), std::string::npos) << n;
+}
+
+TEST(IngestReaders, MixedDimensionsNameTheRecord) {
+  Scratch s;
+  std::string bytes;
+  auto add = [&](int d) {
+    bytes.append(reinterpret_cast<const char*>(&d), 4);
+    const auto row = testing::rows(1, static_cast<std::size_t>(d));
+    bytes.append(reinterpret_cast<const char*>(row.data()), 4 * static_cast<std::size_t>(d));
+  };
+  add(4);
+  add(4);
+  add(3);
+  add(4);
+  testing::write_bytes(s / "m.fvecs", bytes);
+  const std::string e = error_of([&] { VectorReader::open(s / "m.fvecs"); });
+  EXPECT_NE(e.find("m.fvecs: record 3 has dimension 3, record 1 has 4"), std::string::npos) << e;
+}
+
+TEST(IngestReaders, NanNamesTheRecord) {
+  Scratch s;
+  auto data = testing::rows(6, 4);
+  data[4 * 4 + 2] = std::nanf("");
+  testing::write_fvecs(s / "n.fvecs", data, 4);
+  const std::string e = error_of([&] { read_all(s / "n.fvecs"); });
+  EXPECT_NE(e.find("n.fvecs: record 5 holds a NaN"), std::string::npos) << e;
+}
+
+TEST(IngestReaders, MissingOrMismatchedValuesFile) {
+  Scratch s;
+  testing::write_fvecs(s / "k.fvecs", testing::rows(5, 4), 4);
+  std::string e = error_of([&] { RecordSource::open(s / "k.fvecs", s / "nope.fvecs"); });
+  EXPECT_NE(e.find("nope.fvecs: cannot open"), std::string::npos) << e;
+  e = error_of([&] { RecordSource::open(s / "k.fvecs", ""); });
+  EXPECT_NE(e.find("--values"), std::string::npos) << e;
+  testing::write_fvecs(s / "v.fvecs", testing::rows(4, 2), 2);
+  e = error_of([&] { RecordSource::open(s / "k.fvecs", s / "v.fvecs"); });
+  EXPECT_NE(e.find("v.fvecs: holds 4 records but"), std::string::npos) << e;
+}
+
+TEST(IngestReaders, JsonLinesReadsRecordsAndRejectsBadLinesByNumber) {
+  Scratch s;
+  testing::write_bytes(s / "r.jsonl",
+                       "{\"key\":[1,2],\"value\":[3],\"payload\":\"a\"}\n\n"
+                       "{\"key\":[4,5],\"value\":[6],\"payload\":{\"x\":1}}\n");
+  auto src = RecordSource::open(s / "r.jsonl", "");
+  EXPECT_EQ(src->key_dim(), 2u);
+  EXPECT_EQ(src->value_dim(), 1u);
+  Batch b;
+  ASSERT_TRUE(src->next(10, &b));
+  EXPECT_EQ(b.rows, 2u);
+  EXPECT_EQ(b.keys, (std::vector<float>{1, 2, 4, 5}));
+  EXPECT_EQ(b.payloads[1], "{\"x\":1}");
+
+  auto fails = [&](const std::string& text) {
+    testing::write_bytes(s / "bad.jsonl", text);
+    return error_of([&] {
+      auto src2 = RecordSource::open(s / "bad.jsonl", "");
+      Batch bb;
+      while (src2->next(10, &bb)) {
+      }
+    });
+  };
+  const std::string ok = "{\"key\":[1,2],\"value\":[3]}\n";
+  std::string e = fails(ok + ok + "{\"key\":[1,2],\"value\":[3]\n");
+  EXPECT_NE(e.find("bad.jsonl: line 3: not a JSON object"), std::string::npos) << e;
+  e = fails(ok + "{\"key\":[1,2,3],\"value\":[3]}\n");
+  EXPECT_NE(e.find("line 2: \"key\" has 3 numbers, the first record has 2"), std::string::npos) << e;
+  e = fails(ok + "{\"key\":[1,\"x\"],\"value\":[3]}\n");
+  EXPECT_NE(e.find("line 2: \"key\" must hold numbers only"), std::string::npos) << e;
+  e = fails(ok + "{\"value\":[3]}\n");
+  EXPECT_NE(e.find("line 2: missing \"key\""), std::string::npos) << e;
+  e = fails(ok + "{\"key\":[1,2],\"value\":[3],\"extra\":1}\n");
+  EXPECT_NE(e.find("line 2: unknown field \"extra\""), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace engram::ingest
