@@ -14,6 +14,9 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
   cmd.add_option("--host", o->host, "Address to listen on")->capture_default_str();
   cmd.add_option("--port", o->port, "Port to listen on (0: any free port)")->capture_default_str();
   cmd.add_option("--threads", o->threads, "Request threads (0: one per CPU)")->capture_default_str();
+  cmd.add_option("--omp-threads", o->omp_threads,
+                 "OpenMP threads each request thread may use for a batch (0: OpenMP's default)")
+      ->capture_default_str();
   cmd.add_option("--token", o->token,
                  "Require \"Authorization: Bearer TOKEN\" on every request but /v1/health "
                  "(also read from $ENGRAM_TOKEN)")

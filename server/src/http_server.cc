@@ -23,6 +23,8 @@
 #include <mutex>
 #include <thread>
 
+#include <omp.h>
+
 #include <engram/database.h>
 #include <engram/error.h>
 #include <engram/server.h>
@@ -282,9 +284,16 @@ Server::Server(const ServerOptions& options) : impl_(std::make_unique<Impl>()) {
                 "cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " + e.what());
   }
   im.accept();
-  for (int i = 0; i < im.core.options.threads; ++i) im.threads.emplace_back([&im] { im.ioc.run(); });
-  spdlog::info("engram server listening on {}:{} (data {}, {} threads{})", options.host, im.port,
-               options.data_dir, im.core.options.threads, options.token.empty() ? "" : ", token required");
+  for (int i = 0; i < im.core.options.threads; ++i)
+    im.threads.emplace_back([&im] {
+      // Per thread: OpenMP's thread count is an attribute of the calling thread.
+      if (im.core.options.omp_threads > 0) omp_set_num_threads(im.core.options.omp_threads);
+      im.ioc.run();
+    });
+  spdlog::info("engram server listening on {}:{} (data {}, {} threads, {} OpenMP threads each{})", options.host,
+               im.port, options.data_dir, im.core.options.threads,
+               im.core.options.omp_threads > 0 ? std::to_string(im.core.options.omp_threads) : "default",
+               options.token.empty() ? "" : ", token required");
 }
 
 Server::~Server() {

@@ -25,6 +25,10 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8420;  // 0: an ephemeral port (see Server::port())
   int threads = 0;            // threads serving requests; 0: the number of CPUs
+  // OpenMP threads each request thread may use (FAISS parallelises a batch of queries; every
+  // request thread that does so starts its own team). 0: OpenMP's default (OMP_NUM_THREADS,
+  // else one per CPU).
+  int omp_threads = 0;
   std::string token;          // non-empty: every request but /v1/health needs "Bearer <token>"
 
   // Limits. A request over a limit is refused whole and changes nothing.
