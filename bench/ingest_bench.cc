@@ -174,6 +174,8 @@ double engram_ingest(const std::string& keys_path, const std::string& values_pat
   o.progress_every_s = 10;
   auto r = engram::ingest::ingest(*db, mem, *source, o);
   const double s = since(t);
+  std::fprintf(stderr, "engram %s: stages busy: read %.1f s, prepare %.1f s, commit+index %.1f s, train %.1f s\n",
+               spec.c_str(), r.read_seconds, r.prepare_seconds, r.commit_seconds, r.train_seconds);
   if (r.slots != *source->total_records() || mem->stats().indexed != r.slots) throw std::runtime_error("ingest count mismatch");
   const auto c = Clock::now();
   mem.reset();

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <exception>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -41,6 +42,10 @@ std::string describe_files(const json& state) {
   std::string s;
   for (const auto& f : state.value("files", json::array())) s += (s.empty() ? "" : " + ") + f.value("path", std::string("?"));
   return s;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 struct Prepared {
@@ -153,7 +158,10 @@ IngestReport ingest(Database& db, std::shared_ptr<Memory> memory, RecordSource& 
     try {
       while (!stopping()) {
         Batch b;
-        if (!source.next(rows, &b)) break;
+        const auto t = std::chrono::steady_clock::now();
+        const bool more = source.next(rows, &b);
+        report.read_seconds += seconds_since(t);
+        if (!more) break;
         if (!parsed.push(std::move(b))) break;
       }
       parsed.close();
@@ -164,8 +172,10 @@ IngestReport ingest(Database& db, std::shared_ptr<Memory> memory, RecordSource& 
   std::thread preparer([&] {
     try {
       while (auto b = parsed.pop()) {
+        const auto t = std::chrono::steady_clock::now();
         Prepared p{loader.prepare(std::move(b->keys), std::move(b->values), std::move(b->payloads)),
                    b->records_end, b->offset_end};
+        report.prepare_seconds += seconds_since(t);
         if (!ready.push(std::move(p))) break;
       }
       ready.close();
@@ -179,7 +189,9 @@ IngestReport ingest(Database& db, std::shared_ptr<Memory> memory, RecordSource& 
     while (auto p = ready.pop()) {
       if (stopping()) break;
       const std::size_t n = p->chunk.rows();
+      const auto t = std::chrono::steady_clock::now();
       loader.commit(std::move(p->chunk), job_state(files, p->records_end, p->offset_end));
+      report.commit_seconds += seconds_since(t);
       report.slots += n;
       records = p->records_end;
       offset = p->offset_end;

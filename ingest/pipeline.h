@@ -40,6 +40,8 @@ struct IngestReport {
   std::uint64_t resumed_from = 0;   // records already done when this run started
   double seconds = 0;               // wall time of this run, until durable and indexed
   double train_seconds = 0;
+  // Busy time of each stage (they overlap; the largest bounds the run).
+  double read_seconds = 0, prepare_seconds = 0, commit_seconds = 0;
   bool interrupted = false;         // stopped by `stop`; resumable
   bool already_done = false;        // --resume of a job that had completed
 };
