@@ -32,6 +32,20 @@ void trim_into(std::string s, std::size_t offset, std::vector<Sentence>* out) {
   if (e > b) out->push_back({s.substr(b, e - b), offset + b});
 }
 
+// The word ending at t[dot] ('.') is an initial ("L.") or a title ("Mr."), not a sentence end.
+bool abbreviation_before(const std::string& t, std::size_t dot) {
+  std::size_t b = dot;
+  while (b > 0 && std::isalpha(static_cast<unsigned char>(t[b - 1]))) --b;
+  const std::string w = t.substr(b, dot - b);
+  if (b > 0 && !std::isspace(static_cast<unsigned char>(t[b - 1])) && t[b - 1] != '(' && t[b - 1] != '"')
+    return false;
+  if (w.size() == 1 && std::isupper(static_cast<unsigned char>(w[0]))) return true;
+  static const char* kTitles[] = {"Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Mt", "Col", "Gen", "Capt", "Rev", "Prof"};
+  for (const char* a : kTitles)
+    if (w == a) return true;
+  return false;
+}
+
 // Tokens of " " + sentence: SentencePiece's dummy prefix makes these concatenate like text.
 std::vector<int> sentence_tokens(const Tokenizer& tok, const std::string& s) { return tok.encode(s); }
 }  // namespace
@@ -74,7 +88,8 @@ std::vector<Sentence> split_sentences(const Document& doc) {
   std::size_t start = 0;
   for (std::size_t i = 0; i < t.size(); ++i) {
     const char c = t[i];
-    const bool end_punct = (c == '.' || c == '!' || c == '?') && i + 1 < t.size() && t[i + 1] == ' ';
+    bool end_punct = (c == '.' || c == '!' || c == '?') && i + 1 < t.size() && t[i + 1] == ' ';
+    if (end_punct && c == '.' && abbreviation_before(t, i)) end_punct = false;
     if (c == '\n' || end_punct) {
       trim_into(t.substr(start, i + 1 - start), doc.offset + start, &out);
       start = i + 1;
@@ -134,6 +149,21 @@ std::vector<Segment> pack_segments(const Tokenizer& tok, const Document& doc, in
     }
   }
   if (!cur.tokens.empty()) segs.push_back(std::move(cur));
+  return segs;
+}
+
+std::vector<Segment> sentence_segments(const Tokenizer& tok, const Document& doc, int max_len) {
+  std::vector<Segment> segs;
+  for (const auto& s : split_sentences(doc)) {
+    std::vector<int> ids = sentence_tokens(tok, s.text);
+    for (std::size_t b = 0; b < ids.size(); b += static_cast<std::size_t>(max_len)) {
+      Segment seg;
+      const std::size_t e = std::min(ids.size(), b + static_cast<std::size_t>(max_len));
+      seg.tokens.assign(ids.begin() + b, ids.begin() + e);
+      seg.offsets.assign(e - b, s.offset);
+      segs.push_back(std::move(seg));
+    }
+  }
   return segs;
 }
 

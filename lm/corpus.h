@@ -35,7 +35,8 @@ struct Fact {
 // whitespace was read.
 std::vector<Document> read_documents(const std::vector<std::string>& files);
 
-// Splits at sentence ends (". ", "! ", "? ", newlines); offsets are kept.
+// Splits at sentence ends (". ", "! ", "? ", newlines); offsets are kept. A period after an
+// initial ("John L. H. Down") or a title ("Mr.", "Dr.", "St.") does not end a sentence.
 std::vector<Sentence> split_sentences(const Document& doc);
 
 // `prompt<TAB>answer` lines. Throws kInvalidArgument naming the line if a tab is missing.
@@ -51,6 +52,11 @@ struct Segment {
   std::vector<std::size_t> offsets;
 };
 std::vector<Segment> pack_segments(const Tokenizer& tok, const Document& doc, int max_len);
+
+// One segment per sentence (a sentence longer than max_len is cut into several): each sentence
+// is encoded in a fresh context, so a sentence's keys depend on it alone, not on the text before
+// it — the same keys a bare prompt with the same words produces. Offsets as in pack_segments.
+std::vector<Segment> sentence_segments(const Tokenizer& tok, const Document& doc, int max_len);
 
 // Documents that state facts as ordinary prose: several facts a paragraph, shuffled, mixed with
 // prose sentences drawn from `prose`.

@@ -139,6 +139,8 @@ EvalReport run_eval(const EvalOptions& o) {
   table << std::fixed << std::setprecision(3);
   IngestOptions io;
   io.progress = o.progress;
+  io.sentence_segments = o.sentence_segments;
+  j["sentence_segments"] = o.sentence_segments;
 
   // 1. The memory holds (a slice of) the training corpus: kNN-LM memory and distractors.
   std::vector<Document> text_docs;

@@ -37,7 +37,9 @@ IngestReport ingest_documents(LanguageModel& lm, const std::vector<Document>& do
   struct Item { const Document* doc; Segment seg; };
   std::vector<Item> items;
   for (const auto& d : docs)
-    for (auto& s : pack_segments(*m.tokenizer, d, m.cfg.block_size)) items.push_back({&d, std::move(s)});
+    for (auto& s : o.sentence_segments ? sentence_segments(*m.tokenizer, d, m.cfg.block_size)
+                                       : pack_segments(*m.tokenizer, d, m.cfg.block_size))
+      items.push_back({&d, std::move(s)});
 
   IngestReport rep;
   rep.documents = static_cast<int64_t>(docs.size());

@@ -21,6 +21,9 @@ struct IngestOptions {
   bool progress = true;             // a progress bar on stderr
   float refresh_threshold = 2.0f;   // ≤ 1: refresh near-duplicate slots with write() instead
   int64_t max_slots = 0;            // stop after this many slots (0: no limit)
+  // Each sentence its own segment (sentence_segments): keys of a sentence do not depend on
+  // the text before it. Otherwise sentences are packed into block_size segments.
+  bool sentence_segments = true;
 };
 
 struct IngestReport {
