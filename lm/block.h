@@ -27,6 +27,8 @@ struct BlockImpl : torch::nn::Module {
   torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
   CausalSelfAttention attn{nullptr};
   MemoryAttention memory{nullptr};  // null in blocks without the memory sublayer
+  bool knn = false;                 // memory_knn: the sublayer reads, the model mixes (Gpt)
+  KnnRead last_knn;                 // the kNN read of the latest forward
   torch::nn::Linear fc{nullptr}, proj{nullptr};
 };
 TORCH_MODULE(Block);

@@ -30,6 +30,10 @@ void add_model_shape(CLI::App* c, ModelConfig& m) {
   c->add_option("--memory-dim", m.memory_dim, "slot key/value width (0: width)")->capture_default_str();
   c->add_option("--memory-k", m.memory_k, "slots retrieved per query")->capture_default_str();
   c->add_option("--dropout", m.dropout)->capture_default_str();
+  c->add_flag("--knn", m.memory_knn,
+              "kNN-LM read-out: slot value = next token, output (1-λ)·p_LM + λ·p_kNN");
+  c->add_option("--memory-scale-init", m.memory_scale_init, "initial sharpness of cosine scores")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -131,6 +135,8 @@ void register_lm_commands(CLI::App& app) {
     c->add_option("--db", o->db, "database folder (created if missing)")->required();
     c->add_option("--memory", o->memory, "memory name (created for the model if missing)")->capture_default_str();
     c->add_option("--batch", o->io.batch, "segments per forward pass")->capture_default_str();
+    c->add_flag("--packed{false},!--sentences", o->io.sentence_segments,
+                "pack sentences into block_size segments (default: one segment per sentence)");
     c->add_option("--refresh-threshold", o->io.refresh_threshold,
                   "cosine above which a slot is refreshed with write() instead of inserted (>1: never)")->capture_default_str();
     c->add_option("--threads", o->threads)->capture_default_str();
@@ -165,6 +171,8 @@ void register_lm_commands(CLI::App& app) {
     c->add_option("--max-new-tokens", o->max_new_tokens)->capture_default_str();
     c->add_option("--ppl-tokens", o->ppl_tokens)->capture_default_str();
     c->add_option("--facts-per-paragraph", o->facts_per_paragraph)->capture_default_str();
+    c->add_flag("--packed{false},!--sentences", o->sentence_segments,
+                "ingest packed segments (default: one segment per sentence)");
     c->add_option("--seed", o->seed)->capture_default_str();
     c->add_option("--threads", o->threads)->capture_default_str();
     c->add_option("--device", o->device)->capture_default_str();

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "engram/error.h"
 #include "engram/memory_interface.h"
@@ -20,6 +21,12 @@ MemoryAttentionImpl::MemoryAttentionImpl(const ModelConfig& c) : cfg(c) {
   wo = register_module("wo", torch::nn::Linear(m, d));
   gate = register_parameter("gate", torch::full({d}, c.gate_init));
   log_scale = register_parameter("log_scale", torch::full({}, std::log(c.memory_scale_init)));
+  if (c.memory_knn) {
+    // Offsets from λ = σ(10·max cos − 8): ≈ 0.88 for an exact key match (cos 1), ≈ 0.05 at
+    // cos 0.5. Offsets (starting at 0) keep the shape when optimizers move scalars slowly.
+    lam_w = register_parameter("lam_w", torch::zeros({}));
+    lam_b = register_parameter("lam_b", torch::zeros({}));
+  }
 }
 
 torch::Tensor MemoryAttentionImpl::queries(const torch::Tensor& h) {
@@ -64,6 +71,74 @@ void MemoryAttentionImpl::check_memory(const MemoryInterface& memory) const {
                 "memory has key_dim " + std::to_string(mc.key_dim) + " and value_dim " +
                     std::to_string(mc.value_dim) + " but the model's memory layer needs " +
                     std::to_string(cfg.mem_dim()) + " and " + std::to_string(cfg.mem_dim()));
+}
+
+namespace {
+struct Retrieved {
+  std::shared_ptr<RetrieveResult> res;
+  torch::Tensor K, V, valid;  // [N, k, dk], [N, k, dv], [N, k] bool, on the CPU
+};
+
+Retrieved retrieve_for(MemoryInterface* memory, const torch::Tensor& q, int64_t N, int64_t dk, int k_req) {
+  auto q_cpu = q.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  Retrieved r;
+  r.res = std::make_shared<RetrieveResult>(
+      memory->retrieve(MatrixView(q_cpu.data_ptr<float>(), N, dk), k_req));
+  auto& res = r.res;
+  if (res->key_dim != static_cast<std::size_t>(dk) || res->value_dim != static_cast<std::size_t>(dk))
+    throw Error(ErrorCode::kInvalidArgument,
+                "memory returned key_dim " + std::to_string(res->key_dim) + " / value_dim " +
+                    std::to_string(res->value_dim) + " but the model's memory layer needs " +
+                    std::to_string(dk));
+  const int64_t k = static_cast<int64_t>(res->k);
+  auto keep = [res](void*) {};
+  auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+  r.K = torch::from_blob(res->keys.data(), {N, k, dk}, keep, f32);
+  r.V = torch::from_blob(res->values.data(), {N, k, dk}, keep, f32);
+  auto ok = torch::empty({N, k}, torch::kBool);
+  auto* okp = ok.data_ptr<bool>();
+  for (std::size_t i = 0; i < res->ids.size(); ++i) okp[i] = res->ids[i] != kNoSlot;
+  r.valid = ok;
+  return r;
+}
+}  // namespace
+
+KnnRead MemoryAttentionImpl::knn(const torch::Tensor& h, MemoryInterface* memory) {
+  KnnRead out;
+  if (memory == nullptr || memory->count() == 0) return out;
+  const int64_t B = h.size(0), T = h.size(1), dk = cfg.mem_dim();
+  const int64_t N = B * T;
+  auto q = queries(h).reshape({N, dk});  // [N, dk]
+  Retrieved r = retrieve_for(memory, q, N, dk, cfg.memory_k);
+  const auto dev = h.device();
+  auto K = r.K.to(dev), valid = r.valid.to(dev);
+  auto cos = torch::bmm(K, q.unsqueeze(2)).squeeze(2);  // [N, k]: gradient flows into q
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  auto s = (cos * log_scale.exp()).masked_fill(valid.logical_not(), neg_inf);
+  auto any = valid.any(-1, true);                                       // [N, 1]
+  auto alpha = torch::softmax(s, -1);                                   // [N, k]
+  alpha = torch::where(valid, alpha, torch::zeros_like(alpha));
+  auto maxcos = cos.masked_fill(valid.logical_not(), -2.0f).amax(-1, true);  // [N, 1]
+  auto lam = knn_lambda(maxcos);
+  lam = torch::where(any, lam, torch::zeros_like(lam));
+  auto tok = r.V.select(2, 0).round().to(torch::kLong).clamp(0, cfg.vocab_size - 1);  // [N, k]
+  tok = torch::where(r.valid, tok, torch::zeros_like(tok)).to(dev);
+  out.alpha = alpha.view({B, T, -1});
+  out.tokens = tok.view({B, T, -1});
+  out.lambda = lam.view({B, T, 1});
+  return out;
+}
+
+torch::Tensor MemoryAttentionImpl::knn_lambda(const torch::Tensor& maxcos) const {
+  return torch::sigmoid((lam_w + 10.0f) * maxcos + (lam_b - 8.0f));
+}
+
+torch::Tensor MemoryAttentionImpl::mix(const torch::Tensor& logits, const KnnRead& r) {
+  if (!r.alpha.defined()) return logits;
+  auto p_lm = torch::softmax(logits, -1);                                    // [B, T, V]
+  auto p_knn = torch::zeros_like(p_lm).scatter_add(-1, r.tokens, r.alpha);  // [B, T, V]
+  auto p = (1 - r.lambda) * p_lm + r.lambda * p_knn;
+  return torch::log(p.clamp_min(1e-10));
 }
 
 torch::Tensor MemoryAttentionImpl::forward(const torch::Tensor& h, MemoryInterface* memory) {

@@ -28,6 +28,14 @@ struct MemorySlots {
   torch::Tensor values;  // [B, T', dv]
 };
 
+// What a kNN-LM read (ModelConfig::memory_knn) retrieved for each position: the weights of the
+// retrieved slots, the tokens they vote for, and the interpolation weight λ.
+struct KnnRead {
+  torch::Tensor alpha;   // [B, T, k] softmax(scale·cos), 0 for missing slots
+  torch::Tensor tokens;  // [B, T, k] int64 token ids (0 for missing slots)
+  torch::Tensor lambda;  // [B, T, 1] σ(a·max cos + b), 0 where nothing was retrieved
+};
+
 struct MemoryAttentionImpl : torch::nn::Module {
   explicit MemoryAttentionImpl(const ModelConfig& c);
 
@@ -47,6 +55,15 @@ struct MemoryAttentionImpl : torch::nn::Module {
   // The residual update for h [B, T, C] → [B, T, C]: retrieves from `memory` (nullptr: zeros).
   torch::Tensor forward(const torch::Tensor& h, MemoryInterface* memory);
 
+  // kNN-LM read for h [B, T, C] (memory_knn): retrieves with the same queries; an undefined
+  // result when there is no memory or it is empty.
+  KnnRead knn(const torch::Tensor& h, MemoryInterface* memory);
+  // λ for the best cosine of each query, maxcos [..., 1] → [..., 1].
+  torch::Tensor knn_lambda(const torch::Tensor& maxcos) const;
+
+  // Mixes a kNN read into logits [B, T, V]: log((1−λ)·softmax(logits) + λ·p_kNN).
+  static torch::Tensor mix(const torch::Tensor& logits, const KnnRead& r);
+
   // Throws engram::Error(kInvalidArgument) unless the memory's key_dim and value_dim match.
   void check_memory(const MemoryInterface& memory) const;
 
@@ -58,6 +75,7 @@ struct MemoryAttentionImpl : torch::nn::Module {
   torch::nn::Linear wo{nullptr};
   torch::Tensor gate;       // [C]
   torch::Tensor log_scale;  // [] sharpness of cosine scores
+  torch::Tensor lam_w, lam_b;  // [] kNN-LM interpolation λ = σ((10+lam_w)·max cos + lam_b − 8)
 };
 TORCH_MODULE(MemoryAttention);
 

@@ -19,7 +19,9 @@ GptImpl::GptImpl(const ModelConfig& c) : cfg(c) {
   for (auto& p : named_parameters()) {
     const std::string& name = p.key();
     auto& t = p.value();
-    if (name.find("gate") != std::string::npos || name.find("log_scale") != std::string::npos) continue;
+    if (name.find("gate") != std::string::npos || name.find("log_scale") != std::string::npos ||
+        name.find("lam_") != std::string::npos)
+      continue;
     if (name.find("ln") != std::string::npos && name.find(".weight") != std::string::npos) continue;
     if (name.size() > 5 && name.substr(name.size() - 5) == ".bias") {
       if (name.find("ln") == std::string::npos) t.zero_();
@@ -49,7 +51,21 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory
   for (std::size_t i = 0; i < blocks.size(); ++i)
     h = blocks[i]->forward(h, cache != nullptr ? &cache->layers[i] : nullptr, memory, slots);
   h = ln_f(h);                                  // [B, T, C]
-  return torch::matmul(h, wte->weight.t());     // [B, T, V] (output tied to the embedding)
+  auto logits = torch::matmul(h, wte->weight.t());  // [B, T, V] (output tied to the embedding)
+  if (cfg.memory_knn && cfg.has_memory()) {
+    if (slots != nullptr && slots->keys.defined()) slots->values = knn_values(idx, cfg.mem_dim());
+    KnnRead r = std::move(blocks[cfg.memory_layer]->last_knn);
+    blocks[cfg.memory_layer]->last_knn = KnnRead{};
+    logits = MemoryAttentionImpl::mix(logits, r);  // log-probabilities
+  }
+  return logits;
+}
+
+torch::Tensor knn_values(const torch::Tensor& idx, int64_t dim) {
+  const int64_t B = idx.size(0), T = idx.size(1);
+  auto v = torch::zeros({B, std::max<int64_t>(T - 1, 0), dim}, torch::TensorOptions().dtype(torch::kFloat).device(idx.device()));
+  if (T > 1) v.select(2, 0).copy_(idx.narrow(1, 1, T - 1).to(torch::kFloat));
+  return v;  // [B, T−1, dim]: value[0] = the next token's id
 }
 
 MemorySlots GptImpl::encode_slots(const torch::Tensor& idx) {
@@ -60,7 +76,9 @@ MemorySlots GptImpl::encode_slots(const torch::Tensor& idx) {
   auto pos = torch::arange(0, T, idx.options().dtype(torch::kLong));  // [T]
   auto h = wte(idx) + wpe(pos).unsqueeze(0);                           // [B, T, C]
   for (int i = 0; i < cfg.memory_layer; ++i) h = blocks[i]->forward(h, nullptr, nullptr, nullptr);
-  return blocks[cfg.memory_layer]->slots_only(h);
+  MemorySlots s = blocks[cfg.memory_layer]->slots_only(h);
+  if (cfg.memory_knn) s.values = knn_values(idx, cfg.mem_dim());
+  return s;
 }
 
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {

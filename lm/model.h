@@ -43,6 +43,9 @@ struct GptImpl : torch::nn::Module {
 };
 TORCH_MODULE(Gpt);
 
+// kNN-LM slot values for idx [B, T]: [B, T−1, dim] with value[0] = the id of token t+1.
+torch::Tensor knn_values(const torch::Tensor& idx, int64_t dim);
+
 // Mean next-token cross-entropy: logits [B, T, V], targets [B, T] → [].
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets);
 

@@ -24,6 +24,7 @@ void validate(const ModelConfig& c) {
           "memory_layer must be -1 (none) or a block index below n_layer");
   require(c.memory_dim >= 0, "memory_dim must be >= 0");
   require(c.memory_k >= 1 && c.memory_k <= 4096, "memory_k must be in 1..4096");
+  require(!c.memory_knn || c.memory_shift_values, "memory_knn needs memory_shift_values");
 }
 
 std::string model_config_to_json(const ModelConfig& c) {
@@ -35,7 +36,7 @@ std::string model_config_to_json(const ModelConfig& c) {
       {"memory_dim", c.memory_dim},       {"memory_k", c.memory_k},
       {"memory_cosine", c.memory_cosine}, {"memory_scale_init", c.memory_scale_init},
       {"gate_init", c.gate_init},         {"tie_memory_qk", c.tie_memory_qk},
-      {"memory_shift_values", c.memory_shift_values}};
+      {"memory_shift_values", c.memory_shift_values}, {"memory_knn", c.memory_knn}};
   return j.dump(2);
 }
 
@@ -66,6 +67,7 @@ ModelConfig model_config_from_json(const std::string& text) {
     get("gate_init", c.gate_init);
     get("tie_memory_qk", c.tie_memory_qk);
     get("memory_shift_values", c.memory_shift_values);
+    get("memory_knn", c.memory_knn);
   } catch (const std::exception& e) {
     throw Error(ErrorCode::kInvalidArgument, std::string("model config: ") + e.what());
   }

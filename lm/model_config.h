@@ -30,6 +30,11 @@ struct ModelConfig {
   // A slot pairs the key of position t with the value of position t+1, so that a query made
   // at the end of a prompt finds the token that followed the same context (kNN-LM style).
   bool memory_shift_values = true;
+  // kNN-LM read-out: a slot's value is the id of the token that followed its key (value[0]),
+  // and the output distribution is (1−λ)·p_LM + λ·p_kNN with p_kNN = Σ softmax(scale·cos)
+  // over the retrieved slots' tokens and λ = σ(a·max cos + b) (scale, a, b learned). The memory
+  // sublayer then does not update the residual stream. Needs memory_shift_values.
+  bool memory_knn = false;
 
   int ff_dim() const { return d_ff > 0 ? d_ff : 4 * d_model; }
   int mem_dim() const { return memory_dim > 0 ? memory_dim : d_model; }
