@@ -125,8 +125,9 @@ void HnswlibIndex::add(std::size_t n, const float* x, const std::uint64_t* ids) 
     g.resizeIndex(std::max(g.max_elements_ * 2, g.cur_element_count + n));
   }
   const std::size_t dim = static_cast<std::size_t>(spec_.dim);
-  // hnswlib's addPoint is thread-safe; large batches are added on all cores like FAISS's.
-#pragma omp parallel for if (n > 256) schedule(dynamic, 64)
+  // One thread: hnswlib 0.6.2's parallel insertion holds the new node's lock while it locks
+  // others in graph order, and ThreadSanitizer reports the resulting lock-order inversions as
+  // potential deadlocks; we do not ship a possible deadlock for a faster build.
   for (std::size_t i = 0; i < n; ++i) g.addPoint(x + i * dim, ids[i]);
 }
 

@@ -5,6 +5,7 @@
 // builds the same graph as FAISS's HNSW32 (M = 32, 64 links at level 0, efConstruction 40) and
 // takes the same search parameter (efSearch, default 64). Erased slots are marked deleted
 // (hnswlib's own tombstones, skipped by search); re-adding an id revives and moves it.
+// Searches of a batch run on all OpenMP threads; inserts run on one (see add()).
 #pragma once
 
 #include "index/vector_index.h"
