@@ -640,7 +640,52 @@ class CoreBench {
       b.extra["faiss_build_note"] = "sum of the raw FAISS add() calls of the insert section (batches of " +
                                     std::to_string(o_.batch) + ")";
       rep_->add(b);
+      hnswlib_backend(M, *h);
     }
+  }
+
+  // Engram's own hnswlib backend ("HNSWlib<M>") against the raw hnswlib index built above, at
+  // Engram's default efSearch (64): search throughput and insert time versus hnswlib's build.
+  void hnswlib_backend(int M, const HnswlibIndex& raw) {
+    const std::size_t nq = o_.nq, dk = o_.key_dim, dv = o_.value_dim;
+    const int k = 10, ef = 64;
+    MemoryConfig cfg;
+    cfg.key_dim = o_.key_dim;
+    cfg.value_dim = o_.value_dim;
+    cfg.index = "HNSWlib" + std::to_string(M);
+    auto mem = db_->create_memory("bench-hnswlib" + std::to_string(M), cfg);
+    WriteOptions nosync;
+    nosync.sync = false;
+    SlotId first = kNoSlot;
+    const double insert_s = time_s([&] {
+      for (std::size_t at = 0; at < o_.n; at += o_.batch) {
+        const std::size_t rows = std::min(o_.batch, o_.n - at);
+        auto ids = mem->insert(MatrixView(keys_.data() + at * dk, rows, dk),
+                               MatrixView(values_.data() + at * dv, rows, dv), {}, nosync);
+        if (at == 0) first = ids[0];
+      }
+    });
+    const MatrixView q(queries_.data(), nq, dk);
+    std::vector<std::int64_t> labels(nq * k);
+    SearchResult sr;
+    std::vector<double> t_engram, t_raw;
+    for (int r = 0; r < std::max(o_.sweep_reps, 3); ++r) {
+      t_engram.push_back(time_s([&] { sr = mem->search(q, k); }));
+      t_raw.push_back(time_s([&] { raw.search(nq, queries_.data(), k, ef, labels.data()); }));
+    }
+    const auto rows = to_rows(sr.ids, first);
+    Measurement m;
+    m.area = "hnswlib_backend";
+    m.index = cfg.index;
+    m.metric = "search_qps_k10_ef64";
+    m.a = nq / best(t_engram);
+    m.b = nq / best(t_raw);
+    m.target = 0.8;
+    m.extra = {{"recall10_engram", recall_at(k, rows.data(), k, truth_, truth_k_, nq)},
+               {"recall10_raw", recall_at(k, labels.data(), k, truth_, truth_k_, nq)},
+               {"engram_insert_s", insert_s}};
+    rep_->add(m);
+    db_->drop_memory(mem->name());
   }
 
   Options o_;
