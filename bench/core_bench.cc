@@ -490,11 +490,11 @@ class CoreBench {
       const fs::path raw_file = fs::path(o_.dir) / (s.memory_name + ".faiss");
       std::uint64_t faiss_bytes = 0;
       {
-        // Checkpoint layout: 32-byte header, then u64 length, then the FAISS bytes, then the
-        // tombstone list.
+        // Checkpoint layout (docs/durability.md): 36-byte header, then u64 length, then the
+        // FAISS bytes, then the tombstone list.
         std::ifstream in(cp, std::ios::binary);
         if (!in) throw std::runtime_error("no checkpoint at " + cp.string());
-        in.seekg(32);
+        in.seekg(36);
         in.read(reinterpret_cast<char*>(&faiss_bytes), 8);
         std::vector<char> bytes(faiss_bytes);
         in.read(bytes.data(), static_cast<std::streamsize>(faiss_bytes));
