@@ -65,21 +65,7 @@ struct SstFile {
   }
 };
 
-std::string encode_state(const MemoryState& state) {
-  std::string v;
-  put_u64_be(&v, state.next_id);
-  put_u64_be(&v, state.slots);
-  put_u64_be(&v, state.op_seq);
-  return v;
-}
 
-std::string encode_op(const IndexOp& op) {
-  std::string s;
-  s.reserve(1 + 8 * op.ids.size());
-  s.push_back(static_cast<char>(op.kind));
-  for (std::uint64_t id : op.ids) put_u64_be(&s, id);
-  return s;
-}
 
 }  // namespace
 
@@ -127,10 +113,10 @@ void ingest_chunk(SlotStore& store, BulkChunk& chunk, const IndexOp& op, const M
   const std::string& stem = chunk.prefix_;
   // The small files: this chunk's op-log record, and the meta records in key order.
   SstFile oplog(store, BulkAccess::oplog(store), stem + ".oplog.sst");
-  oplog.put(record_key(chunk.memory_, op.seq), encode_op(op));
+  oplog.put(record_key(chunk.memory_, op.seq), encode_index_op(op));
   oplog.finish();
   std::vector<std::pair<std::string, std::string>> meta = extra_meta;
-  meta.emplace_back(state_key(chunk.memory_), encode_state(state));
+  meta.emplace_back(state_key(chunk.memory_), encode_memory_state(state));
   std::sort(meta.begin(), meta.end());
   SstFile meta_file(store, BulkAccess::meta(store), stem + ".meta.sst");
   for (const auto& [k, v] : meta) meta_file.put(k, v);
@@ -191,8 +177,8 @@ void erase_id_ranges(SlotStore& store, MemoryId memory,
       check(b.DeleteRange(cf, lo, hi), "building an undo batch");
     }
   }
-  check(b.Put(BulkAccess::oplog(store), record_key(memory, op.seq), encode_op(op)), "building an undo batch");
-  check(b.Put(BulkAccess::meta(store), state_key(memory), encode_state(state)), "building an undo batch");
+  check(b.Put(BulkAccess::oplog(store), record_key(memory, op.seq), encode_index_op(op)), "building an undo batch");
+  check(b.Put(BulkAccess::meta(store), state_key(memory), encode_memory_state(state)), "building an undo batch");
   check(b.Delete(BulkAccess::meta(store), job), "building an undo batch");
   rocksdb::WriteOptions wo;
   wo.sync = true;

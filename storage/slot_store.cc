@@ -34,13 +34,6 @@ const char* const kCfNames[] = {"default", "keys", "values", "payloads", "oplog"
 // SlotBatch is built before it meets a store, so it names column families by these indexes.
 constexpr int kCfMeta = 0, kCfKeys = 1, kCfValues = 2, kCfPayloads = 3, kCfOplog = 4;
 
-std::string encode_op(const IndexOp& op) {
-  std::string s;
-  s.reserve(1 + 8 * op.ids.size());
-  s.push_back(static_cast<char>(op.kind));
-  for (std::uint64_t id : op.ids) put_u64_be(&s, id);
-  return s;
-}
 
 IndexOp decode_op(std::uint64_t seq, const rocksdb::Slice& v) {
   if (v.size() < 1 || (v.size() - 1) % 8 != 0 || (v[0] != IndexOp::kAdd && v[0] != IndexOp::kRemove)) {
@@ -55,6 +48,22 @@ IndexOp decode_op(std::uint64_t seq, const rocksdb::Slice& v) {
 }
 
 }  // namespace
+
+std::string encode_index_op(const IndexOp& op) {
+  std::string s;
+  s.reserve(1 + 8 * op.ids.size());
+  s.push_back(static_cast<char>(op.kind));
+  for (std::uint64_t id : op.ids) put_u64_be(&s, id);
+  return s;
+}
+
+std::string encode_memory_state(const MemoryState& state) {
+  std::string v;
+  put_u64_be(&v, state.next_id);
+  put_u64_be(&v, state.slots);
+  put_u64_be(&v, state.op_seq);
+  return v;
+}
 
 // ---------------------------------------------------------------------------------------------
 struct SlotBatch::Rep {
@@ -97,15 +106,11 @@ void SlotBatch::erase_slot(std::uint64_t id) {
 }
 
 void SlotBatch::log_index_op(const IndexOp& op) {
-  rep_->put(kCfOplog, record_key(memory_, op.seq), encode_op(op));
+  rep_->put(kCfOplog, record_key(memory_, op.seq), encode_index_op(op));
 }
 
 void SlotBatch::set_state(const MemoryState& state) {
-  std::string v;
-  put_u64_be(&v, state.next_id);
-  put_u64_be(&v, state.slots);
-  put_u64_be(&v, state.op_seq);
-  rep_->put(kCfMeta, state_key(memory_), v);
+  rep_->put(kCfMeta, state_key(memory_), encode_memory_state(state));
 }
 
 std::size_t SlotBatch::approximate_bytes() const { return rep_->bytes; }

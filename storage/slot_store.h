@@ -51,6 +51,10 @@ struct IndexOp {
   std::vector<std::uint64_t> ids;
 };
 
+// The value bytes of an op-log record and of a state record (docs/durability.md).
+std::string encode_index_op(const IndexOp& op);
+std::string encode_memory_state(const MemoryState& state);
+
 class SlotStore;
 
 // One atomic change to one memory, built up and then committed with SlotStore::commit().
