@@ -2,13 +2,12 @@
 
 #include <sys/stat.h>
 
-#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "engram/error.h"
+#include "ingest/jsonl_reader.h"
 #include "ingest/vector_file.h"
 
 namespace engram::ingest {
@@ -66,75 +65,39 @@ class PairSource final : public RecordSource {
   std::unique_ptr<VectorReader> keys_, values_;
 };
 
-// {"key":[...],"value":[...],"payload":"..." or any JSON} per line; blank lines are skipped; an
-// "id" (as `engram export` writes) is ignored: slots get new ids.
+// A JSON Lines file (the format: jsonl_reader.h). Dimensions come from the first record.
 class JsonlSource final : public RecordSource {
  public:
-  explicit JsonlSource(const std::string& path) : path_(path), in_(path, std::ios::binary) {
+  explicit JsonlSource(const std::string& path)
+      : path_(path), in_(path, std::ios::binary), reader_(in_, path) {
     if (!in_) throw Error(ErrorCode::kNotFound, path + ": cannot open: " + std::strerror(errno));
     bytes_ = std::filesystem::file_size(path);
-    // Dimensions come from the first record; every later record must match them.
     Batch first;
-    if (!next(1, &first)) throw bad(path + ": holds no records");
+    if (!reader_.next(1, &first)) throw bad(path + ": holds no records");
     skip_to(0, 0);
   }
-  std::size_t key_dim() const override { return key_dim_; }
-  std::size_t value_dim() const override { return value_dim_; }
+  std::size_t key_dim() const override { return reader_.key_dim(); }
+  std::size_t value_dim() const override { return reader_.value_dim(); }
   std::optional<std::uint64_t> total_records() const override { return std::nullopt; }
   std::uint64_t total_bytes() const override { return bytes_; }
   std::vector<FileIdentity> files() const override { return {identify(path_)}; }
 
-  bool next(std::size_t max_rows, Batch* out) override {
-    out->keys.clear();
-    out->values.clear();
-    out->payloads.clear();
-    out->rows = 0;
-    bool any_payload = false;
-    std::string line;
-    while (out->rows < max_rows && std::getline(in_, line)) {
-      ++line_;
-      offset_ += line.size() + (in_.eof() ? 0 : 1);
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      const std::string where = path_ + ": line " + std::to_string(line_) + ": ";
-      nlohmann::json rec = nlohmann::json::parse(line, nullptr, false);
-      if (rec.is_discarded() || !rec.is_object()) throw bad(where + "not a JSON object");
-      for (const auto& [k, v] : rec.items()) {
-        (void)v;
-        if (k != "key" && k != "value" && k != "payload" && k != "id") throw bad(where + "unknown field \"" + k + "\"");
-      }
-      append(rec, "key", where, &key_dim_, &out->keys);
-      append(rec, "value", where, &value_dim_, &out->values);
-      std::string payload;
-      if (auto p = rec.find("payload"); p != rec.end() && !p->is_null()) {
-        payload = p->is_string() ? p->get<std::string>() : p->dump();
-        any_payload = true;
-      }
-      out->payloads.push_back(std::move(payload));
-      ++out->rows;
-      ++records_;
-    }
-    if (in_.bad()) throw Error(ErrorCode::kIOError, path_ + ": read failed");
-    if (!any_payload) out->payloads.clear();
-    out->records_end = records_;
-    out->offset_end = offset_;
-    return out->rows > 0;
-  }
+  bool next(std::size_t max_rows, Batch* out) override { return reader_.next(max_rows, out); }
   void skip_to(std::uint64_t records, std::uint64_t offset) override {
     in_.clear();
     in_.seekg(static_cast<std::streamoff>(offset));
-    records_ = records;
-    offset_ = offset;
-    line_ = 0;  // unknown after a seek: count lines to get back the numbering
+    // Line numbers are unknown after a seek: count the lines before `offset` to keep them right.
+    std::uint64_t line = 0;
     if (offset > 0) {
       std::ifstream count(path_, std::ios::binary);
       std::string l;
       std::uint64_t at = 0;
       while (at < offset && std::getline(count, l)) {
         at += l.size() + 1;
-        ++line_;
+        ++line;
       }
     }
+    reader_.reset_position(records, offset, line);
   }
   std::vector<float> sample_keys(std::size_t n) override {
     JsonlSource copy(path_);
@@ -144,28 +107,10 @@ class JsonlSource final : public RecordSource {
   }
 
  private:
-  void append(const nlohmann::json& rec, const char* field, const std::string& where,
-              std::size_t* dim, std::vector<float>* out) {
-    auto it = rec.find(field);
-    if (it == rec.end() || !it->is_array()) throw bad(where + "missing \"" + field + "\" (an array of numbers)");
-    if (*dim != 0 && it->size() != *dim) {
-      throw bad(where + "\"" + field + "\" has " + std::to_string(it->size()) +
-                " numbers, the first record has " + std::to_string(*dim));
-    }
-    if (it->empty()) throw bad(where + "\"" + field + "\" is empty");
-    for (const auto& x : *it) {
-      if (!x.is_number()) throw bad(where + "\"" + field + "\" must hold numbers only");
-      const float f = x.get<float>();
-      if (!std::isfinite(f)) throw bad(where + "\"" + field + "\" holds NaN or Inf");
-      out->push_back(f);
-    }
-    *dim = it->size();
-  }
-
   std::string path_;
   std::ifstream in_;
-  std::uint64_t bytes_ = 0, line_ = 0, records_ = 0, offset_ = 0;
-  std::size_t key_dim_ = 0, value_dim_ = 0;
+  JsonlReader reader_;
+  std::uint64_t bytes_ = 0;
 };
 
 }  // namespace

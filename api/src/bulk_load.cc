@@ -231,6 +231,8 @@ void BulkLoader::abort() {
     ranges.swap(rep_->ranges);
     rep_->committed = 0;
   }
+  // Nothing committed (a load refused in its first chunk): no job record exists, nothing to undo.
+  if (ranges.empty() && !rep_->pending) return;
   rep_->core->bulk_undo(ranges, rep_->job_key);
   rep_->pending.reset();
 }

@@ -1,7 +1,7 @@
 // handlers_slots.cc — slots by id: insert, get, update, erase (single and batch).
 #include <cctype>
 
-#include "base64.h"
+#include "codec/base64.h"
 #include "errors.h"
 #include "json_codec.h"
 #include "service.h"

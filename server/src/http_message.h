@@ -5,6 +5,8 @@
 // handled as a plain function call: Response Service::handle(const Request&).
 #pragma once
 
+#include <cstdint>
+#include <istream>
 #include <map>
 #include <string>
 #include <utility>
@@ -18,6 +20,10 @@ struct Request {
   std::string content_type;
   std::string authorization;
   std::string body;
+  // Streaming routes (Router::add_streaming) read their body here, as it arrives, instead of
+  // from `body`; Service::handle() points it at `body` when the body was read whole.
+  std::istream* body_stream = nullptr;
+  std::uint64_t content_length = 0;  // as announced (0: unknown or none)
   bool keep_alive = true;
   // Set by the network layer from the header (Content-Length > 0 or chunked) before the body
   // has been read, so that a request can be refused without reading its body.

@@ -7,7 +7,10 @@
 //   2. read the whole header          — header_timeout (a client sending a byte a second)
 //   3. read the body                  — body_timeout, bounded by the route's body limit
 // The header is checked (auth, route, content type, size) before the body is read, so a refused
-// upload is not read at all. The request is then handled inline on the strand: handlers are
+// upload is not read at all. A streaming route (POST …/ingest) is not read whole: its handler
+// runs on a thread of its own and reads the body through a BodyPipe while this session feeds
+// the pipe a piece at a time, pausing when it is full (so an upload of any size takes bounded
+// memory, and a slow consumer slows the client down through TCP). The request is then handled inline on the strand: handlers are
 // CPU-bound (FAISS, RocksDB) and the io threads are the request thread pool.
 //
 // Shutdown: the acceptor closes, connections waiting for a request are closed, requests being
@@ -20,6 +23,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -30,6 +34,7 @@
 #include <engram/server.h>
 #include <spdlog/spdlog.h>
 
+#include "body_pipe.h"
 #include "errors.h"
 #include "service.h"
 
@@ -55,10 +60,35 @@ struct Core {
   std::mutex mu;
   std::condition_variable cv;
   std::map<Session*, std::weak_ptr<Session>> sessions;
+  // Bodies being streamed to handler threads; at shutdown the ones still running are failed,
+  // and the server waits for their handlers before closing the database.
+  std::set<std::shared_ptr<BodyPipe>> streams;
+  bool streams_closed = false;
 
   std::size_t connections() {
     std::lock_guard<std::mutex> lock(mu);
     return sessions.size();
+  }
+
+  void stream_started(const std::shared_ptr<BodyPipe>& pipe) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (streams_closed) pipe->fail(shutting_down());
+    streams.insert(pipe);
+  }
+  void stream_finished(const std::shared_ptr<BodyPipe>& pipe) {
+    std::lock_guard<std::mutex> lock(mu);
+    streams.erase(pipe);
+    cv.notify_all();
+  }
+  // Fails every running stream and waits until their handlers have returned.
+  void close_streams() {
+    std::unique_lock<std::mutex> lock(mu);
+    streams_closed = true;
+    for (const auto& pipe : streams) pipe->fail(shutting_down());
+    cv.wait(lock, [this] { return streams.empty(); });
+  }
+  static std::exception_ptr shutting_down() {
+    return std::make_exception_ptr(Error(ErrorCode::kUnavailable, "the server is shutting down"));
   }
 };
 
@@ -153,6 +183,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return respond_refusal(413, "payload_too_large",
                              "the body exceeds " + std::to_string(limit) + " bytes");
     parser_->body_limit(limit);
+    request_.content_length = parser_->content_length().value_or(0);
+    streaming_ = core_.service->streams(request_);
 
     stream_.expires_after(ms(core_.options.body_timeout_s));
     if (beast::iequals(head[http::field::expect], "100-continue")) {
@@ -161,11 +193,98 @@ class Session : public std::enable_shared_from_this<Session> {
       net::async_write(stream_, net::buffer(kContinue, sizeof kContinue - 1),
                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
                          if (ec) return self->close();
-                         self->read_body();
+                         self->begin_body();
                        });
       return;
     }
-    read_body();
+    begin_body();
+  }
+
+  void begin_body() { streaming_ ? start_stream() : read_body(); }
+
+  // ---- streaming routes: the body goes through a BodyPipe to a handler thread.
+  void start_stream() {
+    state_ = State::kBusy;  // like a request being handled: shutdown lets it finish
+    answered_ = body_done_ = body_complete_ = false;
+    body_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    body_parser_->body_limit(core_.service->body_limit(request_));
+    pipe_ = std::make_shared<BodyPipe>(kPipeBytes);
+    piece_.resize(256 * 1024);
+    pipe_->set_on_room([weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        net::post(self->stream_.get_executor(), [self] { self->read_body_piece(); });
+    });
+    core_.stream_started(pipe_);
+    std::thread([self = shared_from_this(), pipe = pipe_, req = request_]() mutable {
+      Core& core = self->core_;
+      if (core.options.omp_threads > 0) omp_set_num_threads(core.options.omp_threads);
+      Response res;
+      {
+        BodyStreambuf buf(*pipe);
+        std::istream in(&buf);
+        in.exceptions(std::ios::badbit);  // a failed body surfaces as the pipe's error
+        req.body_stream = &in;
+        res = core.service->handle(req);
+      }
+      pipe->abandon();
+      net::post(self->stream_.get_executor(),
+                [self, res = std::move(res)]() mutable { self->finish_stream(std::move(res)); });
+      self.reset();  // the session may end here: before the server may go away below
+      core.stream_finished(pipe);
+    }).detach();
+    read_body_piece();
+  }
+
+  void read_body_piece() {
+    if (answered_ || body_done_) return;
+    auto& body = body_parser_->get().body();
+    body.data = piece_.data();
+    body.size = piece_.size();
+    body.more = true;
+    stream_.expires_after(ms(core_.options.body_timeout_s));  // per piece: an upload may be long
+    http::async_read_some(stream_, buffer_, *body_parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->on_body_piece(ec);
+                          });
+  }
+
+  void on_body_piece(beast::error_code ec) {
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      body_done_ = true;
+      if (answered_) return;
+      std::exception_ptr why;
+      if (ec == http::error::body_limit) {
+        why = std::make_exception_ptr(HttpError(
+            413, "payload_too_large",
+            "the body exceeds " + std::to_string(core_.service->body_limit(request_)) + " bytes"));
+      } else if (ec == beast::error::timeout) {
+        spdlog::warn("closing a connection whose request body stopped arriving for {} s",
+                     core_.options.body_timeout_s);
+        why = std::make_exception_ptr(Error(ErrorCode::kUnavailable, "the request body stopped arriving"));
+      } else {
+        why = std::make_exception_ptr(Error(
+            ErrorCode::kUnavailable, "the request body was cut off (" + ec.message() + ")"));
+      }
+      pipe_->fail(why);
+      return;
+    }
+    const std::size_t got = piece_.size() - body_parser_->get().body().size;
+    const bool room = pipe_->write(std::string_view(piece_.data(), got));
+    if (body_parser_->is_done()) {
+      body_done_ = body_complete_ = true;
+      pipe_->close();
+      return;
+    }
+    if (room) read_body_piece();  // otherwise the pipe's on_room resumes the reading
+  }
+
+  // The handler returned. A body it did not read to the end is not drained: close after answering.
+  void finish_stream(Response res) {
+    answered_ = true;
+    pipe_.reset();
+    respond(std::move(res), !body_complete_);
   }
 
   void read_body() {
@@ -227,6 +346,12 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Request request_;
+  // Streaming routes.
+  static constexpr std::size_t kPipeBytes = 8u << 20;
+  bool streaming_ = false, answered_ = false, body_done_ = false, body_complete_ = false;
+  std::optional<http::request_parser<http::buffer_body>> body_parser_;
+  std::shared_ptr<BodyPipe> pipe_;
+  std::vector<char> piece_;  // the read buffer for body pieces (allocated by the first stream)
   State state_ = State::kReading;
   bool stopping_ = false;
   bool registered_ = false;
@@ -338,6 +463,9 @@ void Server::stop() {
   for (auto& t : im.threads)
     if (t.joinable()) t.join();
   im.threads.clear();
+  // Uploads still streaming fail now (their handlers undo what they had loaded); the database
+  // closes only after their handlers have returned.
+  im.core.close_streams();
   {
     std::lock_guard<std::mutex> lock(im.wait_mu);
     im.wait_cv.notify_all();

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "base64.h"
+#include "codec/base64.h"
 #include "errors.h"
 
 namespace engram::server {

@@ -3,7 +3,7 @@
 
 #include <engram/error.h>
 
-#include "base64.h"
+#include "codec/base64.h"
 #include "errors.h"
 #include "http_client.h"
 #include "json_codec.h"
@@ -34,7 +34,7 @@ json call(detail::HttpClient& client, const std::string& method, const std::stri
   return j;
 }
 
-std::string b64(MatrixView m) { return server::floats_to_base64(m.data, m.rows * m.cols); }
+std::string b64(MatrixView m) { return floats_to_base64(m.data, m.rows * m.cols); }
 
 // The wire needs the row count implied by the dimension, so a view of the wrong width is refused
 // here with the message the embedded memory would give.
@@ -47,7 +47,7 @@ void check_cols(MatrixView m, int dim, const char* what) {
 std::vector<float> floats(const json& j, const std::string& field) {
   std::vector<float> out;
   auto it = j.find(field + "_b64");
-  if (it == j.end() || !it->is_string() || !server::base64_to_floats(it->get_ref<const std::string&>(), out))
+  if (it == j.end() || !it->is_string() || !base64_to_floats(it->get_ref<const std::string&>(), out))
     throw Error(ErrorCode::kInternal, "remote memory: the server's answer lacks \"" + field + "_b64\"");
   return out;
 }
@@ -173,8 +173,8 @@ void RemoteMemory::update(const std::vector<SlotPatch>& patches, const WriteOpti
   json list = json::array();
   for (const SlotPatch& p : patches) {
     json j = {{"id", p.id}};
-    if (p.key) j["key_b64"] = server::floats_to_base64(p.key->data(), p.key->size());
-    if (p.value) j["value_b64"] = server::floats_to_base64(p.value->data(), p.value->size());
+    if (p.key) j["key_b64"] = floats_to_base64(p.key->data(), p.key->size());
+    if (p.value) j["value_b64"] = floats_to_base64(p.value->data(), p.value->size());
     if (p.payload) j["payload"] = *p.payload;
     list.push_back(std::move(j));
   }

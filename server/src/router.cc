@@ -16,7 +16,11 @@ std::vector<std::string> split_path(const std::string& path) {
 }
 
 void Router::add(const std::string& method, const std::string& pattern, Handler handler) {
-  routes_.push_back(Route{method, pattern, split_path(pattern), std::move(handler)});
+  routes_.push_back(Route{method, pattern, split_path(pattern), std::move(handler), false});
+}
+
+void Router::add_streaming(const std::string& method, const std::string& pattern, Handler handler) {
+  routes_.push_back(Route{method, pattern, split_path(pattern), std::move(handler), true});
 }
 
 bool Router::match_segments(const Route& r, const std::vector<std::string>& path, Params* params) {
@@ -54,6 +58,7 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
   if (best) {
     m.handler = &best->handler;
     m.route = best->pattern;
+    m.streaming = best->streaming;
     match_segments(*best, segs, &m.params);
     return m;
   }

@@ -23,11 +23,15 @@ struct RouteMatch {
   std::string route;                 // the matched pattern, e.g. "/v1/memories/{name}"; metric label
   Params params;
   std::string allow;                 // methods the path supports, when handler is null but path matched
+  bool streaming = false;            // the handler reads the body as it arrives (Request::body_stream)
 };
 
 class Router {
  public:
   void add(const std::string& method, const std::string& pattern, Handler handler);
+  // A route whose handler reads the body from Request::body_stream while it arrives, so a body
+  // of any size passes through bounded memory (the network layer feeds it; see body_pipe.h).
+  void add_streaming(const std::string& method, const std::string& pattern, Handler handler);
   RouteMatch match(const std::string& method, const std::string& path) const;
 
  private:
@@ -36,6 +40,7 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
+    bool streaming = false;
   };
   static bool match_segments(const Route& r, const std::vector<std::string>& path, Params* params);
   std::vector<Route> routes_;

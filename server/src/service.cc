@@ -1,6 +1,7 @@
 #include "service.h"
 
 #include <chrono>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -8,16 +9,15 @@
 
 namespace engram::server {
 
-namespace {
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
-
-// The media type without parameters, lower-cased: "application/json; charset=utf-8" -> "application/json".
 std::string media_type(const std::string& content_type) {
   std::string t = content_type.substr(0, content_type.find(';'));
   while (!t.empty() && t.back() == ' ') t.pop_back();
   for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return t;
 }
+
+namespace {
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 bool is_ingest(const std::string& path) {
   return path.size() > 7 && path.compare(path.size() - 7, 7, "/ingest") == 0;
@@ -50,6 +50,18 @@ std::size_t Service::body_limit(const Request& req) const {
   return is_ingest(req.path()) ? options_.max_ingest_bytes : options_.max_body_bytes;
 }
 
+bool Service::streams(const Request& req) const { return router_.match(req.method, req.path()).streaming; }
+
+std::shared_ptr<void> Service::claim_ingest(const std::string& name) {
+  std::lock_guard<std::mutex> lock(ingest_mu_);
+  if (!ingesting_.insert(name).second)
+    throw HttpError(409, error_code_name(ErrorCode::kFailedPrecondition), "an ingest into memory '" + name + "' is running; a memory takes one at a time");
+  return std::shared_ptr<void>(nullptr, [this, name](void*) {
+    std::lock_guard<std::mutex> lock(ingest_mu_);
+    ingesting_.erase(name);
+  });
+}
+
 void Service::check_batch(std::size_t rows, const char* what) const {
   if (rows > options_.max_batch)
     throw HttpError(413, "batch_too_large",
@@ -78,11 +90,12 @@ std::optional<Response> Service::check_head(const Request& req) const {
   if ((req.method == "POST" || req.method == "PUT") && (req.expects_body || !req.body.empty())) {
     const std::string type = media_type(req.content_type);
     bool ok = type == "application/json" ||
-              (is_ingest(path) && (type == "application/x-ndjson" || type == "application/jsonl"));
+              (is_ingest(path) && (type == "application/x-ndjson" || type == "application/jsonl" ||
+                                   type == "application/octet-stream"));
     if (!ok)
       return make_error(415, "unsupported_media_type",
                         "Content-Type must be application/json" +
-                            std::string(is_ingest(path) ? " or application/x-ndjson" : "") +
+                            std::string(is_ingest(path) ? ", application/x-ndjson or application/octet-stream" : "") +
                             ", not \"" + req.content_type + "\"");
   }
   if (req.body.size() > body_limit(req))
@@ -100,7 +113,17 @@ Response Service::handle(const Request& req) {
     res = std::move(*refusal);
   } else {
     try {
-      res = (*m.handler)(req, m.params);
+      if (m.streaming && !req.body_stream) {
+        // The body was read whole (handler tests, small requests): stream it from memory.
+        Request streamed = req;
+        std::istringstream whole(req.body);
+        whole.exceptions(std::ios::badbit);
+        streamed.body_stream = &whole;
+        if (streamed.content_length == 0) streamed.content_length = req.body.size();
+        res = (*m.handler)(streamed, m.params);
+      } else {
+        res = (*m.handler)(req, m.params);
+      }
     } catch (...) {
       res = error_response(std::current_exception());
     }

@@ -8,7 +8,9 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <engram/database.h>
@@ -34,6 +36,13 @@ class Service {
 
   // The largest body accepted for this request's target.
   std::size_t body_limit(const Request& req) const;
+
+  // Whether the request's route reads its body as it arrives (Request::body_stream).
+  bool streams(const Request& req) const;
+
+  // Marks memory `name` as being ingested into until the returned claim is released; throws
+  // HttpError 409 when another ingest into it is running (a memory takes one bulk load at a time).
+  std::shared_ptr<void> claim_ingest(const std::string& name);
 
   // From now on every request is answered 503 (in-flight ones finish normally).
   void set_stopping() { stopping_ = true; }
@@ -62,8 +71,13 @@ class Service {
   Router router_;
   Metrics metrics_;
   std::atomic<bool> stopping_{false};
+  std::mutex ingest_mu_;
+  std::set<std::string> ingesting_;
   std::function<std::size_t()> connections_;
 };
+
+// The media type without parameters, lower-cased: "application/json; charset=utf-8" -> "application/json".
+std::string media_type(const std::string& content_type);
 
 // Route registration, one function per resource (handlers_*.cc).
 void add_admin_routes(Router& router, Service& service);

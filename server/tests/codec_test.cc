@@ -1,7 +1,7 @@
 // codec_test.cc — base64, the vector encodings, the router and the error table.
 #include <gtest/gtest.h>
 
-#include "base64.h"
+#include "codec/base64.h"
 #include "errors.h"
 #include "json_codec.h"
 #include "router.h"

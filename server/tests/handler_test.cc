@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base64.h"
+#include "codec/base64.h"
 #include "service.h"
 #include "test_support.h"
 
@@ -143,19 +143,6 @@ TEST_F(HandlerTest, RetrieveSearchWriteAndSlots) {
   EXPECT_EQ(mem().get_one(1).payload, "u");
   call_json("POST", "/v1/memories/m/erase", {{"ids", {1, 2}}});
   EXPECT_EQ(mem().count(), 7u);
-}
-
-TEST_F(HandlerTest, IngestInsertsInBatches) {
-  std::string body;
-  for (int i = 0; i < 250; ++i)
-    body += "{\"key\":[" + std::to_string(i) + ",1,0,0],\"value\":[1,2,3],\"payload\":\"n" +
-            std::to_string(i) + "\"}\n";
-  Response r = call("POST", "/v1/memories/m/ingest", body, "application/x-ndjson");
-  ASSERT_EQ(r.status, 200) << r.body;
-  json j = json::parse(r.body);
-  EXPECT_EQ(j["inserted"], 250);
-  EXPECT_EQ(j["batches"], 3);  // max_batch is 100 in this fixture
-  EXPECT_EQ(mem().count(), 260u);
 }
 
 // Every malformed or invalid request is refused with its status, and the memory is unchanged.

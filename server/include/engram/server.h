@@ -33,12 +33,16 @@ struct ServerOptions {
 
   // Limits. A request over a limit is refused whole and changes nothing.
   std::size_t max_body_bytes = 64u << 20;     // request bodies, except ingest
-  std::size_t max_ingest_bytes = 1024u << 20; // the body of POST .../ingest
-  std::size_t max_batch = 10000;              // rows in one request (ingest: rows per insert)
+  // The body of POST .../ingest. It streams through bounded memory, so this only caps one load.
+  std::size_t max_ingest_bytes = std::size_t{64} << 30;
+  std::size_t max_batch = 10000;              // rows in one request (not ingest: it streams)
   std::size_t max_connections = 1024;         // further connections get 503 and are closed
   double idle_timeout_s = 60;    // a keep-alive connection with no request for this long is closed
   double header_timeout_s = 10;  // the whole request header must arrive within this time
   double body_timeout_s = 120;   // the whole body must arrive within this time after the header
+                                 // (ingest: each piece of it, since an upload may be long)
+  // Rows per atomically committed chunk of an ingest; 0: about 64 MiB of keys and values.
+  std::size_t ingest_chunk_rows = 0;
   double shutdown_grace_s = 30;  // stop() waits this long for in-flight requests, then cuts
 };
 

@@ -1,9 +1,9 @@
-#include "base64.h"
+#include "codec/base64.h"
 
 #include <cstdint>
 #include <cstring>
 
-namespace engram::server {
+namespace engram {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "the base64 vector encoding assumes a little-endian host");
@@ -86,4 +86,4 @@ bool base64_to_floats(std::string_view text, std::vector<float>& out) {
   return true;
 }
 
-}  // namespace engram::server
+}  // namespace engram

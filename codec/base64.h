@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace engram::server {
+namespace engram {
 
 std::string base64_encode(const void* data, std::size_t bytes);
 
@@ -20,4 +20,4 @@ std::string floats_to_base64(const float* data, std::size_t count);
 // Returns false if `text` is not valid base64 or its byte length is not a multiple of 4.
 bool base64_to_floats(std::string_view text, std::vector<float>& out);
 
-}  // namespace engram::server
+}  // namespace engram

@@ -1,0 +1,87 @@
+#include "ingest/jsonl_reader.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "codec/base64.h"
+
+namespace engram::ingest {
+
+JsonlReader::JsonlReader(std::istream& in, std::string name, std::size_t key_dim, std::size_t value_dim)
+    : in_(in), name_(std::move(name)), key_dim_(key_dim), value_dim_(value_dim), dims_given_(key_dim != 0) {}
+
+void JsonlReader::reset_position(std::uint64_t records, std::uint64_t offset, std::uint64_t line) {
+  records_ = records;
+  offset_ = offset;
+  line_ = line;
+}
+
+bool JsonlReader::next(std::size_t max_rows, Batch* out) {
+  out->keys.clear();
+  out->values.clear();
+  out->payloads.clear();
+  out->rows = 0;
+  bool any_payload = false;
+  std::string line;
+  while (out->rows < max_rows && std::getline(in_, line)) {
+    ++line_;
+    offset_ += line.size() + (in_.eof() ? 0 : 1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    const std::string where = name_ + ": line " + std::to_string(line_) + ": ";
+    nlohmann::json rec = nlohmann::json::parse(line, nullptr, false);
+    if (rec.is_discarded() || !rec.is_object()) throw MalformedRecord(where + "not a JSON object");
+    for (const auto& [k, v] : rec.items()) {
+      (void)v;
+      if (k != "key" && k != "key_b64" && k != "value" && k != "value_b64" && k != "payload" && k != "id")
+        throw MalformedRecord(where + "unknown field \"" + k + "\"");
+    }
+    append(rec, "key", where, &key_dim_, &out->keys);
+    append(rec, "value", where, &value_dim_, &out->values);
+    std::string payload;
+    if (auto p = rec.find("payload"); p != rec.end() && !p->is_null()) {
+      payload = p->is_string() ? p->get<std::string>() : p->dump();
+      any_payload = true;
+    }
+    out->payloads.push_back(std::move(payload));
+    ++out->rows;
+    ++records_;
+  }
+  if (in_.bad()) throw Error(ErrorCode::kIOError, name_ + ": read failed");
+  if (!any_payload) out->payloads.clear();
+  out->records_end = records_;
+  out->offset_end = offset_;
+  return out->rows > 0;
+}
+
+void JsonlReader::append(const nlohmann::json& rec, const char* field, const std::string& where,
+                         std::size_t* dim, std::vector<float>* out) {
+  const std::size_t before = out->size();
+  const std::string b64_field = std::string(field) + "_b64";
+  if (auto b64 = rec.find(b64_field); b64 != rec.end()) {
+    if (rec.contains(field)) throw MalformedRecord(where + "both \"" + field + "\" and \"" + b64_field + "\"");
+    std::vector<float> v;
+    if (!b64->is_string() || !base64_to_floats(b64->get_ref<const std::string&>(), v))
+      throw MalformedRecord(where + "\"" + b64_field + "\" is not base64 of float32 values");
+    out->insert(out->end(), v.begin(), v.end());
+  } else if (auto it = rec.find(field); it != rec.end() && it->is_array()) {
+    for (const auto& x : *it) {
+      if (!x.is_number()) throw MalformedRecord(where + "\"" + field + "\" must hold numbers only");
+      out->push_back(x.get<float>());
+    }
+  } else {
+    throw MalformedRecord(where + "missing \"" + field + "\" (an array of numbers) or \"" + b64_field + "\"");
+  }
+  const std::size_t got = out->size() - before;
+  if (got == 0) throw Error(ErrorCode::kInvalidArgument, where + "\"" + field + "\" is empty");
+  if (*dim != 0 && got != *dim) {
+    throw Error(ErrorCode::kInvalidArgument, where + "\"" + field + "\" has " + std::to_string(got) +
+                                                 " numbers, " + (dims_given_ ? "the memory's dimension is " : "the first record has ") +
+                                                 std::to_string(*dim));
+  }
+  for (std::size_t i = before; i < out->size(); ++i)
+    if (!std::isfinite((*out)[i])) throw Error(ErrorCode::kInvalidArgument, where + "\"" + field + "\" holds NaN or Inf");
+  *dim = got;
+}
+
+}  // namespace engram::ingest
