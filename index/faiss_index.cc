@@ -173,29 +173,42 @@ std::unique_ptr<FaissIndex> FaissIndex::create(const IndexSpec& spec) {
   return index;
 }
 
-std::unique_ptr<FaissIndex> FaissIndex::deserialize(const IndexSpec& spec,
-                                                    std::vector<std::uint8_t> bytes) {
+namespace {
+// FAISS reads from bytes it does not own (a mapped checkpoint): its VectorIOReader would need
+// them copied into a vector first.
+struct SpanReader final : faiss::IOReader {
+  SpanReader(const std::uint8_t* data, std::size_t size) : data(data), size(size) {}
+  std::size_t operator()(void* ptr, std::size_t item, std::size_t nitems) override {
+    if (item == 0 || pos >= size) return 0;
+    const std::size_t n = std::min(nitems, (size - pos) / item);
+    std::memcpy(ptr, data + pos, n * item);
+    pos += n * item;
+    return n;
+  }
+  const std::uint8_t* data;
+  std::size_t size, pos = 0;
+};
+}  // namespace
+
+std::unique_ptr<FaissIndex> FaissIndex::deserialize(const IndexSpec& spec, const std::uint8_t* bytes,
+                                                    std::size_t size) {
   std::unique_ptr<FaissIndex> index(new FaissIndex(spec));
   // Layout: u64 faiss bytes | faiss index | u64 dead count | dead positions (u64 each).
   auto fail = [](const std::string& why) -> Error {
     return Error(ErrorCode::kCorruption, "index checkpoint does not parse: " + why);
   };
-  if (bytes.size() < 8) throw fail("too short");
+  if (size < 8) throw fail("too short");
   std::uint64_t faiss_bytes;
-  std::memcpy(&faiss_bytes, bytes.data(), 8);
-  if (faiss_bytes > bytes.size() - 8) throw fail("length field out of range");
-  // Read the tombstone list first, then hand the bytes to FAISS without copying them.
+  std::memcpy(&faiss_bytes, bytes, 8);
+  if (faiss_bytes > size - 8) throw fail("length field out of range");
   const std::size_t tail = 8 + faiss_bytes;
-  if (bytes.size() < tail + 8) throw fail("missing tombstone list");
+  if (size < tail + 8) throw fail("missing tombstone list");
   std::uint64_t ndead;
-  std::memcpy(&ndead, bytes.data() + tail, 8);
-  if (ndead > (bytes.size() - tail - 8) / 8 || bytes.size() != tail + 8 + ndead * 8) throw fail("bad tombstone list");
+  std::memcpy(&ndead, bytes + tail, 8);
+  if (ndead > (size - tail - 8) / 8 || size != tail + 8 + ndead * 8) throw fail("bad tombstone list");
   std::vector<std::uint64_t> dead_positions(ndead);
-  std::memcpy(dead_positions.data(), bytes.data() + tail + 8, 8 * ndead);
-  faiss::VectorIOReader reader;
-  bytes.resize(tail);
-  reader.data = std::move(bytes);
-  reader.rp = 8;
+  std::memcpy(dead_positions.data(), bytes + tail + 8, 8 * ndead);
+  SpanReader reader(bytes + 8, faiss_bytes);
   faiss::Index* raw = nullptr;
   try {
     raw = faiss::read_index(&reader);

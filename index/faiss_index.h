@@ -8,7 +8,7 @@ namespace engram::index {
 class FaissIndex final : public VectorIndex {
  public:
   static std::unique_ptr<FaissIndex> create(const IndexSpec& spec);
-  static std::unique_ptr<FaissIndex> deserialize(const IndexSpec& spec, std::vector<std::uint8_t> bytes);
+  static std::unique_ptr<FaissIndex> deserialize(const IndexSpec& spec, const std::uint8_t* bytes, std::size_t size);
   ~FaissIndex() override;
 
   bool is_trained() const override;

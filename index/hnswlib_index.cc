@@ -86,14 +86,15 @@ std::unique_ptr<HnswlibIndex> HnswlibIndex::create(const IndexSpec& spec) {
   return index;
 }
 
-std::unique_ptr<HnswlibIndex> HnswlibIndex::deserialize(const IndexSpec& spec,
-                                                        const std::vector<std::uint8_t>& bytes) {
+std::unique_ptr<HnswlibIndex> HnswlibIndex::deserialize(const IndexSpec& spec, const std::uint8_t* bytes,
+                                                        std::size_t size) {
   parse_m(spec.factory);
   std::unique_ptr<HnswlibIndex> index(new HnswlibIndex(spec));
   TempFile file;
   {
     std::ofstream out(file.path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    // hnswlib 0.6.2 loads only from a path.
+    out.write(reinterpret_cast<const char*>(bytes), static_cast<std::streamsize>(size));
     if (!out) throw Error(ErrorCode::kIOError, "cannot write " + file.path);
   }
   try {

@@ -18,7 +18,7 @@ bool is_hnswlib_factory(const std::string& factory);
 class HnswlibIndex final : public VectorIndex {
  public:
   static std::unique_ptr<HnswlibIndex> create(const IndexSpec& spec);
-  static std::unique_ptr<HnswlibIndex> deserialize(const IndexSpec& spec, const std::vector<std::uint8_t>& bytes);
+  static std::unique_ptr<HnswlibIndex> deserialize(const IndexSpec& spec, const std::uint8_t* bytes, std::size_t size);
   ~HnswlibIndex() override;
 
   bool is_trained() const override { return true; }

@@ -1,13 +1,15 @@
 #include "index/index_file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <utility>
 
 #include "engram/error.h"
 
@@ -77,38 +79,70 @@ void write_index_checkpoint(const std::string& path, const IndexCheckpoint& chec
   fsync_dir(std::filesystem::path(path).parent_path().string());
 }
 
-std::optional<IndexCheckpoint> read_index_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (!std::filesystem::exists(path)) return std::nullopt;
-    throw Error(ErrorCode::kIOError, "cannot open " + path);
+MappedCheckpoint::MappedCheckpoint(MappedCheckpoint&& other) noexcept { *this = std::move(other); }
+
+MappedCheckpoint& MappedCheckpoint::operator=(MappedCheckpoint&& other) noexcept {
+  if (this != &other) {
+    if (map_) ::munmap(map_, map_bytes_);
+    map_ = std::exchange(other.map_, nullptr);
+    map_bytes_ = std::exchange(other.map_bytes_, 0);
+    op_seq_ = other.op_seq_;
   }
-  char header[kHeaderBytes];
-  if (!in.read(header, kHeaderBytes) || std::memcmp(header, kMagic, sizeof kMagic) != 0) {
+  return *this;
+}
+
+MappedCheckpoint::~MappedCheckpoint() {
+  if (map_) ::munmap(map_, map_bytes_);
+}
+
+const std::uint8_t* MappedCheckpoint::payload() const { return static_cast<const std::uint8_t*>(map_) + kHeaderBytes; }
+std::size_t MappedCheckpoint::payload_size() const { return map_bytes_ - kHeaderBytes; }
+
+std::optional<MappedCheckpoint> read_index_checkpoint(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw Error(ErrorCode::kIOError, "cannot open " + path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    throw Error(ErrorCode::kIOError, "cannot stat " + path + ": " + std::strerror(errno));
+  }
+  const auto file_size = static_cast<std::size_t>(st.st_size);
+  if (file_size < kHeaderBytes) {
+    ::close(fd);
+    throw Error(ErrorCode::kCorruption, path + " is not an Engram index checkpoint");
+  }
+  // MAP_POPULATE: the pages are (usually) in the page cache; map them all now rather than
+  // fault them in one by one during the checksum pass.
+  void* map = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) throw Error(ErrorCode::kIOError, "cannot map " + path + ": " + std::strerror(errno));
+  MappedCheckpoint cp;
+  cp.map_ = map;
+  cp.map_bytes_ = file_size;
+
+  const char* header = static_cast<const char*>(map);
+  if (std::memcmp(header, kMagic, sizeof kMagic) != 0) {
     throw Error(ErrorCode::kCorruption, path + " is not an Engram index checkpoint");
   }
   std::uint32_t version;
-  std::uint64_t op_seq, bytes, crc;
+  std::uint64_t op_seq, bytes, sum;
   std::memcpy(&version, header + 8, 4);
   std::memcpy(&op_seq, header + 12, 8);
   std::memcpy(&bytes, header + 20, 8);
-  std::memcpy(&crc, header + 28, 8);
+  std::memcpy(&sum, header + 28, 8);
   if (version != kVersion) {
     throw Error(ErrorCode::kCorruption, path + " has unknown version " + std::to_string(version));
   }
-  const auto file_size = std::filesystem::file_size(path);
   if (file_size != kHeaderBytes + bytes) {
     throw Error(ErrorCode::kCorruption, path + " is truncated or has trailing bytes");
   }
-  IndexCheckpoint cp;
-  cp.op_seq = op_seq;
-  cp.payload.resize(bytes);
-  if (!in.read(reinterpret_cast<char*>(cp.payload.data()), static_cast<std::streamsize>(bytes))) {
-    throw Error(ErrorCode::kCorruption, path + " is truncated");
-  }
-  if (checksum(cp.payload) != crc) {
+  if (XXH3_64bits(cp.payload(), cp.payload_size()) != sum) {
     throw Error(ErrorCode::kCorruption, path + " fails its checksum");
   }
+  cp.op_seq_ = op_seq;
   return cp;
 }
 

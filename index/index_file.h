@@ -12,6 +12,7 @@
 
 namespace engram::index {
 
+// What write_index_checkpoint() writes.
 struct IndexCheckpoint {
   std::uint64_t op_seq = 0;
   std::vector<std::uint8_t> payload;
@@ -19,7 +20,31 @@ struct IndexCheckpoint {
 
 void write_index_checkpoint(const std::string& path, const IndexCheckpoint& checkpoint);
 
+// A checkpoint read back: the file mapped read-only, its checksum verified. payload() stays
+// valid while this object lives. Mapping rather than reading into a buffer is what keeps a
+// reopen close to FAISS's own read_index: no zero-filled buffer, no copy of the whole payload
+// before the index parses it — one checksum pass, then the index's own copy.
+class MappedCheckpoint {
+ public:
+  MappedCheckpoint(MappedCheckpoint&& other) noexcept;
+  MappedCheckpoint& operator=(MappedCheckpoint&& other) noexcept;
+  MappedCheckpoint(const MappedCheckpoint&) = delete;
+  MappedCheckpoint& operator=(const MappedCheckpoint&) = delete;
+  ~MappedCheckpoint();
+
+  std::uint64_t op_seq() const { return op_seq_; }
+  const std::uint8_t* payload() const;
+  std::size_t payload_size() const;
+
+ private:
+  friend std::optional<MappedCheckpoint> read_index_checkpoint(const std::string& path);
+  MappedCheckpoint() = default;
+  void* map_ = nullptr;
+  std::size_t map_bytes_ = 0;
+  std::uint64_t op_seq_ = 0;
+};
+
 // nullopt when the file does not exist; throws kCorruption when it exists but fails a check.
-std::optional<IndexCheckpoint> read_index_checkpoint(const std::string& path);
+std::optional<MappedCheckpoint> read_index_checkpoint(const std::string& path);
 
 }  // namespace engram::index

@@ -10,10 +10,10 @@ std::unique_ptr<VectorIndex> VectorIndex::create(const IndexSpec& spec) {
   return FaissIndex::create(spec);
 }
 
-std::unique_ptr<VectorIndex> VectorIndex::deserialize(const IndexSpec& spec,
-                                                      std::vector<std::uint8_t> bytes) {
-  if (is_hnswlib_factory(spec.factory)) return HnswlibIndex::deserialize(spec, bytes);
-  return FaissIndex::deserialize(spec, std::move(bytes));
+std::unique_ptr<VectorIndex> VectorIndex::deserialize(const IndexSpec& spec, const std::uint8_t* bytes,
+                                                      std::size_t size) {
+  if (is_hnswlib_factory(spec.factory)) return HnswlibIndex::deserialize(spec, bytes, size);
+  return FaissIndex::deserialize(spec, bytes, size);
 }
 
 }  // namespace engram::index

@@ -34,9 +34,10 @@ class VectorIndex {
  public:
   // Throws kInvalidArgument when the backend rejects the factory string or search parameters.
   static std::unique_ptr<VectorIndex> create(const IndexSpec& spec);
-  // Rebuilds an index from serialize()'s bytes (consumed). Throws kCorruption if they do not parse.
-  static std::unique_ptr<VectorIndex> deserialize(const IndexSpec& spec,
-                                                  std::vector<std::uint8_t> bytes);
+  // Rebuilds an index from serialize()'s bytes (read, not kept: they may be a mapped file).
+  // Throws kCorruption if they do not parse.
+  static std::unique_ptr<VectorIndex> deserialize(const IndexSpec& spec, const std::uint8_t* bytes,
+                                                  std::size_t size);
   virtual ~VectorIndex() = default;
 
   virtual bool is_trained() const = 0;

@@ -135,6 +135,11 @@ std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOp
   db_options.create_missing_column_families = options.create_if_missing;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
+  // Opening must cost little next to loading the index checkpoint: do not read every table
+  // file's properties to refresh compaction statistics (they update as compactions run), and
+  // trust the MANIFEST's file sizes (the engine checks each file when it first reads it).
+  db_options.skip_stats_update_on_db_open = true;
+  db_options.skip_checking_sst_file_sizes_on_db_open = true;
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   auto cf_options = [&](bool compress) {

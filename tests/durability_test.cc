@@ -1,6 +1,8 @@
 // Reopen, drop, snapshot: what survives closing and what does not come back.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "tests/test_util.h"
@@ -69,6 +71,44 @@ TEST(DurabilityTest, NewIdsAreNeverReusedAfterEraseAndReopen) {
   auto db = Database::open(dir.path());
   auto id = db->memory("m")->insert_one(std::vector<float>(4, 1.0f), std::vector<float>(4, 1.0f));
   EXPECT_GT(id, last);
+}
+
+// Closing rewrites the checkpoint only when operations happened since it was written: a memory
+// that was only read closes without rewriting (a large index is gigabytes), and one that was
+// written to closes with a checkpoint that covers the writes.
+TEST(DurabilityTest, CloseRewritesTheCheckpointOnlyAfterChanges) {
+  TempDir dir;
+  auto k = random_matrix(20, 4, 5);
+  auto checkpoint_inode = [&] {
+    const auto files = std::filesystem::directory_iterator(dir.sub("index"));
+    for (const auto& f : files) {
+      struct stat st {};
+      if (f.path().extension() == ".idx" && ::stat(f.path().c_str(), &st) == 0) return st.st_ino;
+    }
+    return ino_t{0};
+  };
+  {
+    auto db = Database::open(dir.path());
+    db->create_memory("m", make_config(4, 4))->insert(MatrixView(k, 4), MatrixView(k, 4));
+  }
+  const ino_t written = checkpoint_inode();
+  ASSERT_NE(written, 0u);
+  {
+    auto db = Database::open(dir.path());
+    auto mem = db->memory("m");
+    mem->read(MatrixView(k.data(), 1, 4), 3);
+    EXPECT_EQ(mem->stats().checkpoint_op_seq, mem->stats().op_seq);
+  }
+  EXPECT_EQ(checkpoint_inode(), written) << "a close after reads only rewrote the checkpoint";
+  {
+    auto db = Database::open(dir.path());
+    db->memory("m")->erase({0});
+  }
+  EXPECT_NE(checkpoint_inode(), written) << "a close after a write kept the old checkpoint";
+  auto db = Database::open(dir.path());
+  auto stats = db->memory("m")->stats();
+  EXPECT_EQ(stats.checkpoint_op_seq, stats.op_seq);
+  EXPECT_EQ(stats.slots, 19u);
 }
 
 TEST(DurabilityTest, DropRemovesEverythingAndTheNameCanBeReused) {

@@ -63,8 +63,9 @@ TEST(IndexFileTest, RoundTripsAndDetectsDamage) {
   index::write_index_checkpoint(path, {42, {1, 2, 3, 4, 5}});
   auto back = index::read_index_checkpoint(path);
   ASSERT_TRUE(back);
-  EXPECT_EQ(back->op_seq, 42u);
-  EXPECT_EQ(back->payload, (std::vector<std::uint8_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(back->op_seq(), 42u);
+  EXPECT_EQ(std::vector<std::uint8_t>(back->payload(), back->payload() + back->payload_size()),
+            (std::vector<std::uint8_t>{1, 2, 3, 4, 5}));
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -84,7 +85,8 @@ TEST(VectorIndexTest, HnswTombstonesSurviveSerialization) {
   idx->remove({1000, 1001, 77});  // 77 is unknown: ignored
   EXPECT_EQ(idx->size(), 48u);
   EXPECT_EQ(idx->tombstones(), 2u);
-  auto copy = index::VectorIndex::deserialize(spec, idx->serialize());
+  const std::vector<std::uint8_t> bytes = idx->serialize();
+  auto copy = index::VectorIndex::deserialize(spec, bytes.data(), bytes.size());
   EXPECT_EQ(copy->size(), 48u);
   float score;
   std::uint64_t id;
@@ -93,7 +95,8 @@ TEST(VectorIndexTest, HnswTombstonesSurviveSerialization) {
   copy->search(1, x.data() + 8, 1, &score, &id);
   EXPECT_EQ(id, 1002u);
   EXPECT_NEAR(score, 0.0f, 1e-6) << "L2 scores are negated distances";
-  EXPECT_THROW(index::VectorIndex::deserialize(spec, {1, 2, 3}), Error);
+  const std::uint8_t junk[] = {1, 2, 3};
+  EXPECT_THROW(index::VectorIndex::deserialize(spec, junk, sizeof junk), Error);
 }
 
 }  // namespace

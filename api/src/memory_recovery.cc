@@ -38,7 +38,7 @@ std::shared_ptr<MemoryCore> MemoryCore::open(storage::SlotStore* store,
 
 bool MemoryCore::load_checkpoint() {
   const std::string& name = entry_.name;
-  std::optional<index::IndexCheckpoint> cp;
+  std::optional<index::MappedCheckpoint> cp;
   try {
     cp = index::read_index_checkpoint(index_path_);
   } catch (const Error& e) {
@@ -49,18 +49,20 @@ bool MemoryCore::load_checkpoint() {
     if (state_.op_seq > 0) spdlog::warn("memory '{}': no index checkpoint; rebuilding from the store", name);
     return false;
   }
-  if (cp->op_seq > state_.op_seq) {
+  const std::uint64_t cp_seq = cp->op_seq();
+  if (cp_seq > state_.op_seq) {
     spdlog::warn("memory '{}': index checkpoint is ahead of the store (op {} > {}); rebuilding", name,
-                 cp->op_seq, state_.op_seq);
+                 cp_seq, state_.op_seq);
     return false;
   }
   try {
-    index_ = index::VectorIndex::deserialize(spec_of(config_), std::move(cp->payload));
-    std::uint64_t expected = cp->op_seq + 1;
+    index_ = index::VectorIndex::deserialize(spec_of(config_), cp->payload(), cp->payload_size());
+    cp.reset();  // unmap now: the index holds its own copy
+    std::uint64_t expected = cp_seq + 1;
     const std::size_t dk = static_cast<std::size_t>(config_.key_dim);
     std::vector<float> keys;
     std::vector<bool> found;
-    store_->scan_index_ops(entry_.id, cp->op_seq, [&](const storage::IndexOp& op) {
+    store_->scan_index_ops(entry_.id, cp_seq, [&](const storage::IndexOp& op) {
       if (op.seq != expected) {
         throw Error(ErrorCode::kCorruption, "op log jumps from " + std::to_string(expected - 1) +
                                                 " to " + std::to_string(op.seq));
@@ -91,9 +93,9 @@ bool MemoryCore::load_checkpoint() {
       throw Error(ErrorCode::kCorruption, "index holds " + std::to_string(index_->size()) +
                                               " keys, the store " + std::to_string(state_.slots));
     }
-    if (expected - 1 > cp->op_seq) {
+    if (expected - 1 > cp_seq) {
       spdlog::info("memory '{}': caught up {} ops past the index checkpoint", name,
-                   expected - 1 - cp->op_seq);
+                   expected - 1 - cp_seq);
     }
   } catch (const Error& e) {
     spdlog::warn("memory '{}': index checkpoint does not match the store ({}); rebuilding", name,
@@ -101,7 +103,7 @@ bool MemoryCore::load_checkpoint() {
     index_.reset();
     return false;
   }
-  checkpoint_op_seq_ = cp->op_seq;
+  checkpoint_op_seq_ = cp_seq;
   if (!index_->is_trained() && index_->auto_train_points() <= state_.slots) {
     index_ = build_index_from_store(false);
   }
@@ -261,7 +263,10 @@ void MemoryCore::close(bool write_checkpoint) {
   stop_value_cache_loader();
   std::lock_guard<std::mutex> w(write_mu_);
   if (closed_) return;
-  if (write_checkpoint) {
+  // A checkpoint that already reflects every operation is not rewritten (a 1M-slot Flat index is
+  // half a gigabyte): closing a memory that was only read costs nothing.
+  const bool current = state_.op_seq == checkpoint_op_seq_ && std::filesystem::exists(index_path_);
+  if (write_checkpoint && !current) {
     try {
       write_checkpoint_locked();
     } catch (const Error& e) {
