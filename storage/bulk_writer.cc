@@ -5,6 +5,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/sst_file_writer.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include "engram/error.h"
@@ -32,78 +33,109 @@ void check(const rocksdb::Status& s, const std::string& what) {
 }
 
 // One SST file for one column family, written with that family's own options (compression,
-// table format), so an ingested file looks like one RocksDB wrote itself.
+// table format), so an ingested file looks like one RocksDB wrote itself; `no_filter` leaves out
+// the bloom filter (see bulk_writer.h). The file is created on the first put().
 struct SstFile {
   rocksdb::ColumnFamilyHandle* cf = nullptr;
   std::string path;
+  rocksdb::Options options;
   std::unique_ptr<rocksdb::SstFileWriter> writer;
+  std::string key;  // the record key being written: memory id, then the slot id (both BE)
   std::uint64_t entries = 0;
+  std::uint64_t bytes = 0;  // the file's size once finished
   bool finished = false;
 
-  SstFile(const SlotStore& store, rocksdb::ColumnFamilyHandle* family, std::string file)
-      : cf(family), path(std::move(file)) {
-    rocksdb::Options options = BulkAccess::db(store)->GetOptions(cf);
+  SstFile(const SlotStore& store, rocksdb::ColumnFamilyHandle* family, std::string file, bool no_filter = false)
+      : cf(family), path(std::move(file)), options(BulkAccess::db(store)->GetOptions(cf)) {
+    if (no_filter) {
+      if (const auto* t = options.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>()) {
+        rocksdb::BlockBasedTableOptions copy = *t;
+        copy.filter_policy.reset();
+        options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(copy));
+      }
+    }
+  }
+  void put(const std::string& k, const rocksdb::Slice& value) {
+    open();
+    check(writer->Put(k, value), "writing " + path);
+    ++entries;
+  }
+  // The record of slot `id` of `memory`, its key built in place (no allocation per row).
+  void put_record(MemoryId memory, std::uint64_t id, const rocksdb::Slice& value) {
+    if (key.empty()) key = record_key(memory, id);
+    for (int i = 0; i < 8; ++i) key[4 + i] = static_cast<char>((id >> (56 - 8 * i)) & 0xff);
+    put(key, value);
+  }
+  // Syncs and closes the file (SstFileWriter::Finish syncs); an empty file is never created.
+  void finish() {
+    if (finished) return;
+    finished = true;
+    if (entries == 0) return;
+    rocksdb::ExternalSstFileInfo info;
+    check(writer->Finish(&info), "finishing " + path);
+    bytes = info.file_size;
+  }
+  ~SstFile() {
+    if (writer) {
+      writer.reset();
+      std::remove(path.c_str());  // harmless after ingestion moved it: the name no longer exists
+    }
+  }
+
+ private:
+  void open() {
+    if (writer) return;
     writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options, cf);
     check(writer->Open(path), "creating " + path);
   }
-  void put(const std::string& key, const rocksdb::Slice& value) {
-    check(writer->Put(key, value), "writing " + path);
-    ++entries;
-  }
-  // Returns the file's size; an empty file is abandoned (RocksDB cannot finish one).
-  std::uint64_t finish() {
-    if (finished) return 0;
-    finished = true;
-    if (entries == 0) {
-      writer.reset();
-      std::remove(path.c_str());
-      return 0;
-    }
-    rocksdb::ExternalSstFileInfo info;
-    check(writer->Finish(&info), "finishing " + path);
-    return info.file_size;
-  }
 };
-
-
 
 }  // namespace
 
 struct BulkChunk::Rep {
-  std::unique_ptr<SstFile> keys, values, payloads;
-  std::vector<std::string> ingested;  // paths handed to RocksDB (moved: nothing to delete)
+  std::unique_ptr<SstFile> files[3];  // by Family
   bool finished = false;
 };
 
 BulkChunk::BulkChunk(const SlotStore& store, MemoryId memory, std::uint64_t first_id, std::string prefix)
     : memory_(memory), first_id_(first_id), prefix_(std::move(prefix)), rep_(std::make_unique<Rep>()) {
   const std::string& stem = prefix_;
-  rep_->keys = std::make_unique<SstFile>(store, BulkAccess::keys(store), stem + ".keys.sst");
-  rep_->values = std::make_unique<SstFile>(store, BulkAccess::values(store), stem + ".values.sst");
-  rep_->payloads = std::make_unique<SstFile>(store, BulkAccess::payloads(store), stem + ".payloads.sst");
+  rep_->files[kKeys] = std::make_unique<SstFile>(store, BulkAccess::keys(store), stem + ".keys.sst", true);
+  rep_->files[kValues] = std::make_unique<SstFile>(store, BulkAccess::values(store), stem + ".values.sst", true);
+  rep_->files[kPayloads] = std::make_unique<SstFile>(store, BulkAccess::payloads(store), stem + ".payloads.sst");
 }
 
-BulkChunk::~BulkChunk() {
-  for (SstFile* f : {rep_->keys.get(), rep_->values.get(), rep_->payloads.get()}) {
-    if (!f) continue;
-    f->writer.reset();
-    std::remove(f->path.c_str());  // harmless after a move: the name no longer exists
-  }
+BulkChunk::~BulkChunk() = default;  // each SstFile removes its file unless ingestion moved it
+
+void BulkChunk::put(Family family, std::uint64_t row, const void* data, std::size_t bytes) {
+  // Ids ascend, and record keys are big-endian, so rows arrive in the sorted order SSTs need.
+  rep_->files[family]->put_record(memory_, first_id_ + row, rocksdb::Slice(static_cast<const char*>(data), bytes));
 }
+
+void BulkChunk::finish_family(Family family) { rep_->files[family]->finish(); }
 
 void BulkChunk::add(const void* key, std::size_t key_bytes, const void* value,
                     std::size_t value_bytes, const std::string& payload) {
-  // Ids ascend, and record keys are big-endian, so rows arrive in the sorted order SSTs need.
-  const std::string k = record_key(memory_, first_id_ + count_);
-  rep_->keys->put(k, rocksdb::Slice(static_cast<const char*>(key), key_bytes));
-  rep_->values->put(k, rocksdb::Slice(static_cast<const char*>(value), value_bytes));
-  if (!payload.empty()) rep_->payloads->put(k, payload);
+  put(kKeys, count_, key, key_bytes);
+  put(kValues, count_, value, value_bytes);
+  if (!payload.empty()) put(kPayloads, count_, payload.data(), payload.size());
   ++count_;
 }
 
-void BulkChunk::finish() {
-  if (count_ == 0) throw Error(ErrorCode::kInternal, "finishing an empty bulk chunk");
-  file_bytes_ = rep_->keys->finish() + rep_->values->finish() + rep_->payloads->finish();
+void BulkChunk::finish(std::uint64_t rows) {
+  if (rows == 0) rows = count_;
+  if (rows == 0) throw Error(ErrorCode::kInternal, "finishing an empty bulk chunk");
+  if (rep_->files[kKeys]->entries != rows || rep_->files[kValues]->entries != rows) {
+    throw Error(ErrorCode::kInternal, "bulk chunk files hold " + std::to_string(rep_->files[kKeys]->entries) +
+                                          " keys and " + std::to_string(rep_->files[kValues]->entries) +
+                                          " values, expected " + std::to_string(rows));
+  }
+  count_ = rows;
+  file_bytes_ = 0;
+  for (auto& f : rep_->files) {
+    f->finish();
+    file_bytes_ += f->bytes;
+  }
   rep_->finished = true;
 }
 
@@ -127,8 +159,8 @@ void ingest_chunk(SlotStore& store, BulkChunk& chunk, const IndexOp& op, const M
   o.write_global_seqno = false;    // keep the files untouched; the seqno lives in the MANIFEST
   o.allow_blocking_flush = true;   // the meta family's memtable usually holds "s/<id>"
   std::vector<rocksdb::IngestExternalFileArg> args;
-  for (SstFile* f : {chunk.rep_->keys.get(), chunk.rep_->values.get(), chunk.rep_->payloads.get(),
-                     &oplog, &meta_file}) {
+  for (SstFile* f : {chunk.rep_->files[BulkChunk::kKeys].get(), chunk.rep_->files[BulkChunk::kValues].get(),
+                     chunk.rep_->files[BulkChunk::kPayloads].get(), &oplog, &meta_file}) {
     if (f->entries == 0) continue;
     rocksdb::IngestExternalFileArg a;
     a.column_family = f->cf;
@@ -137,8 +169,6 @@ void ingest_chunk(SlotStore& store, BulkChunk& chunk, const IndexOp& op, const M
     args.push_back(std::move(a));
   }
   check(BulkAccess::db(store)->IngestExternalFiles(args), "ingesting a bulk chunk");
-  std::remove(oplog.path.c_str());
-  std::remove(meta_file.path.c_str());
 }
 
 std::optional<std::string> get_meta(const SlotStore& store, const std::string& key) {

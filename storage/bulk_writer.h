@@ -24,10 +24,19 @@
 namespace engram::storage {
 
 // The SST files of one chunk of consecutive new slot ids [first_id, first_id + count).
-// Thread-compatible; writing one needs no lock of the store. Files are deleted when the object
+// Writing one needs no lock of the store. Each family has its own file, and the three files may
+// be written on three threads at once (one thread per family). Files are deleted when the object
 // dies unless they were ingested.
+//
+// The keys and values files are written without a bloom filter, unlike the files RocksDB writes
+// itself: a chunk's ids are contiguous and its files sit alone in their key range at the bottom
+// level, so a lookup of an id in range finds it (ids are only ever read after the index or the
+// catalog named them) and a filter would cost CPU on every bulk load for nothing. Payload files
+// keep the family's filter: payloads are sparse, and reads probe ids that have none.
 class BulkChunk {
  public:
+  enum Family { kKeys = 0, kValues = 1, kPayloads = 2 };
+
   // Files are named `prefix` + ".<family>.sst"; their folder must exist, on the store's file
   // system so that ingestion can link them rather than copy.
   BulkChunk(const SlotStore& store, MemoryId memory, std::uint64_t first_id, std::string prefix);
@@ -35,11 +44,20 @@ class BulkChunk {
   BulkChunk(const BulkChunk&) = delete;
   BulkChunk& operator=(const BulkChunk&) = delete;
 
-  // Appends the next slot (id first_id + count()). An empty payload stores nothing.
+  // Appends the record of slot first_id + row to `family`'s file. Rows of one family must come in
+  // ascending order (payload rows may skip: an empty payload stores nothing); calls for different
+  // families may run on different threads at once.
+  void put(Family family, std::uint64_t row, const void* data, std::size_t bytes);
+  // Closes (and syncs) `family`'s file; on the thread that wrote it. Idempotent.
+  void finish_family(Family family);
+
+  // Appends the next slot (id first_id + count()) to all three files. An empty payload stores
+  // nothing.
   void add(const void* key, std::size_t key_bytes, const void* value, std::size_t value_bytes,
            const std::string& payload);
-  // Closes the files. REQUIRES: count() > 0.
-  void finish();
+  // Closes the files, which must hold `rows` keys and `rows` values (the rows put(); with add()
+  // only, omit it). REQUIRES: at least one row.
+  void finish(std::uint64_t rows = 0);
 
   std::uint64_t first_id() const { return first_id_; }
   std::uint64_t count() const { return count_; }
