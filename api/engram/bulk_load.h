@@ -48,6 +48,13 @@ class PreparedChunk {
   std::unique_ptr<Rep> rep_;
 };
 
+// The row buffers of a committed chunk, handed back by BulkLoader::commit() so that the caller
+// can fill them with the next chunk: their memory is reused (no fresh pages to fault in).
+struct ChunkBuffers {
+  std::vector<float> keys, values;
+  std::vector<std::string> payloads;
+};
+
 struct BulkCommit {
   SlotId first_id = kNoSlot;  // the chunk's ids are first_id .. first_id + rows - 1
   std::size_t rows = 0;
@@ -76,15 +83,22 @@ class BulkLoader {
   // The number of sample rows train() wants: the memory's auto-train threshold (0: none needed).
   std::size_t wanted_sample_rows() const;
 
+  // Sizes the memory's value cache for `rows` more slots up front (a load of known size), so it
+  // does not grow by reallocation while chunks commit. Optional.
+  void reserve(std::size_t rows);
+
   // Validates (dimensions, finite numbers, one payload per row or none) and writes the rows to
   // files. keys: rows × key_dim, values: rows × value_dim. Throws kInvalidArgument naming the
-  // first bad row; nothing is written then.
+  // first bad row; nothing is written then (files begun are deleted). The keys and the values
+  // files are written on two threads.
   PreparedChunk prepare(std::vector<float> keys, std::vector<float> values,
                         std::vector<std::string> payloads = {});
 
   // Makes the chunk visible and durable in one atomic step, records `job_state` (any string:
   // the caller's resume point) as the memory's job record in that same step, and indexes it.
   BulkCommit commit(PreparedChunk chunk, const std::string& job_state);
+  // The same, then moves the chunk's row buffers into *spent (cleared, capacity kept) for reuse.
+  BulkCommit commit(PreparedChunk chunk, const std::string& job_state, ChunkBuffers* spent);
 
   // The load is complete: replaces the job record (synced) by a "done" record holding
   // `final_state`, and checkpoints the index.

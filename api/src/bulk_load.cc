@@ -4,10 +4,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <cstring>
+#include <exception>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "api/src/memory_core.h"
 #include "api/src/validation.h"
@@ -19,6 +24,21 @@
 namespace fs = std::filesystem;
 
 namespace engram {
+namespace {
+
+// True when none of the n floats is NaN or ±Inf (exponent bits all ones). Branch-free min over
+// the masked exponents, which the compiler vectorizes; the row is usually still in L1.
+bool all_finite(const float* x, std::size_t n) {
+  std::uint32_t m = 0xffffffffu;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t u;
+    std::memcpy(&u, x + i, 4);
+    m = std::min(m, ~u & 0x7f800000u);
+  }
+  return m != 0;
+}
+
+}  // namespace
 
 struct PreparedChunk::Rep {
   std::unique_ptr<storage::BulkChunk> files;
@@ -48,20 +68,70 @@ struct BulkLoader::Rep {
   std::vector<std::pair<SlotId, SlotId>> ranges;  // ids this job committed, merged
   std::uint64_t committed = 0;
 
+  // Validates and writes the chunk's rows as files for ids first.. (see write_rows): the keys
+  // file on a helper thread, the values and payloads files on this one (large chunks only).
   std::unique_ptr<storage::BulkChunk> write_files(const PreparedChunk::Rep& c, std::uint64_t first,
                                                   std::uint64_t chunk) {
     const MemoryConfig& cfg = core->config();
-    const std::size_t kb = static_cast<std::size_t>(cfg.key_dim) * sizeof(float);
-    const std::size_t vb = static_cast<std::size_t>(cfg.value_dim) * sizeof(float);
+    const std::size_t dk = static_cast<std::size_t>(cfg.key_dim), dv = static_cast<std::size_t>(cfg.value_dim);
     auto files = std::make_unique<storage::BulkChunk>(
         *core->store(), core->id(), first, dir + "/" + file_prefix + std::to_string(chunk));
-    static const std::string kNone;
-    for (std::size_t i = 0; i < c.rows; ++i) {
-      files->add(c.keys.data() + i * cfg.key_dim, kb, c.values.data() + i * cfg.value_dim, vb,
-                 c.payloads.empty() ? kNone : c.payloads[i]);
+    storage::BulkChunk& f = *files;
+    auto keys = [&] {
+      write_rows(f, storage::BulkChunk::kKeys, c.keys.data(), dk, c.rows, "keys");
+      f.finish_family(storage::BulkChunk::kKeys);
+    };
+    auto rest = [&] {
+      write_rows(f, storage::BulkChunk::kValues, c.values.data(), dv, c.rows, "values");
+      f.finish_family(storage::BulkChunk::kValues);
+      for (std::size_t i = 0; i < c.payloads.size(); ++i) {
+        if (!c.payloads[i].empty()) f.put(storage::BulkChunk::kPayloads, i, c.payloads[i].data(), c.payloads[i].size());
+      }
+      f.finish_family(storage::BulkChunk::kPayloads);
+    };
+    if (c.rows * (dk + dv) * sizeof(float) < (std::size_t{1} << 20)) {
+      keys();  // small: a thread would cost more than it saves
+      rest();
+    } else {
+      std::exception_ptr keys_error;
+      std::thread helper([&] {
+        try {
+          keys();
+        } catch (...) {
+          keys_error = std::current_exception();
+        }
+      });
+      std::exception_ptr rest_error;
+      try {
+        rest();
+      } catch (...) {
+        rest_error = std::current_exception();
+      }
+      helper.join();
+      // The keys' error first, as if the keys had been checked before the values.
+      if (keys_error) std::rethrow_exception(keys_error);
+      if (rest_error) std::rethrow_exception(rest_error);
     }
-    files->finish();
+    files->finish(c.rows);
     return files;
+  }
+
+  // Writes rows × d floats to `family`'s file, each row checked for NaN/Inf right before it is
+  // written (while it is in cache: validation costs no pass of its own over the chunk).
+  static void write_rows(storage::BulkChunk& f, storage::BulkChunk::Family family, const float* data,
+                         std::size_t d, std::size_t rows, const char* what) {
+    const std::size_t bytes = d * sizeof(float);
+    for (std::size_t i = 0; i < rows; ++i) {
+      const float* row = data + i * d;
+      if (!all_finite(row, d)) {
+        std::size_t j = 0;
+        while (std::isfinite(row[j])) ++j;
+        throw Error(ErrorCode::kInvalidArgument, std::string(what) + " holds a NaN or Inf at element " +
+                                                     std::to_string(i * d + j) + " (row " +
+                                                     std::to_string(i) + ")");
+      }
+      f.put(family, i, row, bytes);
+    }
   }
 
   static std::string encode_job(const std::string& state,
@@ -160,8 +230,6 @@ PreparedChunk BulkLoader::prepare(std::vector<float> keys, std::vector<float> va
     throw Error(ErrorCode::kInvalidArgument, std::to_string(payloads.size()) + " payloads for " +
                                                  std::to_string(n) + " rows");
   }
-  detail::check_finite(keys.data(), keys.size(), "keys");
-  detail::check_finite(values.data(), values.size(), "values");
   PreparedChunk out;
   out.rep_ = std::make_unique<PreparedChunk::Rep>();
   auto& c = *out.rep_;
@@ -177,12 +245,38 @@ PreparedChunk BulkLoader::prepare(std::vector<float> keys, std::vector<float> va
     rep_->predicted_next += n;
     chunk = rep_->chunk_no++;
   }
-  c.files = rep_->write_files(c, first, chunk);
+  try {
+    c.files = rep_->write_files(c, first, chunk);
+  } catch (...) {
+    // Nothing was written: give the ids back unless another chunk has been prepared since.
+    std::lock_guard<std::mutex> l(rep_->mu);
+    if (rep_->predicted_next == first + n) rep_->predicted_next = first;
+    throw;
+  }
   return out;
 }
 
+void BulkLoader::reserve(std::size_t rows) { rep_->core->bulk_reserve(rows); }
+
 BulkCommit BulkLoader::commit(PreparedChunk chunk, const std::string& job_state) {
-  if (!chunk.rep_ || chunk.rep_->rows == 0) return {};
+  return commit(std::move(chunk), job_state, nullptr);
+}
+
+BulkCommit BulkLoader::commit(PreparedChunk chunk, const std::string& job_state, ChunkBuffers* spent) {
+  auto hand_back = [&] {
+    if (!spent || !chunk.rep_) return;
+    auto& r = *chunk.rep_;
+    spent->keys = std::move(r.keys);
+    spent->values = std::move(r.values);
+    spent->payloads = std::move(r.payloads);
+    spent->keys.clear();
+    spent->values.clear();
+    spent->payloads.clear();
+  };
+  if (!chunk.rep_ || chunk.rep_->rows == 0) {
+    hand_back();
+    return {};
+  }
   auto& c = *chunk.rep_;
   // The job record goes into the same atomic step as the chunk, so it already names the chunk's
   // ids: the record after a crash says exactly which ids this job owns.
@@ -205,10 +299,14 @@ BulkCommit BulkLoader::commit(PreparedChunk chunk, const std::string& job_state)
   };
   const SlotId first = rep_->core->bulk_commit(std::move(c.files), c.rows, c.keys.data(),
                                                c.values.data(), meta, rebuild);
-  std::lock_guard<std::mutex> l(rep_->mu);
-  rep_->ranges = with_range(rep_->ranges, first, c.rows);
-  rep_->committed += c.rows;
-  return {first, c.rows};
+  {
+    std::lock_guard<std::mutex> l(rep_->mu);
+    rep_->ranges = with_range(rep_->ranges, first, c.rows);
+    rep_->committed += c.rows;
+  }
+  const std::size_t rows = c.rows;
+  hand_back();
+  return {first, rows};
 }
 
 void BulkLoader::finish(const std::string& final_state) {

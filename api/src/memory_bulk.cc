@@ -1,9 +1,13 @@
 // Bulk loads on the core side: a chunk written as SST files is ingested (one atomic
-// IngestExternalFiles with its op-log record and the state record), then indexed, under the
-// same writer mutex as insert(), so op-log order = commit order = apply order still holds.
+// IngestExternalFiles with its op-log record and the state record) and indexed, under the same
+// writer mutex as insert(), so op-log order = commit order = apply order still holds.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <exception>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
 
 #include "api/src/memory_core.h"
 #include "engram/error.h"
@@ -40,18 +44,76 @@ SlotId MemoryCore::bulk_commit(std::unique_ptr<storage::BulkChunk> files, std::s
   // An ingested file outlives a crash on its own; earlier un-synced WAL writes might not. Sync
   // them first so the ingested state record never counts slots the store then loses.
   store_->sync_wal();
-  storage::ingest_chunk(*store_, *files, op, next, meta);
+  const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
+  auto cache_rows = [&] {
+    if (!config_.cache_values) return;
+    for (std::size_t i = 0; i < n; ++i) cache_.put(op.ids[i], values + i * dv);
+  };
+
+  std::unique_lock<RwLock> lock(index_mu_, std::defer_lock);
+  bool trained;
   {
-    std::unique_lock<RwLock> lock(index_mu_);
+    std::shared_lock<RwLock> r(index_mu_);
+    trained = index_->is_trained();
+  }
+  if (!trained) {
+    // Adding may train the index from the store: the chunk must be in it first.
+    storage::ingest_chunk(*store_, *files, op, next, meta);
+    lock.lock();
     state_ = next;
     index_add_locked(n, keys, op.ids.data());
-    if (config_.cache_values) {
-      const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
-      for (std::size_t i = 0; i < n; ++i) cache_.put(op.ids[i], values + i * dv);
+    cache_rows();
+  } else {
+    // The ingestion (mostly waiting for the disk) and the indexing (CPU) of the chunk overlap.
+    // The index lock is held exclusively from before the first id is added until the ingestion
+    // has succeeded, so no reader ever sees an id the store does not hold; if the ingestion
+    // fails, the ids come out of the index and the cache again and nothing changed.
+    lock.lock();
+    const std::size_t tombstones_before = index_->tombstones();
+    std::exception_ptr ingest_error;
+    std::thread io([&] {
+      try {
+        storage::ingest_chunk(*store_, *files, op, next, meta);
+      } catch (...) {
+        ingest_error = std::current_exception();
+      }
+    });
+    std::exception_ptr add_error;
+    try {
+      index_->add(n, keys, op.ids.data());
+      cache_rows();
+    } catch (...) {
+      add_error = std::current_exception();
     }
+    io.join();
+    if (ingest_error) {
+      if (config_.cache_values) {
+        for (SlotId id : op.ids) cache_.erase(id);
+      }
+      try {
+        index_->remove(op.ids);
+        // An index that cannot remove (HNSW) only marks them dead: a graph of mostly dead
+        // nodes is one searches cannot get past (see bulk_undo), so rebuild it from the store.
+        if (index_->tombstones() > tombstones_before) index_ = build_index_from_store(false);
+      } catch (const std::exception& e) {
+        spdlog::error("memory '{}': taking a failed bulk chunk out of the index failed too ({})", entry_.name, e.what());
+      }
+      std::rethrow_exception(ingest_error);
+    }
+    state_ = next;  // the chunk is in the store: it counts, as when indexing fails sequentially
+    if (add_error) std::rethrow_exception(add_error);
   }
+  lock.unlock();
   maybe_auto_checkpoint_locked(n);
   return op.ids.front();
+}
+
+void MemoryCore::bulk_reserve(std::size_t rows) {
+  std::lock_guard<std::mutex> w(write_mu_);
+  check_open();
+  if (!config_.cache_values || rows == 0) return;
+  std::unique_lock<RwLock> lock(index_mu_);
+  cache_.reserve(cache_.size() + rows);
 }
 
 void MemoryCore::bulk_train(std::size_t n, const float* sample) {

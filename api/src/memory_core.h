@@ -86,6 +86,8 @@ class MemoryCore {
   // Trains an untrained index on `sample` (n × key_dim) and indexes every stored key, so the
   // chunks that follow are indexed as they commit. No-op when the index is trained.
   void bulk_train(std::size_t n, const float* sample);
+  // Sizes the value cache for `rows` more slots (a bulk load of known size).
+  void bulk_reserve(std::size_t rows);
   // Undoes a bulk load: erases the slots in `ranges` ([begin, end) ids) and the meta record
   // `job`, in one synced batch, then removes them from the index and the cache.
   void bulk_undo(const std::vector<std::pair<SlotId, SlotId>>& ranges, const std::string& job);
