@@ -144,6 +144,23 @@ IngestReport ingest(Database& db, std::shared_ptr<Memory> memory, RecordSource& 
   }
 
   const std::size_t rows = chunk_rows_for(o, source.key_dim(), source.value_dim());
+  if (source.total_records() && *source.total_records() > report.resumed_from) {
+    loader.reserve(static_cast<std::size_t>(*source.total_records() - report.resumed_from));
+  }
+  // Row buffers of committed chunks, handed back to the reader: each chunk after the first few
+  // is parsed into memory already mapped (no page faults, no zeroing by the kernel). How many
+  // exist is bounded by the chunks in flight (the queues).
+  std::mutex spare_mu;
+  std::vector<Batch> spare;
+  auto take_spare = [&] {
+    std::lock_guard<std::mutex> l(spare_mu);
+    Batch b;
+    if (!spare.empty()) {
+      b = std::move(spare.back());
+      spare.pop_back();
+    }
+    return b;
+  };
   BoundedQueue<Batch> parsed(o.queue_depth);
   BoundedQueue<Prepared> ready(o.queue_depth);
   FirstError error;
@@ -157,7 +174,7 @@ IngestReport ingest(Database& db, std::shared_ptr<Memory> memory, RecordSource& 
   std::thread reader([&] {
     try {
       while (!stopping()) {
-        Batch b;
+        Batch b = take_spare();
         const auto t = std::chrono::steady_clock::now();
         const bool more = source.next(rows, &b);
         report.read_seconds += seconds_since(t);
@@ -190,8 +207,17 @@ IngestReport ingest(Database& db, std::shared_ptr<Memory> memory, RecordSource& 
       if (stopping()) break;
       const std::size_t n = p->chunk.rows();
       const auto t = std::chrono::steady_clock::now();
-      loader.commit(std::move(p->chunk), job_state(files, p->records_end, p->offset_end));
+      ChunkBuffers spent;
+      loader.commit(std::move(p->chunk), job_state(files, p->records_end, p->offset_end), &spent);
       report.commit_seconds += seconds_since(t);
+      {
+        Batch b;
+        b.keys = std::move(spent.keys);
+        b.values = std::move(spent.values);
+        b.payloads = std::move(spent.payloads);
+        std::lock_guard<std::mutex> l(spare_mu);
+        spare.push_back(std::move(b));
+      }
       report.slots += n;
       records = p->records_end;
       offset = p->offset_end;
@@ -207,6 +233,7 @@ IngestReport ingest(Database& db, std::shared_ptr<Memory> memory, RecordSource& 
   }
   reader.join();
   preparer.join();
+  spare = {};  // free the row buffers before the finish step's checkpoint needs the memory
   progress.finish();
   report.records_done = records;
 
@@ -226,6 +253,7 @@ IngestReport ingest(Database& db, std::shared_ptr<Memory> memory, RecordSource& 
   }
   report.seconds = progress.seconds();  // durable (each chunk) and searchable (indexed)
   loader.finish(job_state(files, records, offset));
+  report.finish_seconds = progress.seconds() - report.seconds;
   return report;
 }
 

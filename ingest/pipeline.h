@@ -25,7 +25,9 @@ namespace engram::ingest {
 
 struct IngestOptions {
   std::size_t chunk_rows = 0;      // 0: about 64 MiB of keys+values per chunk
-  std::size_t queue_depth = 2;     // chunks waiting between two stages
+  // Chunks waiting between two stages. Row buffers in flight: 3 + 2 × queue_depth chunks
+  // (one per stage and one per queue slot), reused from chunk to chunk.
+  std::size_t queue_depth = 1;
   bool resume = false;             // finish the interrupted ingest of the same file(s)
   Progress::Mode progress = Progress::Mode::kAuto;
   double progress_every_s = 5.0;   // plain-line mode: seconds between lines
@@ -39,6 +41,9 @@ struct IngestReport {
   std::uint64_t records_done = 0;   // records of the input now in the memory (resumed ones too)
   std::uint64_t resumed_from = 0;   // records already done when this run started
   double seconds = 0;               // wall time of this run, until durable and indexed
+  // The finish step after that: the job's "done" record and the index checkpoint (so a reopen
+  // loads the index rather than rebuilding it). Not part of `seconds`.
+  double finish_seconds = 0;
   double train_seconds = 0;
   // Busy time of each stage (they overlap; the largest bounds the run).
   double read_seconds = 0, prepare_seconds = 0, commit_seconds = 0;

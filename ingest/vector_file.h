@@ -34,6 +34,7 @@ class VectorReader {
 
   // Appends up to n records (n × dim floats) to *out from the current position; returns how many.
   // Throws on a record of another dimension or holding NaN/Inf, naming the record (from 1).
+  // Reads in groups of about 256 KiB, each checked while it is still in cache.
   std::size_t read(std::size_t n, std::vector<float>* out);
   void seek(std::uint64_t record);
 
@@ -41,6 +42,10 @@ class VectorReader {
   VectorReader(std::string path, std::FILE* f);
   // Decodes `n` raw records at `raw` into floats; first_record numbers them for errors.
   virtual void decode(const char* raw, std::size_t n, std::uint64_t first_record, float* out) const = 0;
+  // Reads records [first, first + n) as n × dim floats into `out`, checking their headers.
+  // This one reads them into buf_ and decodes; a format whose bytes are already floats
+  // overrides it to read straight into `out` (one copy, from the page cache).
+  virtual void read_records(std::uint64_t first, std::size_t n, float* out);
   virtual std::uint64_t offset_of(std::uint64_t record) const = 0;
   std::size_t record_bytes_ = 0;
 
