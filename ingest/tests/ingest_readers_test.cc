@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "engram/error.h"
 #include "ingest/record_source.h"
@@ -97,6 +98,42 @@ TEST(IngestReaders, NanNamesTheRecord) {
   testing::write_fvecs(s / "n.fvecs", data, 4);
   const std::string e = error_of([&] { read_all(s / "n.fvecs"); });
   EXPECT_NE(e.find("n.fvecs: record 5 holds a NaN"), std::string::npos) << e;
+}
+
+// Files of several read groups (a reader reads and checks ~256 KiB at a time, float32 formats
+// straight into the caller's buffer): every group reads back exactly, whatever the read sizes,
+// and a bad record in a later group is named by its number.
+TEST(IngestReaders, ManyReadGroupsReadExactlyAndNameALateBadRecord) {
+  Scratch s;
+  const std::size_t n = 5000, dim = 48;  // 196 B records: 5000 of them span 4 groups of 1337
+  const auto data = testing::rows(n, dim);
+  testing::write_fvecs(s / "g.fvecs", data, dim);
+  testing::write_npy(s / "g.npy", data, dim);
+  for (const std::string f : {"g.fvecs", "g.npy"}) {
+    auto r = VectorReader::open(s / f);
+    std::vector<float> out;
+    std::size_t got = 0;
+    for (std::size_t step : {1u, 700u, 1400u, 2000u, 9999u}) got += r->read(step, &out);
+    EXPECT_EQ(got, n) << f;
+    EXPECT_EQ(out, data) << f;
+  }
+
+  auto bad = data;
+  bad[4321 * dim + 47] = -std::numeric_limits<float>::infinity();
+  testing::write_fvecs(s / "b.fvecs", bad, dim);
+  testing::write_npy(s / "b.npy", bad, dim);
+  for (const std::string f : {"b.fvecs", "b.npy"}) {
+    const std::string e = error_of([&] { read_all(s / f); });
+    EXPECT_NE(e.find(f + ": record 4322 holds a NaN or Inf (element 47)"), std::string::npos) << e;
+  }
+
+  // A header that names another dimension in a file of the right size: found when read.
+  std::string bytes = testing::read_bytes(s / "g.fvecs");
+  const std::int32_t other = 49;
+  std::memcpy(&bytes[3000 * (4 + 4 * dim)], &other, 4);
+  testing::write_bytes(s / "h.fvecs", bytes);
+  const std::string e = error_of([&] { read_all(s / "h.fvecs"); });
+  EXPECT_NE(e.find("h.fvecs: record 3001 has dimension 49, record 1 has 48"), std::string::npos) << e;
 }
 
 TEST(IngestReaders, MissingOrMismatchedValuesFile) {
