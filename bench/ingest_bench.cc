@@ -52,6 +52,19 @@ void write_dataset(const std::string& path, std::size_t n, std::size_t dim, std:
   w.close();
 }
 
+// This process's peak resident set so far (VmHWM), KiB.
+long peak_rss_kib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  long kib = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib;
+}
+
 // The time of fn run in a child, and the child's peak RSS (KiB). fn returns seconds measured.
 struct Run {
   double seconds = -1;
@@ -159,8 +172,12 @@ double raw_rocksdb(const std::string& keys_path, const std::string& values_path,
   return since(t);
 }
 
+// Seconds from opening the database until every chunk is durable and indexed; *finish_s gets
+// the finish step that follows (job record + index checkpoint), *close_s the close, and
+// *ingest_rss_kib the peak RSS until the last chunk committed.
 double engram_ingest(const std::string& keys_path, const std::string& values_path,
-                     const std::string& dir, const std::string& spec, double* close_s) {
+                     const std::string& dir, const std::string& spec, const engram::ingest::IngestOptions& options,
+                     double* finish_s, double* close_s, long* ingest_rss_kib) {
   const auto t = Clock::now();
   auto db = engram::Database::open(dir);
   auto source = engram::ingest::RecordSource::open(keys_path, values_path);
@@ -169,13 +186,20 @@ double engram_ingest(const std::string& keys_path, const std::string& values_pat
   cfg.value_dim = static_cast<int>(source->value_dim());
   cfg.index = spec;
   auto mem = db->create_memory("bench", cfg);
-  engram::ingest::IngestOptions o;
+  engram::ingest::IngestOptions o = options;
   o.progress = engram::ingest::Progress::Mode::kLines;
   o.progress_every_s = 10;
+  long hwm_kib = 0;  // peak RSS when the last chunk has committed (before the finish step)
+  o.on_commit = [&](std::uint64_t) { hwm_kib = peak_rss_kib(); };
   auto r = engram::ingest::ingest(*db, mem, *source, o);
-  const double s = since(t);
-  std::fprintf(stderr, "engram %s: stages busy: read %.1f s, prepare %.1f s, commit+index %.1f s, train %.1f s\n",
-               spec.c_str(), r.read_seconds, r.prepare_seconds, r.commit_seconds, r.train_seconds);
+  const double s = since(t) - r.finish_seconds;
+  if (finish_s) *finish_s = r.finish_seconds;
+  if (ingest_rss_kib) *ingest_rss_kib = hwm_kib;
+  std::fprintf(stderr,
+               "engram %s: every chunk durable + indexed after %.1f s, then finish (job record + index "
+               "checkpoint) %.1f s; stages busy: read %.1f s, prepare %.1f s, commit+index %.1f s, train %.1f s\n",
+               spec.c_str(), s, r.finish_seconds, r.read_seconds, r.prepare_seconds, r.commit_seconds,
+               r.train_seconds);
   if (r.slots != *source->total_records() || mem->stats().indexed != r.slots) throw std::runtime_error("ingest count mismatch");
   const auto c = Clock::now();
   mem.reset();
@@ -195,18 +219,32 @@ int main(int argc, char** argv) {
   app.add_option("--dim", dim, "Key and value dimension")->capture_default_str();
   app.add_option("--index", specs, "FAISS factory string (repeat)")->take_all()->delimiter('+');
   app.add_option("--dir", dir, "Scratch folder (deleted first)")->capture_default_str();
+  bool keep_data = false;
+  engram::ingest::IngestOptions ingest_options;
+  app.add_option("--chunk-rows", ingest_options.chunk_rows, "Engram's rows per chunk (0: its default)")
+      ->capture_default_str();
+  app.add_option("--queue-depth", ingest_options.queue_depth, "Engram's chunks queued between stages")
+      ->capture_default_str();
+  app.add_flag("--keep-data", keep_data,
+               "Keep the generated keys/values files in --dir and reuse them when they match --n/--dim");
   CLI11_PARSE(app, argc, argv);
   if (specs.empty()) specs = {"Flat", "HNSW32", "IVF1024,Flat"};
 
-  fs::remove_all(dir);
-  fs::create_directories(dir);
   const std::string keys = dir + "/keys.fvecs", values = dir + "/values.fvecs";
-  std::fprintf(stderr, "writing %zu x %zu keys and values...\n", n, dim);
-  write_dataset(keys, n, dim, 1);
-  write_dataset(values, n, dim, 2);
+  const std::uintmax_t want_bytes = n * (4 + dim * 4);
+  std::error_code ec;
+  const bool reuse = keep_data && fs::file_size(keys, ec) == want_bytes && !ec &&
+                     fs::file_size(values, ec) == want_bytes && !ec;
+  if (!reuse) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::fprintf(stderr, "writing %zu x %zu keys and values...\n", n, dim);
+    write_dataset(keys, n, dim, 1);
+    write_dataset(values, n, dim, 2);
+  }
 
-  std::printf("| index | n | raw FAISS s | raw RocksDB s | raw total s | Engram s | ratio | Engram close s | raw peak RSS MiB | Engram peak RSS MiB |\n");
-  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  std::printf("| index | n | raw FAISS s | raw RocksDB s | raw total s | Engram s | ratio | Engram finish s | ratio with finish | Engram close s | raw peak RSS MiB | Engram peak RSS MiB, ingest | Engram peak RSS MiB, whole run |\n");
+  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   std::fflush(stdout);
   for (const auto& spec : specs) {
     // Engram's rule for the sample size (VectorIndex::auto_train_points), asked of Engram itself
@@ -225,26 +263,29 @@ int main(int argc, char** argv) {
     fs::create_directories(dir + "/raw");
     const Run r = in_child([&] { return raw_rocksdb(keys, values, dir + "/raw"); });
     fs::remove_all(dir + "/raw");
-    double close_s = 0;
-    int close_pipe[2];
-    if (pipe(close_pipe) != 0) return 1;
+    // The child reports its finish and close times through a pipe.
+    double extra[3] = {-1, -1, -1};  // finish, close, peak RSS KiB until the last commit
+    int extra_pipe[2];
+    if (pipe(extra_pipe) != 0) return 1;
     fs::remove_all(dir + "/engram");
     const Run e = in_child([&] {
-      double c = 0;
-      const double s = engram_ingest(keys, values, dir + "/engram", spec, &c);
-      if (write(close_pipe[1], &c, sizeof c) != sizeof c) _exit(1);
+      double x[3] = {0, 0, 0};
+      long hwm = 0;
+      const double s = engram_ingest(keys, values, dir + "/engram", spec, ingest_options, &x[0], &x[1], &hwm);
+      x[2] = static_cast<double>(hwm);
+      if (write(extra_pipe[1], x, sizeof x) != sizeof x) _exit(1);
       return s;
     });
-    if (read(close_pipe[0], &close_s, sizeof close_s) != sizeof close_s) close_s = -1;
-    close(close_pipe[0]);
-    close(close_pipe[1]);
+    if (e.seconds < 0 || read(extra_pipe[0], extra, sizeof extra) != sizeof extra) extra[0] = extra[1] = extra[2] = -1;
+    close(extra_pipe[0]);
+    close(extra_pipe[1]);
     fs::remove_all(dir + "/engram");
     const double raw = f.seconds + r.seconds;
-    std::printf("| %s | %zu | %.1f | %.1f | %.1f | %.1f | %.2f | %.1f | %ld | %ld |\n", spec.c_str(), n, f.seconds,
-                r.seconds, raw, e.seconds, e.seconds / raw, close_s, std::max(f.rss_kib, r.rss_kib) / 1024,
-                e.rss_kib / 1024);
+    std::printf("| %s | %zu | %.1f | %.1f | %.1f | %.1f | **%.2f** | %.1f | %.2f | %.1f | %ld | %ld | %ld |\n", spec.c_str(),
+                n, f.seconds, r.seconds, raw, e.seconds, e.seconds / raw, extra[0], (e.seconds + extra[0]) / raw,
+                extra[1], std::max(f.rss_kib, r.rss_kib) / 1024, static_cast<long>(extra[2]) / 1024, e.rss_kib / 1024);
     std::fflush(stdout);
   }
-  fs::remove_all(dir);
+  if (!keep_data) fs::remove_all(dir);
   return 0;
 }
