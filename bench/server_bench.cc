@@ -15,6 +15,11 @@
 //              (--soak-write-share); per --soak-window seconds: requests, errors, p50/p99 and the
 //              process's VmRSS (server and clients share this process; the clients' part is a
 //              fixed few MB). It stops by itself; errors must be 0.
+//   ingest     bulk load of --ingest-rows records (keys and values of --dim, no payloads) into a
+//              fresh Flat memory: the embedded pipeline (ingest::ingest over the same bytes in
+//              memory) vs POST …/ingest over loopback with binary records and with JSON Lines
+//              (base64 vectors); rows/s of each and their ratios. With only this section the
+//              HNSW32 memory of the others is not loaded.
 // --omp-threads N sets ServerOptions::omp_threads (OpenMP threads per request thread; -1 keeps
 // the server's default); OMP_NUM_THREADS sets what the embedded side uses. --omp-sweep 0,1,0,1
 // reruns `concurrent` under each value (restarting the server from its checkpoint each time);
@@ -43,7 +48,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "codec/base64.h"
 #include "http_client.h"
+#include "ingest/pipeline.h"
+#include "ingest/stream_source.h"
 
 namespace {
 
@@ -67,6 +75,7 @@ struct Args {
   int soak_batch = 1;
   double soak_insert_share = 0.02;
   double soak_write_share = 0.08;
+  std::size_t ingest_rows = 200000;
 };
 
 std::vector<std::string> split(const std::string& s, bool) {
@@ -108,6 +117,7 @@ Args parse(int argc, char** argv) {
     else if (f == "--soak-batch") a.soak_batch = static_cast<int>(v);
     else if (f == "--soak-insert-share") a.soak_insert_share = v;
     else if (f == "--soak-write-share") a.soak_write_share = v;
+    else if (f == "--ingest-rows") a.ingest_rows = static_cast<std::size_t>(v);
     else {
       std::fprintf(stderr, "unknown flag %s\n", f.c_str());
       std::exit(2);
@@ -326,6 +336,65 @@ void soak(const Args& a, const engram::RemoteOptions& ro, engram::Memory& mem, i
 
 }  // namespace
 
+// Bulk load: the same records through the embedded pipeline and through POST …/ingest.
+void ingest_section(engram::server::Server& server, const Args& a) {
+  const std::size_t n = a.ingest_rows, d = static_cast<std::size_t>(a.dim);
+  const auto keys = random_matrix(n, d, 777), values = random_matrix(n, d, 778);
+  std::string binary, jsonl;
+  binary.reserve(n * (2 * d * sizeof(float) + 4));
+  const std::uint32_t no_payload = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    binary.append(reinterpret_cast<const char*>(&keys[i * d]), d * sizeof(float));
+    binary.append(reinterpret_cast<const char*>(&values[i * d]), d * sizeof(float));
+    binary.append(reinterpret_cast<const char*>(&no_payload), sizeof no_payload);
+    jsonl += "{\"key_b64\":\"" + engram::floats_to_base64(&keys[i * d], d) + "\",\"value_b64\":\"" +
+             engram::floats_to_base64(&values[i * d], d) + "\"}\n";
+  }
+  engram::MemoryConfig cfg;
+  cfg.key_dim = a.dim;
+  cfg.value_dim = a.dim;
+  cfg.index = "Flat";
+  auto fresh = [&](const std::string& name) { return server.database().create_memory(name, cfg); };
+  auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+
+  auto mem = fresh("ingest_embedded");
+  std::istringstream in(binary);
+  auto source = engram::ingest::open_stream(in, engram::ingest::StreamFormat::kBinary, d, d, binary.size(), "bytes");
+  engram::ingest::IngestOptions o;
+  o.progress = engram::ingest::Progress::Mode::kQuiet;
+  auto t = Clock::now();
+  engram::ingest::ingest(server.database(), mem, *source, o);
+  const double embedded_s = seconds_since(t);
+
+  engram::RemoteOptions ro;
+  ro.port = server.port();
+  ro.request_timeout = std::chrono::milliseconds(3600 * 1000);
+  engram::detail::HttpClient http(ro);
+  auto post = [&](const std::string& name, const std::string& body, const char* type) {
+    fresh(name);
+    const auto start = Clock::now();
+    auto res = http.request("POST", "/v1/memories/" + name + "/ingest", body, type);
+    const double s = seconds_since(start);
+    if (res.status != 200 || json::parse(res.body)["inserted"] != n) {
+      std::fprintf(stderr, "ingest over HTTP failed: %d %s\n", res.status, res.body.substr(0, 300).c_str());
+      std::exit(1);
+    }
+    return s;
+  };
+  const double binary_s = post("ingest_http_binary", binary, "application/octet-stream");
+  const double jsonl_s = post("ingest_http_jsonl", jsonl, "application/x-ndjson");
+  std::fprintf(stderr, "\ningest of %zu records (dim %d keys and values, Flat), durable and searchable (rows/s):\n", n, a.dim);
+  std::fprintf(stderr, "  embedded pipeline        %10.0f\n", n / embedded_s);
+  std::fprintf(stderr, "  HTTP binary records      %10.0f  (%.2fx embedded; %.0f MB body)\n", n / binary_s,
+               embedded_s / binary_s, binary.size() / 1e6);
+  std::fprintf(stderr, "  HTTP JSON Lines, base64  %10.0f  (%.2fx embedded; %.0f MB body)\n", n / jsonl_s,
+               embedded_s / jsonl_s, jsonl.size() / 1e6);
+  report("ingest", {{"rows", n}, {"dim", a.dim}, {"embedded_rows_per_s", n / embedded_s},
+                    {"http_binary_rows_per_s", n / binary_s}, {"http_jsonl_b64_rows_per_s", n / jsonl_s},
+                    {"http_binary_vs_embedded", embedded_s / binary_s},
+                    {"http_jsonl_vs_embedded", embedded_s / jsonl_s}});
+}
+
 int main(int argc, char** argv) {
   Args a = parse(argc, argv);
   spdlog::set_level(spdlog::level::warn);
@@ -343,6 +412,13 @@ int main(int argc, char** argv) {
   cfg.value_dim = a.dim;
   cfg.index = "HNSW32";
   cfg.sync = false;
+  if (a.sections.count("ingest")) ingest_section(*server, a);
+  if (a.sections.size() == a.sections.count("ingest")) {
+    server.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return 0;
+  }
   auto mem = server->database().create_memory("bench", cfg);
   const auto load_start = Clock::now();
   for (std::size_t done = 0; done < a.n;) {
