@@ -29,16 +29,16 @@ bool pread_at(std::FILE* f, std::uint64_t offset, void* out, std::size_t n) {
   return std::fread(out, 1, n, f) == n;
 }
 
-// True when none of the n floats is NaN or ±Inf (exponent bits all ones): a branch-free min over
-// the masked exponents, which the compiler vectorizes.
+// True when none of the n floats is NaN or ±Inf (exponent bits all ones). Branch-free, so the
+// compiler vectorizes it.
 bool all_finite(const float* x, std::size_t n) {
-  std::uint32_t m = 0xffffffffu;
+  std::uint32_t acc = 0;  // bit 31 set by any element whose exponent is all ones: +1 carries out
   for (std::size_t i = 0; i < n; ++i) {
     std::uint32_t u;
     std::memcpy(&u, x + i, 4);
-    m = std::min(m, ~u & 0x7f800000u);
+    acc |= (u & 0x7f800000u) + 0x00800000u;
   }
-  return m != 0;
+  return (acc & 0x80000000u) == 0;
 }
 
 // Records per preadv: two iovecs each (header, data), IOV_MAX is 1024 on Linux.
