@@ -9,6 +9,7 @@
 // refused request leaves the memory as it was. If the server dies mid-load, the chunks it
 // committed stay with a job record: resend the same body with ?resume=true to finish it (the
 // records already loaded are read and skipped), or DELETE …/ingest to undo them.
+#include <engram/bulk_load.h>
 #include <engram/memory.h>
 
 #include "errors.h"
@@ -36,6 +37,18 @@ Response ingest_body(Service& service, const Request& req, const std::string& na
   ingest::IngestOptions options;
   options.chunk_rows = service.options().ingest_chunk_rows;
   options.resume = is_true(req.query("resume"));
+  if (!options.resume) {
+    // Say what to do in HTTP terms (the pipeline's own message speaks of command-line flags).
+    BulkLoader probe(service.database(), mem, /*resume=*/true);
+    if (probe.pending_job()) {
+      const json state = json::parse(*probe.pending_job(), nullptr, false);
+      const auto done = state.is_object() ? state.value("records", std::uint64_t{0}) : 0;
+      throw HttpError(409, error_code_name(ErrorCode::kFailedPrecondition),
+                      "memory '" + name + "' holds an interrupted ingest (" + std::to_string(done) +
+                          " records done): send the same body again with ?resume=true to finish it, "
+                          "or DELETE /v1/memories/" + name + "/ingest to undo it");
+    }
+  }
   options.progress = ingest::Progress::Mode::kQuiet;
   ingest::IngestReport report;
   try {
