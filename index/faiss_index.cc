@@ -247,8 +247,24 @@ std::unique_ptr<FaissIndex> FaissIndex::deserialize(const IndexSpec& spec, const
   return index;
 }
 
-std::vector<std::uint8_t> FaissIndex::serialize() const {
-  faiss::VectorIOWriter writer;
+namespace {
+// FAISS writes straight into the sink (its VectorIOWriter would grow a vector by doubling).
+struct SinkWriter final : faiss::IOWriter {
+  explicit SinkWriter(ByteSink& sink) : sink(sink) {}
+  std::size_t operator()(const void* ptr, std::size_t item, std::size_t nitems) override {
+    sink.write(ptr, item * nitems);
+    return nitems;
+  }
+  ByteSink& sink;
+};
+}  // namespace
+
+void FaissIndex::serialize_to(ByteSink& out) const {
+  // Layout: u64 faiss bytes | faiss index | u64 dead count | dead positions (u64 each).
+  const std::uint64_t start = out.position();
+  std::uint64_t faiss_bytes = 0;
+  out.write(&faiss_bytes, 8);  // patched below, once known
+  SinkWriter writer(out);
   faiss_call("serializing the index", ErrorCode::kInternal, [&] {
 #ifdef ENGRAM_WITH_GPU
     if (rep_->gpu) {  // checkpoints are always CPU indexes, so any build can open them
@@ -259,20 +275,15 @@ std::vector<std::uint8_t> FaissIndex::serialize() const {
 #endif
     faiss::write_index(rep_->top.get(), &writer);
   });
-  std::vector<std::uint8_t> out(8);
-  const std::uint64_t faiss_bytes = writer.data.size();
-  std::memcpy(out.data(), &faiss_bytes, 8);
-  out.insert(out.end(), writer.data.begin(), writer.data.end());
+  faiss_bytes = out.position() - start - 8;
+  out.write_at(start, &faiss_bytes, 8);
   std::vector<std::uint64_t> dead;
   for (std::size_t i = 0; i < rep_->dead.size(); ++i) {
     if (rep_->dead[i]) dead.push_back(i);
   }
   const std::uint64_t ndead = dead.size();
-  const auto* p = reinterpret_cast<const std::uint8_t*>(&ndead);
-  out.insert(out.end(), p, p + 8);
-  p = reinterpret_cast<const std::uint8_t*>(dead.data());
-  out.insert(out.end(), p, p + 8 * dead.size());
-  return out;
+  out.write(&ndead, 8);
+  out.write(dead.data(), 8 * dead.size());
 }
 
 bool FaissIndex::is_trained() const { return rep_->top->is_trained; }

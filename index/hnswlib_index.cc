@@ -113,11 +113,16 @@ std::unique_ptr<HnswlibIndex> HnswlibIndex::deserialize(const IndexSpec& spec, c
   return index;
 }
 
-std::vector<std::uint8_t> HnswlibIndex::serialize() const {
+void HnswlibIndex::serialize_to(ByteSink& out) const {
   TempFile file;
-  rep_->graph->saveIndex(file.path);
+  rep_->graph->saveIndex(file.path);  // hnswlib 0.6.2 saves only to a path
   std::ifstream in(file.path, std::ios::binary);
-  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    out.write(buffer.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) throw Error(ErrorCode::kIOError, "cannot read back " + file.path);
 }
 
 void HnswlibIndex::add(std::size_t n, const float* x, const std::uint64_t* ids) {

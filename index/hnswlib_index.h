@@ -30,7 +30,7 @@ class HnswlibIndex final : public VectorIndex {
   void search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids) const override;
   std::size_t size() const override;
   std::size_t tombstones() const override;
-  std::vector<std::uint8_t> serialize() const override;
+  void serialize_to(ByteSink& out) const override;
 
  private:
   explicit HnswlibIndex(const IndexSpec& spec);

@@ -6,18 +6,25 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "index/vector_index.h"
+
 namespace engram::index {
 
-// What write_index_checkpoint() writes.
+// A checkpoint whose payload is in memory.
 struct IndexCheckpoint {
   std::uint64_t op_seq = 0;
   std::vector<std::uint8_t> payload;
 };
 
+// Writes the checkpoint of op_seq whose payload `write_payload` streams out (an index's
+// serialize_to): the payload never has to fit in memory beside the index.
+void write_index_checkpoint(const std::string& path, std::uint64_t op_seq,
+                            const std::function<void(ByteSink&)>& write_payload);
 void write_index_checkpoint(const std::string& path, const IndexCheckpoint& checkpoint);
 
 // A checkpoint read back: the file mapped read-only, its checksum verified. payload() stays

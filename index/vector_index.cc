@@ -1,5 +1,7 @@
 #include "index/vector_index.h"
 
+#include <cstring>
+
 #include "index/faiss_index.h"
 #include "index/hnswlib_index.h"
 
@@ -14,6 +16,26 @@ std::unique_ptr<VectorIndex> VectorIndex::deserialize(const IndexSpec& spec, con
                                                       std::size_t size) {
   if (is_hnswlib_factory(spec.factory)) return HnswlibIndex::deserialize(spec, bytes, size);
   return FaissIndex::deserialize(spec, bytes, size);
+}
+
+namespace {
+struct VectorSink final : ByteSink {
+  void write(const void* data, std::size_t n) override {
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    bytes.insert(bytes.end(), p, p + n);
+  }
+  std::uint64_t position() const override { return bytes.size(); }
+  void write_at(std::uint64_t position, const void* data, std::size_t n) override {
+    std::memcpy(bytes.data() + position, data, n);
+  }
+  std::vector<std::uint8_t> bytes;
+};
+}  // namespace
+
+std::vector<std::uint8_t> VectorIndex::serialize() const {
+  VectorSink sink;
+  serialize_to(sink);
+  return std::move(sink.bytes);
 }
 
 }  // namespace engram::index

@@ -30,6 +30,16 @@ struct IndexSpec {
 //  * FAISS (faiss_index.h) for every FAISS factory string;
 //  * hnswlib (hnswlib_index.h) for "HNSWlib<M>" (e.g. "HNSWlib32"): the same graph as FAISS's
 //    HNSW<M>, searched about twice as fast as Debian's FAISS build (see bench/README.md).
+// Where serialize_to() writes: appends, and may patch bytes it wrote earlier (a length that is
+// known only once what follows it is written).
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  virtual void write(const void* data, std::size_t n) = 0;
+  virtual std::uint64_t position() const = 0;  // bytes written so far
+  virtual void write_at(std::uint64_t position, const void* data, std::size_t n) = 0;
+};
+
 class VectorIndex {
  public:
   // Throws kInvalidArgument when the backend rejects the factory string or search parameters.
@@ -62,7 +72,11 @@ class VectorIndex {
   virtual std::size_t tombstones() const = 0;  // removed entries still held (HNSW only)
   int dim() const { return spec_.dim; }
 
-  virtual std::vector<std::uint8_t> serialize() const = 0;
+  // Writes the index's bytes (what deserialize() reads) to `out`, without holding them all in
+  // memory: a checkpoint of a large index streams to its file.
+  virtual void serialize_to(ByteSink& out) const = 0;
+  // The same bytes in memory (tests, small indexes).
+  std::vector<std::uint8_t> serialize() const;
 
  protected:
   explicit VectorIndex(const IndexSpec& spec) : spec_(spec) {}

@@ -2,6 +2,9 @@
 // checkpoint file format and index serialization.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include <filesystem>
 #include <fstream>
 
@@ -73,6 +76,38 @@ TEST(IndexFileTest, RoundTripsAndDetectsDamage) {
     f.put(9);
   }
   EXPECT_THROW(index::read_index_checkpoint(path), Error);
+}
+
+// A streamed payload — small writes, writes larger than the file buffer, and bytes patched after
+// they were written — reads back exactly as an in-memory payload would.
+TEST(IndexFileTest, StreamedPayloadWithPatchesRoundTrips) {
+  TempDir dir;
+  const std::string path = dir.sub("s.idx");
+  std::vector<std::uint8_t> expected;
+  index::write_index_checkpoint(path, 7, [&](index::ByteSink& out) {
+    auto put = [&](std::size_t n, std::uint8_t seed) {
+      std::vector<std::uint8_t> block(n);
+      for (std::size_t i = 0; i < n; ++i) block[i] = static_cast<std::uint8_t>(seed + i * 31);
+      out.write(block.data(), n);
+      expected.insert(expected.end(), block.begin(), block.end());
+    };
+    const std::uint64_t length_at = out.position();
+    std::uint64_t placeholder = 0;
+    out.write(&placeholder, 8);
+    expected.resize(expected.size() + 8);
+    put(100, 1);
+    put(3 << 20, 2);  // larger than the sink's buffer: written straight through
+    put(5, 3);
+    const std::uint64_t length = out.position() - length_at - 8;
+    out.write_at(length_at, &length, 8);  // patched after what follows was written
+    std::memcpy(expected.data() + length_at, &length, 8);
+    put(700000, 4);
+  });
+  auto back = index::read_index_checkpoint(path);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->op_seq(), 7u);
+  ASSERT_EQ(back->payload_size(), expected.size());
+  EXPECT_TRUE(std::equal(expected.begin(), expected.end(), back->payload()));
 }
 
 TEST(VectorIndexTest, HnswTombstonesSurviveSerialization) {

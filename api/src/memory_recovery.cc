@@ -193,15 +193,16 @@ void MemoryCore::stop_value_cache_loader() {
 void MemoryCore::write_checkpoint_locked() {
   // The index must never reflect a change the store could still lose: sync the WAL first.
   store_->sync_wal();
-  index::IndexCheckpoint cp;
-  {
+  // The index streams into the file (page cache) under the shared lock: readers go on, and
+  // writers are held by write_mu_ (which the caller holds) anyway. The lock is released before
+  // the checksum pass and the fsync, so no reader ever waits on the disk.
+  const std::uint64_t op_seq = state_.op_seq;
+  index::write_index_checkpoint(index_path_, op_seq, [&](index::ByteSink& out) {
     std::shared_lock<RwLock> lock(index_mu_);
-    cp.payload = index_->serialize();
-    cp.op_seq = state_.op_seq;
-  }
-  index::write_index_checkpoint(index_path_, cp);
-  store_->truncate_index_ops(entry_.id, cp.op_seq);
-  checkpoint_op_seq_ = cp.op_seq;
+    index_->serialize_to(out);
+  });
+  store_->truncate_index_ops(entry_.id, op_seq);
+  checkpoint_op_seq_ = op_seq;
   changed_since_checkpoint_ = 0;
 }
 
