@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the core with ThreadSanitizer (ENGRAM_TSAN=ON) into ./build-tsan and runs the threaded
-# and durability tests under it. OpenMP runs single-threaded here because Debian's libgomp is not
+# Builds the core and the server with ThreadSanitizer (ENGRAM_TSAN=ON) into ./build-tsan and runs
+# the threaded and durability tests under it, and the server's concurrency, shutdown and
+# streaming-ingest tests (network threads feeding a pipeline thread through a pipe). OpenMP runs single-threaded here because Debian's libgomp is not
 # instrumented (its barriers are invisible to TSAN); tests/tsan.supp silences RocksDB's
 # uninstrumented lock-free memtable. Engram's own code gets no suppression. The HNSWlib cases are
 # left out: hnswlib takes its per-node locks in graph order, which TSAN's lock-order detector
@@ -9,9 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ENGRAM_NO_LM=1 scripts/install-deps.sh
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENGRAM_TSAN=ON \
-  -DENGRAM_BUILD_SERVER=OFF -DENGRAM_BUILD_LM=OFF -DENGRAM_BUILD_BENCH=OFF
-cmake --build build-tsan -j"${ENGRAM_JOBS:-2}" --target engram_core_tests
+  -DENGRAM_BUILD_SERVER=ON -DENGRAM_BUILD_LM=OFF -DENGRAM_BUILD_BENCH=OFF
+cmake --build build-tsan -j"${ENGRAM_JOBS:-2}" --target engram_core_tests engram_server_e2e_tests
 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
   build-tsan/tests/engram_core_tests \
   --gtest_filter='ConcurrencyTest.*:DurabilityTest.*:*ExactnessTest.*:BadInputTest.*:*IndexTypesTest.*-*HNSWlib*'
+OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
+  build-tsan/server/tests/engram_server_e2e_tests \
+  --gtest_filter='IngestE2E.*:ServerE2E.ManyConcurrentClients:ServerE2E.GracefulShutdown*'
