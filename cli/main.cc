@@ -6,6 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include "command.h"
+#ifdef ENGRAM_WITH_LM
+#include "lm/commands.h"
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"engram — an embeddable vector-memory database"};
@@ -18,12 +21,22 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(c.name, c.description);
     actions.emplace_back(sub, c.setup(*sub));
   }
+#ifdef ENGRAM_WITH_LM
+  // train, generate, eval, tune-readout: they run as CLI11 callbacks during parse().
+  engram::lm::register_lm_commands(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; every other parse failure is a usage error: exit status 2.
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+  } catch (const engram::Error& e) {
+    spdlog::error("{} ({})", e.what(), engram::error_code_name(e.code()));
+    return 1;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
   }
 
   for (auto& [sub, action] : actions) {
@@ -38,5 +51,9 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+#ifdef ENGRAM_WITH_LM
+  return 0;  // an LM command: it ran as its callback during parse()
+#else
   return 1;
+#endif
 }

@@ -99,6 +99,14 @@ LoadedModel load_checkpoint(const std::string& dir, c10::Device device) {
   return m;
 }
 
+void update_model_config(const std::string& dir, const ModelConfig& cfg) {
+  validate(cfg);
+  const fs::path p = fs::path(dir) / "config.json";
+  nlohmann::json j = nlohmann::json::parse(read_text(p));
+  j["model"] = nlohmann::json::parse(model_config_to_json(cfg));
+  write_text(p, j.dump(2));
+}
+
 bool load_optimizer(const std::string& dir, torch::optim::Optimizer& optimizer) {
   const fs::path p = fs::path(dir) / "optimizer.pt";
   if (!fs::exists(p)) return false;

@@ -38,6 +38,10 @@ void save_checkpoint(const std::string& dir, Gpt& model, torch::optim::Optimizer
 // Throws engram::Error(kNotFound) naming the missing file (config, parameters or tokenizer).
 LoadedModel load_checkpoint(const std::string& dir, c10::Device device);
 
+// Replaces the model config stored in dir/config.json (e.g. a tuned kNN read-out), keeping
+// the rest of the file. The config must describe the same shape.
+void update_model_config(const std::string& dir, const ModelConfig& cfg);
+
 // Restores the optimizer state if `dir` has one; returns whether it did.
 bool load_optimizer(const std::string& dir, torch::optim::Optimizer& optimizer);
 

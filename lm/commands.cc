@@ -1,4 +1,4 @@
-// lm/commands.cc — CLI11 wiring for train, generate, ingest-text, eval (and bench).
+// lm/commands.cc — CLI11 wiring for train, generate, eval, tune-readout, text ingestion (and bench).
 #include "lm/commands.h"
 
 #include <CLI/CLI.hpp>
@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "engram/database.h"
+#include "engram/error.h"
 #include "lm/corpus.h"
 #include "lm/device.h"
 #include "lm/evaluator.h"
@@ -16,8 +17,11 @@
 #include "lm/language_model.h"
 #include "lm/memory_store.h"
 #include "lm/trainer.h"
+#include "lm/tuner.h"
 
 namespace engram::lm {
+
+void register_lm_tune_command(CLI::App& app);
 
 namespace {
 
@@ -96,8 +100,8 @@ void register_lm_commands(CLI::App& app) {
     auto* c = app.add_subcommand("generate", "continue a prompt, reading a memory at every step");
     c->add_option("--model,-m", o->model, "model directory")->required();
     c->add_option("--prompt,-p", o->prompt)->required();
-    c->add_option("--db", o->db, "database folder holding the memory");
-    c->add_option("--memory", o->memory, "memory name in --db (none: generate without memory)");
+    c->add_option("--data,--db", o->db, "database folder holding the memory");
+    c->add_option("--memory", o->memory, "memory name in --data (none: generate without memory)");
     c->add_option("--max-new-tokens,-n", o->g.max_new_tokens)->capture_default_str();
     c->add_option("--temperature", o->g.temperature, "0: greedy")->capture_default_str();
     c->add_option("--top-k", o->g.top_k)->capture_default_str();
@@ -111,49 +115,13 @@ void register_lm_commands(CLI::App& app) {
       std::unique_ptr<Database> db;
       std::shared_ptr<Memory> mem;
       if (!o->memory.empty()) {
-        if (o->db.empty()) throw CLI::ValidationError("--memory needs --db");
+        if (o->db.empty()) throw CLI::ValidationError("--memory needs --data");
         DatabaseOptions dbo;
         dbo.create_if_missing = false;
         db = Database::open(o->db, dbo);
         mem = open_model_memory(*db, o->memory, lm->config(), false);
       }
       std::cout << o->prompt << generate_text(*lm, o->prompt, o->g, mem.get()) << std::endl;
-    });
-  }
-  // ---- ingest-text -------------------------------------------------------------------------
-  {
-    struct I {
-      std::vector<std::string> files;
-      std::string model, db, memory = "knowledge", device = "cpu";
-      IngestOptions io;
-      int threads = 2;
-    };
-    auto o = std::make_shared<I>();
-    auto* c = app.add_subcommand("ingest-text", "encode documents with the model and insert their slots into a memory");
-    c->add_option("files", o->files, "text files")->required()->check(CLI::ExistingFile);
-    c->add_option("--model,-m", o->model, "model directory")->required();
-    c->add_option("--db", o->db, "database folder (created if missing)")->required();
-    c->add_option("--memory", o->memory, "memory name (created for the model if missing)")->capture_default_str();
-    c->add_option("--batch", o->io.batch, "segments per forward pass")->capture_default_str();
-    c->add_flag("--packed{false},!--sentences", o->io.sentence_segments,
-                "pack sentences into block_size segments (default: one segment per sentence)");
-    c->add_option("--refresh-threshold", o->io.refresh_threshold,
-                  "cosine above which a slot is refreshed with write() instead of inserted (>1: never)")->capture_default_str();
-    c->add_option("--threads", o->threads)->capture_default_str();
-    c->add_option("--device", o->device)->capture_default_str();
-    c->callback([o] {
-      set_threads(o->threads);
-      auto lm = LanguageModel::load(o->model, o->device);
-      auto db = Database::open(o->db);
-      auto mem = open_model_memory(*db, o->memory, lm->config(), false);
-      const auto docs = read_documents(o->files);
-      const IngestReport r = ingest_documents(*lm, docs, *mem, o->io);
-      std::printf("{\"documents\":%lld,\"segments\":%lld,\"tokens\":%lld,\"inserted\":%lld,"
-                  "\"refreshed\":%lld,\"seconds\":%.2f,\"memory_slots\":%llu}\n",
-                  static_cast<long long>(r.documents), static_cast<long long>(r.segments),
-                  static_cast<long long>(r.tokens), static_cast<long long>(r.inserted),
-                  static_cast<long long>(r.refreshed), r.seconds,
-                  static_cast<unsigned long long>(mem->count()));
     });
   }
   // ---- eval --------------------------------------------------------------------------------
@@ -172,7 +140,9 @@ void register_lm_commands(CLI::App& app) {
     c->add_option("--ppl-tokens", o->ppl_tokens)->capture_default_str();
     c->add_option("--facts-per-paragraph", o->facts_per_paragraph)->capture_default_str();
     c->add_flag("--packed{false},!--sentences", o->sentence_segments,
-                "ingest packed segments (default: one segment per sentence)");
+                "ingest the facts' documents packed (default: one segment per sentence)");
+    c->add_flag("--corpus-packed,!--corpus-sentences", o->corpus_packed,
+                "the --text corpus in block_size segments, as the LM reads text (default) or by sentence");
     c->add_option("--seed", o->seed)->capture_default_str();
     c->add_option("--threads", o->threads)->capture_default_str();
     c->add_option("--device", o->device)->capture_default_str();
@@ -181,6 +151,75 @@ void register_lm_commands(CLI::App& app) {
       std::cout << r.json << "\n" << r.table;
     });
   }
+  register_lm_tune_command(app);
+}
+
+void add_text_ingest_options(CLI::App& c, TextIngestArgs& a) {
+  c.add_option("--model,-m", a.model, "model directory (with --text)");
+  c.add_option("--batch", a.io.batch, "with --text: segments per forward pass")->capture_default_str();
+  c.add_flag("--packed{false},!--sentences", a.io.sentence_segments,
+             "with --text: pack sentences into block_size segments (default: one segment per sentence)");
+  c.add_option("--refresh-threshold", a.io.refresh_threshold,
+               "with --text: cosine above which a slot is refreshed with write() instead of inserted (>1: never)")
+      ->capture_default_str();
+  c.add_option("--threads", a.threads, "with --text: LibTorch threads")->capture_default_str();
+  c.add_option("--device", a.device, "with --text: cpu | cuda")->capture_default_str();
+}
+
+int run_text_ingest(const TextIngestArgs& a) {
+  if (a.model.empty()) throw Error(ErrorCode::kInvalidArgument, "ingest --text needs --model");
+  if (a.data.empty()) throw Error(ErrorCode::kInvalidArgument, "ingest --text needs --data");
+  set_threads(a.threads);
+  auto lm = LanguageModel::load(a.model, a.device);
+  auto db = Database::open(a.data);
+  auto mem = open_model_memory(*db, a.memory, lm->config(), false);
+  const auto docs = read_documents(a.files);
+  const IngestReport r = ingest_documents(*lm, docs, *mem, a.io);
+  std::printf("{\"documents\":%lld,\"segments\":%lld,\"tokens\":%lld,\"inserted\":%lld,"
+              "\"refreshed\":%lld,\"seconds\":%.2f,\"memory_slots\":%llu}\n",
+              static_cast<long long>(r.documents), static_cast<long long>(r.segments),
+              static_cast<long long>(r.tokens), static_cast<long long>(r.inserted),
+              static_cast<long long>(r.refreshed), r.seconds, static_cast<unsigned long long>(mem->count()));
+  return 0;
+}
+
+void register_lm_ingest_command(CLI::App& app) {
+  auto a = std::make_shared<TextIngestArgs>();
+  auto* c = app.add_subcommand("ingest", "encode text documents with the model and insert their slots into a memory");
+  c->add_option("--text", a->files, "text files (documents separated by <|endofdoc|> lines)")
+      ->required()->check(CLI::ExistingFile);
+  c->add_option("--data,--db", a->data, "database folder (created if missing)")->required();
+  c->add_option("--memory", a->memory, "memory name (created for the model if missing)")->capture_default_str();
+  add_text_ingest_options(*c, *a);
+  c->callback([a] { run_text_ingest(*a); });
+}
+
+void register_lm_tune_command(CLI::App& app) {
+  auto o = std::make_shared<TuneOptions>();
+  auto* c = app.add_subcommand(
+      "tune-readout",
+      "pick the kNN read-out (sharpness, λ) on dev facts and validation text; stored in the model");
+  c->add_option("--model,-m", o->model, "model directory")->required();
+  c->add_option("--facts", o->facts, "dev prompt<TAB>answer facts (never the eval facts)")->required()->check(CLI::ExistingFile);
+  c->add_option("--text", o->text, "text for the memory (training corpus; distractors)")->check(CLI::ExistingFile);
+  c->add_option("--valid", o->valid, "validation text for perplexity (never the test text)")->check(CLI::ExistingFile);
+  c->add_option("--distractor-slots", o->distractor_slots)->capture_default_str();
+  c->add_option("--max-facts", o->max_facts, "0: all")->capture_default_str();
+  c->add_option("--ppl-tokens", o->ppl_tokens)->capture_default_str();
+  c->add_option("--recall-slack", o->recall_slack,
+                "settings within this of the best dev recall compete on perplexity")->capture_default_str();
+  c->add_flag("--dry-run{false}", o->write, "print the choice without writing it");
+  c->add_flag("--corpus-packed,!--corpus-sentences", o->corpus_packed,
+              "the --text corpus in block_size segments (default) or by sentence")->capture_default_str();
+  c->add_flag("--doc-memory,!--no-doc-memory", o->doc_memory,
+              "perplexity with the document so far added to the corpus memory (default)")->capture_default_str();
+  c->add_option("--seed", o->seed)->capture_default_str();
+  c->add_option("--threads", o->threads)->capture_default_str();
+  c->add_option("--device", o->device)->capture_default_str();
+  c->callback([o] {
+    const TuneReport r = tune_readout(*o);
+    std::cout << r.json << "\n" << r.table;
+  });
 }
 
 void register_lm_bench_command(CLI::App& app) {

@@ -88,11 +88,18 @@ std::vector<Sentence> split_sentences(const Document& doc) {
   std::size_t start = 0;
   for (std::size_t i = 0; i < t.size(); ++i) {
     const char c = t[i];
-    bool end_punct = (c == '.' || c == '!' || c == '?') && i + 1 < t.size() && t[i + 1] == ' ';
+    // A sentence ends at . ! ? followed by a space, or by closing quotes or brackets and then
+    // a space ('... year." He').
+    std::size_t e = i + 1;
+    if (c == '.' || c == '!' || c == '?')
+      while (e < t.size() && (t[e] == '"' || t[e] == '\'' || t[e] == ')' || t[e] == ']')) ++e;
+    bool end_punct = (c == '.' || c == '!' || c == '?') && e < t.size() && t[e] == ' ';
     if (end_punct && c == '.' && abbreviation_before(t, i)) end_punct = false;
     if (c == '\n' || end_punct) {
-      trim_into(t.substr(start, i + 1 - start), doc.offset + start, &out);
-      start = i + 1;
+      const std::size_t end = c == '\n' ? i + 1 : e;
+      trim_into(t.substr(start, end - start), doc.offset + start, &out);
+      start = end;
+      i = end - 1;
     }
   }
   trim_into(t.substr(start), doc.offset + start, &out);

@@ -18,6 +18,7 @@
 #include "lm/corpus.h"
 #include "lm/device.h"
 #include "lm/generator.h"
+#include "lm/heldout.h"
 #include "lm/ingest.h"
 #include "lm/language_model.h"
 #include "lm/memory_store.h"
@@ -37,27 +38,17 @@ bool exact_match(const std::string& cont, const std::string& answer) {
 
 namespace {
 
-// exp(mean NLL) over held-out episodes processed segment by segment.
-double perplexity(LoadedModel& m, const std::vector<std::vector<int>>& episodes, int S,
-                  MemoryInterface* memory, bool store) {
-  const int T = m.cfg.block_size;
-  SegmentRunner runner(m.model, memory, store);
+// exp(mean NLL) of held-out documents read in order (lm/heldout.h).
+double perplexity(LoadedModel& m, const std::vector<Document>& docs, int64_t max_tokens,
+                  MemoryInterface* memory, bool store, int64_t* scored) {
   double nll = 0;
   int64_t n = 0;
-  const std::size_t B = 8;
-  for (std::size_t e0 = 0; e0 < episodes.size(); e0 += B) {
-    const std::size_t e1 = std::min(episodes.size(), e0 + B);
-    auto t = torch::empty({static_cast<int64_t>(e1 - e0), static_cast<int64_t>(episodes[e0].size())}, torch::kLong);  // [b, S·T+1]
-    for (std::size_t i = e0; i < e1; ++i)
-      for (std::size_t j = 0; j < episodes[i].size(); ++j) t[i - e0][j] = episodes[i][j];
-    t = t.to(m.device);
-    for (int s = 0; s < S; ++s) {
-      auto l = runner.nll(t.narrow(1, s * T, T), t.narrow(1, s * T + 1, T));  // [b, T]
-      nll += l.sum().item<double>();
-      n += l.numel();
-    }
-    runner.clear();  // only what this runner inserted: the held-out document's own slots
-  }
+  *scored = score_heldout(m, docs, max_tokens, memory, store,
+                          [&](const torch::Tensor& out, const KnnParts&, const torch::Tensor& y) {
+                            auto logp = torch::log_softmax(out, -1);  // [1, T, V]
+                            nll -= logp.gather(-1, y.unsqueeze(-1)).sum().item<double>();
+                            n += y.numel();
+                          });
   return std::exp(nll / std::max<int64_t>(n, 1));
 }
 
@@ -141,12 +132,14 @@ EvalReport run_eval(const EvalOptions& o) {
   io.progress = o.progress;
   io.sentence_segments = o.sentence_segments;
   j["sentence_segments"] = o.sentence_segments;
+  j["corpus_packed"] = o.corpus_packed;
 
   // 1. The memory holds (a slice of) the training corpus: kNN-LM memory and distractors.
   std::vector<Document> text_docs;
   if (!o.text.empty()) {
     text_docs = read_documents(o.text);
     io.max_slots = o.distractor_slots;
+    io.sentence_segments = !o.corpus_packed;
     if (o.progress) std::fprintf(stderr, "ingesting the text corpus (up to %lld slots)\n", static_cast<long long>(o.distractor_slots));
     ingest_documents(*lm, text_docs, *memory, io);
   }
@@ -157,29 +150,24 @@ EvalReport run_eval(const EvalOptions& o) {
   std::vector<Document> held;
   if (!o.heldout.empty()) {
     held = read_documents({o.heldout});
-    const int S = 4;
-    auto eps = prose_episodes(*m.tokenizer, held, S, m.cfg.block_size);
-    const std::size_t per_ep = static_cast<std::size_t>(S) * m.cfg.block_size;
-    if (eps.size() * per_ep > static_cast<std::size_t>(o.ppl_tokens))
-      eps.resize(std::max<std::size_t>(1, o.ppl_tokens / per_ep));
-    if (!eps.empty()) {
-      const double p_none = perplexity(m, eps, S, nullptr, false);
-      const double p_doc = perplexity(m, eps, S, doc_memory.get(), true);
-      const double p_corpus = perplexity(m, eps, S, memory.get(), false);
-      const double p_both = perplexity(m, eps, S, memory.get(), true);
-      j["ppl_tokens"] = static_cast<int64_t>(eps.size() * per_ep);
-      j["ppl_no_memory"] = p_none;
-      j["ppl_doc_memory"] = p_doc;
-      j["ppl_corpus_memory"] = p_corpus;
-      j["ppl_corpus_and_doc_memory"] = p_both;
-      j["ppl_ratio_corpus"] = p_corpus / p_none;
-      j["ppl_ratio_best"] = std::min({p_doc, p_corpus, p_both}) / p_none;
-      table << "held-out perplexity (" << eps.size() * per_ep << " tokens)\n"
-            << "  no memory                         " << p_none << "\n"
-            << "  memory: the document so far       " << p_doc << "  (" << p_doc / p_none << "x)\n"
-            << "  memory: training corpus           " << p_corpus << "  (" << p_corpus / p_none << "x)\n"
-            << "  memory: corpus + document so far  " << p_both << "  (" << p_both / p_none << "x)\n";
-    }
+    int64_t n = 0;
+    const double p_none = perplexity(m, held, o.ppl_tokens, nullptr, false, &n);
+    const double p_doc = perplexity(m, held, o.ppl_tokens, doc_memory.get(), true, &n);
+    const double p_corpus = perplexity(m, held, o.ppl_tokens, memory.get(), false, &n);
+    const double p_both = perplexity(m, held, o.ppl_tokens, memory.get(), true, &n);
+    j["ppl_tokens"] = n;
+    j["ppl_no_memory"] = p_none;
+    j["ppl_doc_memory"] = p_doc;
+    j["ppl_corpus_memory"] = p_corpus;
+    j["ppl_corpus_and_doc_memory"] = p_both;
+    j["ppl_ratio_corpus"] = p_corpus / p_none;
+    j["ppl_ratio_corpus_and_doc"] = p_both / p_none;
+    j["ppl_ratio_best"] = std::min({p_doc, p_corpus, p_both}) / p_none;
+    table << "held-out perplexity (" << n << " tokens, each document read from its start)\n"
+          << "  no memory                         " << p_none << "\n"
+          << "  memory: the document so far       " << p_doc << "  (" << p_doc / p_none << "x)\n"
+          << "  memory: training corpus           " << p_corpus << "  (" << p_corpus / p_none << "x)\n"
+          << "  memory: corpus + document so far  " << p_both << "  (" << p_both / p_none << "x)\n";
   }
 
   // 3. Facts, as ordinary documents mixed with prose.
@@ -193,6 +181,7 @@ EvalReport run_eval(const EvalOptions& o) {
   auto fact_docs = make_fact_documents(facts, prose, rng, o.facts_per_paragraph, 6);
   if (o.progress) std::fprintf(stderr, "ingesting %zu facts in %zu documents\n", facts.size(), fact_docs.size());
   io.max_slots = 0;
+  io.sentence_segments = o.sentence_segments;
   const IngestReport fr = ingest_documents(*lm, fact_docs, *memory, io);
   const int64_t total_slots = static_cast<int64_t>(memory->count());
   j["facts"] = facts.size();

@@ -26,7 +26,8 @@ struct EvalOptions {
   int max_new_tokens = 6;
   int64_t ppl_tokens = 40000;       // held-out tokens scored per setting
   int facts_per_paragraph = 4;
-  bool sentence_segments = true;    // ingestion: one segment per sentence (else packed)
+  bool sentence_segments = true;    // fact ingestion: one segment per sentence (else packed)
+  bool corpus_packed = true;        // the corpus (--text) in block_size segments, as the LM reads
   std::string device = "cpu";
   int threads = 2;
   uint64_t seed = 1;

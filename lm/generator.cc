@@ -92,7 +92,15 @@ std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
 
 std::string generate_text(LanguageModel& lm, const std::string& prompt, const GenerateOptions& o,
                           MemoryInterface* memory) {
-  return lm.tokenizer().decode(generate_ids(lm, lm.tokenizer().encode(prompt), o, memory));
+  const std::vector<int> ids = lm.tokenizer().encode(prompt);
+  const std::vector<int> out = generate_ids(lm, ids, o, memory);
+  // Decoded on its own a continuation loses its leading space ("▁1734" → "1734"): decode the
+  // whole text and keep what follows the prompt's own decoding.
+  std::vector<int> all = ids;
+  all.insert(all.end(), out.begin(), out.end());
+  const std::string head = lm.tokenizer().decode(ids), whole = lm.tokenizer().decode(all);
+  if (whole.compare(0, head.size(), head) == 0) return whole.substr(head.size());
+  return lm.tokenizer().decode(out);
 }
 
 }  // namespace engram::lm

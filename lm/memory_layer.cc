@@ -30,14 +30,14 @@ MemoryAttentionImpl::MemoryAttentionImpl(const ModelConfig& c) : cfg(c) {
 }
 
 torch::Tensor MemoryAttentionImpl::queries(const torch::Tensor& h) {
-  auto q = wq(ln(h));  // [B, T, dk]
+  auto q = cfg.knn_key_hidden ? ln(h) : wq(ln(h));  // [B, T, dk]
   if (cfg.memory_cosine) q = q / (q.norm(2, -1, true) + 1e-6);
   return q;
 }
 
 MemorySlots MemoryAttentionImpl::slots(const torch::Tensor& h) {
   auto x = ln(h);                                   // [B, T, C]
-  auto k = cfg.tie_memory_qk ? wq(x) : wk(x);       // [B, T, dk]
+  auto k = cfg.knn_key_hidden ? x : cfg.tie_memory_qk ? wq(x) : wk(x);  // [B, T, dk]
   auto v = wv(x);                                   // [B, T, dv]
   if (cfg.memory_cosine) k = k / (k.norm(2, -1, true) + 1e-6);
   if (cfg.memory_shift_values) {
@@ -114,22 +114,38 @@ KnnRead MemoryAttentionImpl::knn(const torch::Tensor& h, MemoryInterface* memory
   auto K = r.K.to(dev), valid = r.valid.to(dev);
   auto cos = torch::bmm(K, q.unsqueeze(2)).squeeze(2);  // [N, k]: gradient flows into q
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  auto s = (cos * log_scale.exp()).masked_fill(valid.logical_not(), neg_inf);
-  auto any = valid.any(-1, true);                                       // [N, 1]
-  auto alpha = torch::softmax(s, -1);                                   // [N, k]
-  alpha = torch::where(valid, alpha, torch::zeros_like(alpha));
+  auto any = valid.any(-1, true);                                            // [N, 1]
   auto maxcos = cos.masked_fill(valid.logical_not(), -2.0f).amax(-1, true);  // [N, 1]
+  auto scale = knn_scale();
+  torch::Tensor exact;
+  if (cfg.knn_exact_cos > 0) {
+    // A context the memory holds word for word: a sharper p_kNN and a fixed λ.
+    exact = maxcos.detach() >= cfg.knn_exact_cos;  // [N, 1]
+    scale = torch::where(exact, torch::full({}, cfg.knn_exact_scale, cos.options()), scale);
+  }
+  auto s = (cos * scale).masked_fill(valid.logical_not(), neg_inf);
+  auto alpha = torch::softmax(s, -1);  // [N, k]
+  alpha = torch::where(valid, alpha, torch::zeros_like(alpha));
   auto lam = knn_lambda(maxcos);
+  if (exact.defined()) lam = torch::where(exact, torch::full({}, cfg.knn_exact_lambda, lam.options()), lam);
   lam = torch::where(any, lam, torch::zeros_like(lam));
   auto tok = r.V.select(2, 0).round().to(torch::kLong).clamp(0, cfg.vocab_size - 1);  // [N, k]
   tok = torch::where(r.valid, tok, torch::zeros_like(tok)).to(dev);
   out.alpha = alpha.view({B, T, -1});
   out.tokens = tok.view({B, T, -1});
   out.lambda = lam.view({B, T, 1});
+  out.cos = cos.masked_fill(valid.logical_not(), -2.0f).view({B, T, -1});
   return out;
 }
 
+torch::Tensor MemoryAttentionImpl::knn_scale() const {
+  if (cfg.knn_scale > 0) return torch::full({}, cfg.knn_scale, log_scale.options()).detach();
+  return log_scale.exp();
+}
+
 torch::Tensor MemoryAttentionImpl::knn_lambda(const torch::Tensor& maxcos) const {
+  if (cfg.knn_lambda_slope > 0)
+    return cfg.knn_lambda_max * torch::sigmoid(cfg.knn_lambda_slope * (maxcos - cfg.knn_lambda_center));
   return torch::sigmoid((lam_w + 10.0f) * maxcos + (lam_b - 8.0f));
 }
 

@@ -34,6 +34,7 @@ struct KnnRead {
   torch::Tensor alpha;   // [B, T, k] softmax(scale·cos), 0 for missing slots
   torch::Tensor tokens;  // [B, T, k] int64 token ids (0 for missing slots)
   torch::Tensor lambda;  // [B, T, 1] σ(a·max cos + b), 0 where nothing was retrieved
+  torch::Tensor cos;     // [B, T, k] the retrieved slots' cosines (−2 for missing slots)
 };
 
 struct MemoryAttentionImpl : torch::nn::Module {
@@ -58,8 +59,11 @@ struct MemoryAttentionImpl : torch::nn::Module {
   // kNN-LM read for h [B, T, C] (memory_knn): retrieves with the same queries; an undefined
   // result when there is no memory or it is empty.
   KnnRead knn(const torch::Tensor& h, MemoryInterface* memory);
-  // λ for the best cosine of each query, maxcos [..., 1] → [..., 1].
+  // λ for the best cosine of each query, maxcos [..., 1] → [..., 1]: the learned
+  // σ((10+a)·maxcos + b − 8), or the fixed read-out of the config (knn_lambda_slope > 0).
   torch::Tensor knn_lambda(const torch::Tensor& maxcos) const;
+  // The sharpness of p_kNN: the config's knn_scale when set, else the learned one.
+  torch::Tensor knn_scale() const;
 
   // Mixes a kNN read into logits [B, T, V]: log((1−λ)·softmax(logits) + λ·p_kNN).
   static torch::Tensor mix(const torch::Tensor& logits, const KnnRead& r);

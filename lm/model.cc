@@ -33,7 +33,7 @@ GptImpl::GptImpl(const ModelConfig& c) : cfg(c) {
 }
 
 torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory,
-                               ModelCache* cache, MemorySlots* slots) {
+                               ModelCache* cache, MemorySlots* slots, KnnParts* parts) {
   const int64_t T = idx.size(1);
   const int64_t past = cache != nullptr ? cache->length() : 0;
   if (past + T > cfg.block_size)
@@ -56,6 +56,10 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory
     if (slots != nullptr && slots->keys.defined()) slots->values = knn_values(idx, cfg.mem_dim());
     KnnRead r = std::move(blocks[cfg.memory_layer]->last_knn);
     blocks[cfg.memory_layer]->last_knn = KnnRead{};
+    if (parts != nullptr) {
+      parts->lm_logits = logits;
+      parts->read = r;
+    }
     logits = MemoryAttentionImpl::mix(logits, r);  // log-probabilities
   }
   return logits;

@@ -20,6 +20,11 @@ struct ModelCache {
   void clear() { layers.clear(); }
 };
 
+struct KnnParts {
+  torch::Tensor lm_logits;  // [B, T, V]
+  KnnRead read;             // undefined tensors when nothing was retrieved
+};
+
 struct GptImpl : torch::nn::Module {
   explicit GptImpl(const ModelConfig& c);
 
@@ -27,8 +32,11 @@ struct GptImpl : torch::nn::Module {
   // positions. `memory` (nullable) is read by the memory sublayer; `slots` (nullable) receives
   // the slots the memory block produced. Throws engram::Error(kInvalidArgument) when the
   // positions exceed block_size or the memory's dimensions do not match.
+  // With memory_knn, `parts` (nullable) receives the LM's own logits (before mixing) and the
+  // kNN read, for tuning the read-out (lm/tuner.h).
   torch::Tensor forward(const torch::Tensor& idx, MemoryInterface* memory = nullptr,
-                        ModelCache* cache = nullptr, MemorySlots* slots = nullptr);
+                        ModelCache* cache = nullptr, MemorySlots* slots = nullptr,
+                        KnnParts* parts = nullptr);
 
   // Only the memory block's slots for idx [B, T]: the layers above it are not run.
   MemorySlots encode_slots(const torch::Tensor& idx);

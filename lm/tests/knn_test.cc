@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "engram/database.h"
+#include "engram/error.h"
 #include "lm/corpus.h"
 #include "lm/memory_store.h"
 #include "lm/model.h"
@@ -147,6 +148,82 @@ TEST(Knn, GradientsReachScaleInterpolationAndQueries) {
   EXPECT_NE(m->log_scale.grad().item<float>(), 0.0f);
   EXPECT_NE(m->lam_w.grad().item<float>(), 0.0f);
   EXPECT_GT(m->wq->weight.grad().abs().sum().item<float>(), 0.0f);
+}
+
+TEST(Corpus, ASentenceEndsAfterClosingQuotes) {
+  Document d{"f", 0, "\"It was.\" He left. \"Why?\" she asked. (See above.) Then X was born in the year 1908. End"};
+  std::vector<std::string> got;
+  for (const auto& s : split_sentences(d)) got.push_back(s.text);
+  const std::vector<std::string> want = {"\"It was.\"", "He left.", "\"Why?\"", "she asked.", "(See above.)",
+                                         "Then X was born in the year 1908.", "End"};
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(split_sentences(d)[1].offset, 10u);
+}
+
+TEST(Knn, AFixedReadOutReplacesTheLearnedOne) {
+  ModelConfig cfg = knn_config();
+  cfg.knn_scale = 200.0f;
+  cfg.knn_lambda_slope = 50.0f;
+  cfg.knn_lambda_center = 0.9f;
+  cfg.knn_lambda_max = 0.8f;
+  const ModelConfig back = model_config_from_json(model_config_to_json(cfg));
+  EXPECT_EQ(back.knn_scale, 200.0f);
+  EXPECT_EQ(back.knn_lambda_slope, 50.0f);
+  EXPECT_FLOAT_EQ(back.knn_lambda_center, 0.9f);
+  EXPECT_FLOAT_EQ(back.knn_lambda_max, 0.8f);
+  Gpt model(cfg);
+  auto& m = model->blocks[cfg.memory_layer]->memory;
+  EXPECT_FLOAT_EQ(m->knn_scale().item<float>(), 200.0f);
+  for (float c : {0.5f, 0.9f, 0.95f, 1.0f})
+    EXPECT_NEAR(m->knn_lambda(torch::full({1}, c)).item<float>(), 0.8 / (1 + std::exp(-50.0 * (c - 0.9))), 1e-6);
+  // The learned values are used when the fixed ones are 0 (the default).
+  Gpt learned(knn_config());
+  auto& l = learned->blocks[cfg.memory_layer]->memory;
+  EXPECT_FLOAT_EQ(l->knn_scale().item<float>(), l->log_scale.exp().item<float>());
+  EXPECT_NEAR(l->knn_lambda(torch::ones({1})).item<float>(), 1 / (1 + std::exp(-2.0)), 1e-6);
+  cfg.knn_lambda_max = 1.5f;
+  EXPECT_THROW(validate(cfg), Error);
+}
+
+TEST(Knn, ASharpReadOutLetsTheExactKeyWinAmongNearDuplicates) {
+  // Slots whose keys are almost the query's (cos 0.99) outnumber the exact one 30 to 1: the
+  // learned-style soft read-out (scale 30) follows the crowd, a sharp one the exact match.
+  ModelConfig cfg = knn_config();
+  cfg.memory_k = 32;
+  const int d = cfg.mem_dim();
+  TempDir dir;
+  auto db = Database::open(dir.path());
+  auto mem = open_model_memory(*db, "m", cfg, true);
+  torch::manual_seed(4);
+  auto q = torch::randn({d});
+  q = q / q.norm();
+  std::vector<float> keys, values;
+  auto add = [&](const torch::Tensor& k, int token) {
+    auto kk = (k / k.norm()).contiguous();
+    keys.insert(keys.end(), kk.data_ptr<float>(), kk.data_ptr<float>() + d);
+    std::vector<float> v(d, 0.0f);
+    v[0] = static_cast<float>(token);
+    values.insert(values.end(), v.begin(), v.end());
+  };
+  add(q, 7);
+  for (int i = 0; i < 30; ++i) add(q + 0.14f * torch::randn({d}) / std::sqrt(static_cast<float>(d)), 9);
+  mem->insert(MatrixView(keys.data(), 31, d), MatrixView(values.data(), 31, d));
+  auto h = torch::randn({1, 1, cfg.d_model});
+  for (float scale : {30.0f, 2000.0f}) {
+    ModelConfig c = cfg;
+    c.knn_scale = scale;
+    MemoryAttention m(c);
+    // Make the sublayer's query exactly q: LN(h) = x, W_q = projection onto q.
+    torch::NoGradGuard ng;
+    auto x = m->ln(h).view({-1});
+    m->wq->weight.copy_(torch::outer(q, x) / x.dot(x));
+    KnnRead r = m->knn(h, mem.get());
+    auto p = torch::zeros({64}).scatter_add(0, r.tokens.view({-1}), r.alpha.view({-1}));
+    if (scale < 100)
+      EXPECT_GT(p[9].item<float>(), p[7].item<float>());
+    else
+      EXPECT_GT(p[7].item<float>(), 0.9f);
+  }
 }
 
 }  // namespace

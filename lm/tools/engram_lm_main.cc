@@ -1,5 +1,6 @@
-// engram-lm — the LM layer's commands as a stand-alone program (the main `engram` executable
-// registers the same subcommands).
+// engram-lm — the LM layer's commands as a stand-alone program, for builds without the
+// `engram` command (ENGRAM_BUILD_SERVER=OFF). `engram` takes the same command lines; only
+// `bench` (lm/bench/) is here alone.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -11,6 +12,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"engram-lm: train, run and evaluate Engram's memory-augmented language model"};
   engram::lm::register_lm_commands(app);
+  engram::lm::register_lm_ingest_command(app);
   engram::lm::register_lm_bench_command(app);
   app.require_subcommand(1);
   try {

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The LM commands through the `engram` executable: train → ingest --text → generate, on the
+# tiny sample. Usage: cli_test.sh ENGRAM_BINARY TESTDATA_DIR
+set -euo pipefail
+ENGRAM=$1
+DATA=$2
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+export OMP_WAIT_POLICY=PASSIVE
+
+# train: a tiny kNN model; the checkpoint, loss curve and plot are written.
+out=$("$ENGRAM" train "$DATA/austen-sample.txt" --out "$D/m" --vocab-size 120 --layers 2 --heads 4 \
+  --width 48 --block-size 32 --segments 2 --batch 4 --steps 30 --warmup 5 --knn --threads 1 --quiet \
+  --drill-facts "$DATA/facts-sample.tsv")
+echo "$out" | grep -q '"steps":30' || fail "train did not report 30 steps: $out"
+for f in config.json model.pt optimizer.pt tokenizer.model loss.csv loss.png; do
+  [ -s "$D/m/$f" ] || fail "train wrote no $f"
+done
+
+# ingest --text goes to the LM path; --text without --model is a usage error (exit 2).
+set +e
+"$ENGRAM" ingest --data "$D/db" --memory facts --text "$DATA/austen-sample.txt" 2>/dev/null
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "ingest --text without --model exited $rc, not 2"
+cut -f1,2 --output-delimiter=' ' "$DATA/facts-sample.tsv" | sed 's/$/./' > "$D/facts.txt"
+out=$("$ENGRAM" ingest --data "$D/db" --memory facts --text "$D/facts.txt" --model "$D/m" --threads 1 -q)
+echo "$out" | grep -q '"documents":1' || fail "ingest --text: $out"
+slots=$(echo "$out" | grep memory_slots | sed 's/.*"memory_slots":\([0-9]*\).*/\1/')
+[ "$slots" -gt 40 ] || fail "ingest --text stored only $slots slots"
+"$ENGRAM" info --data "$D/db" | grep -q facts || fail "engram info does not list the memory"
+
+# generate: same seed, same text; sampling with another seed is allowed to differ.
+g1=$("$ENGRAM" generate --model "$D/m" --data "$D/db" --memory facts --prompt "Orvel Tamsin was born in the year" \
+  -n 6 --temperature 0.8 --seed 3 --threads 1)
+g2=$("$ENGRAM" generate --model "$D/m" --data "$D/db" --memory facts --prompt "Orvel Tamsin was born in the year" \
+  -n 6 --temperature 0.8 --seed 3 --threads 1)
+[ "$g1" = "$g2" ] || fail "generate is not deterministic: '$g1' vs '$g2'"
+case "$g1" in "Orvel Tamsin was born in the year"*) ;; *) fail "generate did not echo the prompt: $g1" ;; esac
+
+# A sharp fixed read-out (what tune-readout stores in config.json): the exact key of the
+# ingested sentence decides every answer token, even for this barely trained model.
+sed -i -e 's/"knn_scale": 0.0/"knn_scale": 100000.0/' -e 's/"knn_lambda_slope": 0.0/"knn_lambda_slope": 2000.0/' \
+  -e 's/"knn_lambda_center": 0.0/"knn_lambda_center": 0.995/' "$D/m/config.json"
+grep -q '"knn_scale": 100000.0' "$D/m/config.json" || fail "could not set the read-out"
+for q in "Orvel Tamsin was born in the year:1734" "Hedda Virkkunen died in the year:1968" "Ansel Quarry was born in the year:1650"; do
+  prompt=${q%:*}
+  answer=${q##*:}
+  g=$("$ENGRAM" generate --model "$D/m" --data "$D/db" --memory facts --prompt "$prompt" -n 6 --threads 1)
+  case "$g" in "$prompt $answer"*) ;; *) fail "with the memory, '$prompt' gave '$g' (want $answer)" ;; esac
+done
+
+# A missing model is an error (exit 1), not a crash.
+set +e
+"$ENGRAM" generate --model "$D/nope" --prompt x 2>/dev/null
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "generate with a missing model exited $rc, not 1"
+echo "ok"

@@ -1,0 +1,406 @@
+// lm/tuner.cc — grid search of the kNN read-out on dev facts and validation text.
+#include "lm/tuner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "engram/database.h"
+#include "engram/error.h"
+#include "lm/checkpoint.h"
+#include "lm/corpus.h"
+#include "lm/device.h"
+#include "lm/heldout.h"
+#include "lm/ingest.h"
+#include "lm/language_model.h"
+#include "lm/memory_store.h"
+
+namespace engram::lm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// What one scored position needs to be re-scored under any read-out.
+struct Pos {
+  int target = 0;
+  float p_target = 0;            // p_LM(target)
+  int lm_top = 0;                // argmax p_LM
+  float p_top = 0;
+  std::vector<float> cos;        // [k], −2 for a missing slot
+  std::vector<int> tok;          // [k]
+  std::vector<float> p_tok;      // [k] p_LM(tok) (recall positions only)
+  float maxcos = -2;
+};
+
+struct Readout {
+  float scale = 0, slope = 0, center = 0, lmax = 1;
+  std::string name() const {
+    std::ostringstream s;
+    s << "scale " << scale << ", lambda = " << lmax << "*sigmoid(" << slope << "*(maxcos-" << center << "))";
+    return s.str();
+  }
+};
+
+float lambda_of(const Readout& r, float maxcos) {
+  if (maxcos < -1.5f) return 0.0f;  // nothing retrieved
+  return r.lmax / (1.0f + std::exp(-r.slope * (maxcos - r.center)));
+}
+
+// Appends the positions (b, t) with a target ≥ 0 from a forward pass's kNN parts.
+void collect_parts(const KnnParts& parts, const std::vector<std::vector<int>>& targets, bool with_lm_tokens,
+                   std::vector<Pos>* out) {
+  if (!parts.read.cos.defined()) throw Error(ErrorCode::kFailedPrecondition, "tune: nothing was retrieved");
+  auto p = torch::softmax(parts.lm_logits.to(torch::kFloat), -1).to(torch::kCPU).contiguous();  // [B, L, V]
+  auto cos = parts.read.cos.to(torch::kCPU).contiguous();                                        // [B, L, k]
+  auto tok = parts.read.tokens.to(torch::kCPU).contiguous();                                     // [B, L, k]
+  auto top = p.max(-1);                                                                           // ([B, L], [B, L])
+  auto pt = std::get<0>(top).contiguous(), it = std::get<1>(top).contiguous();
+  const int64_t L = p.size(1), V = p.size(2), k = cos.size(2);
+  const float* pp = p.data_ptr<float>();
+  const float* cp = cos.data_ptr<float>();
+  const int64_t* tp = tok.data_ptr<int64_t>();
+  for (std::size_t b = 0; b < targets.size(); ++b)
+    for (int64_t t = 0; t < L && t < static_cast<int64_t>(targets[b].size()); ++t) {
+      const int y = targets[b][t];
+      if (y < 0) continue;
+      const int64_t row = static_cast<int64_t>(b) * L + t;
+      Pos q;
+      q.target = y;
+      q.p_target = pp[row * V + y];
+      q.lm_top = static_cast<int>(it.data_ptr<int64_t>()[row]);
+      q.p_top = pt.data_ptr<float>()[row];
+      q.cos.assign(cp + row * k, cp + (row + 1) * k);
+      q.tok.assign(tp + row * k, tp + (row + 1) * k);
+      if (with_lm_tokens)
+        for (int64_t j = 0; j < k; ++j) q.p_tok.push_back(pp[row * V + q.tok[j]]);
+      q.maxcos = *std::max_element(q.cos.begin(), q.cos.end());
+      out->push_back(std::move(q));
+    }
+}
+
+// Runs the model over x [B, L] and appends its positions.
+void collect(LoadedModel& m, MemoryInterface* memory, const torch::Tensor& x,
+             const std::vector<std::vector<int>>& targets, bool with_lm_tokens, std::vector<Pos>* out) {
+  KnnParts parts;
+  m.model->forward(x.to(m.device), memory, nullptr, nullptr, &parts);
+  collect_parts(parts, targets, with_lm_tokens, out);
+}
+
+// softmax(scale·cos) over the valid slots of a position.
+void knn_weights(const Pos& q, float scale, std::vector<float>* a) {
+  a->assign(q.cos.size(), 0.0f);
+  if (q.maxcos < -1.5f) return;
+  double z = 0;
+  for (std::size_t j = 0; j < q.cos.size(); ++j)
+    if (q.cos[j] > -1.5f) z += (*a)[j] = std::exp(scale * (q.cos[j] - q.maxcos));
+  for (auto& v : *a) v = static_cast<float>(v / z);
+}
+
+struct Score {
+  double ppl = 0, recall = 0;
+};
+
+}  // namespace
+
+TuneReport tune_readout(const TuneOptions& o) {
+  set_threads(o.threads);
+  auto lm = LanguageModel::load(o.model, o.device);
+  LoadedModel& m = lm->loaded();
+  if (!m.cfg.memory_knn) throw Error(ErrorCode::kInvalidArgument, "tune: the model has no kNN read-out (--knn)");
+  torch::NoGradGuard no_grad;
+  m.model->eval();
+  std::vector<Fact> facts = read_facts(o.facts);
+  std::mt19937_64 rng(o.seed);
+  std::shuffle(facts.begin(), facts.end(), rng);
+  if (o.max_facts > 0 && static_cast<std::size_t>(o.max_facts) < facts.size()) facts.resize(o.max_facts);
+
+  const std::string db_dir = (fs::temp_directory_path() / ("engram-lm-tune-" + std::to_string(::getpid()))).string();
+  fs::remove_all(db_dir);
+  auto db = Database::open(db_dir);
+  auto memory = open_model_memory(*db, "tune", m.cfg, true);
+  IngestOptions io;
+  io.progress = o.progress;
+  io.sentence_segments = !o.corpus_packed;
+  std::vector<Document> text_docs;
+  if (!o.text.empty()) {
+    text_docs = read_documents(o.text);
+    io.max_slots = o.distractor_slots;
+    ingest_documents(*lm, text_docs, *memory, io);
+  }
+  const int64_t corpus_slots = static_cast<int64_t>(memory->count());
+
+  // 1. Validation perplexity positions, the corpus in the memory (as eval's "training corpus"),
+  //    with the document so far added when doc_memory is set (eval's "corpus + document so far").
+  std::vector<Pos> ppl_pos;
+  std::vector<Document> valid_docs;
+  if (!o.valid.empty()) {
+    valid_docs = read_documents({o.valid});
+    score_heldout(m, valid_docs, o.ppl_tokens, memory.get(), o.doc_memory,
+                  [&](const torch::Tensor&, const KnnParts& parts, const torch::Tensor& y) {
+                    auto yc = y.to(torch::kCPU);
+                    std::vector<std::vector<int>> t(1);
+                    for (int64_t i = 0; i < yc.size(1); ++i) t[0].push_back(static_cast<int>(yc[0][i].item<int64_t>()));
+                    collect_parts(parts, t, false, &ppl_pos);
+                  });
+    if (o.progress) std::fprintf(stderr, "tune: %zu validation positions\n", ppl_pos.size());
+  }
+
+  // 2. Dev facts ingested as documents among the distractors; their answer positions.
+  std::vector<Sentence> prose;
+  for (const auto* docs : {&valid_docs, &text_docs})
+    for (const auto& d : *docs) {
+      for (auto& s : split_sentences(d))
+        if (s.text.size() < 300) prose.push_back(std::move(s));
+      if (prose.size() > 20000) break;
+    }
+  auto fact_docs = make_fact_documents(facts, prose, rng, o.facts_per_paragraph, 6);
+  io.max_slots = 0;
+  io.sentence_segments = true;
+  ingest_documents(*lm, fact_docs, *memory, io);
+  std::vector<Pos> fact_pos;
+  std::vector<int> fact_of;  // fact index of each fact position
+  int used_facts = 0;
+  for (std::size_t i = 0; i < facts.size(); ++i) {
+    const auto prompt = m.tokenizer->encode(facts[i].prompt);
+    // The answer tokens as the fact's sentence has them (with its period: "6." may be one
+    // piece): greedy decoding must produce these up to the answer's last character.
+    auto full = m.tokenizer->encode(facts[i].prompt + " " + facts[i].answer + ".");
+    if (prompt.empty() || full.size() <= prompt.size() ||
+        !std::equal(prompt.begin(), prompt.end(), full.begin()))
+      continue;
+    std::size_t n_ans = prompt.size();
+    while (n_ans < full.size()) {
+      ++n_ans;
+      std::string cont = m.tokenizer->decode(std::vector<int>(full.begin() + prompt.size(), full.begin() + n_ans));
+      cont.erase(0, cont.find_first_not_of(' '));
+      if (cont.size() >= facts[i].answer.size()) break;
+    }
+    full.resize(n_ans);
+    if (full.size() - 1 > static_cast<std::size_t>(m.cfg.block_size)) continue;
+    const int64_t L = static_cast<int64_t>(full.size()) - 1;
+    auto x = torch::empty({1, L}, torch::kLong);
+    std::vector<std::vector<int>> y(1, std::vector<int>(L, -1));
+    for (int64_t t = 0; t < L; ++t) x[0][t] = full[t];
+    for (std::size_t t = prompt.size() - 1; t + 1 < full.size(); ++t) y[0][t] = full[t + 1];
+    const std::size_t before = fact_pos.size();
+    collect(m, memory.get(), x, y, true, &fact_pos);
+    fact_of.insert(fact_of.end(), fact_pos.size() - before, used_facts);
+    ++used_facts;
+  }
+  if (o.progress) std::fprintf(stderr, "tune: %d dev facts (%zu answer positions)\n", used_facts, fact_pos.size());
+  if (used_facts == 0) throw Error(ErrorCode::kInvalidArgument, "tune: no usable dev facts in " + o.facts);
+
+  // 3. The grid.
+  auto& mem_layer = m.model->blocks[m.cfg.memory_layer]->memory;
+  Readout learned;
+  learned.scale = mem_layer->log_scale.exp().item<float>();
+  learned.slope = 10.0f + mem_layer->lam_w.item<float>();
+  learned.center = (8.0f - mem_layer->lam_b.item<float>()) / learned.slope;
+  learned.lmax = 1.0f;
+  const std::vector<float> scales = {learned.scale, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
+  const std::vector<float> slopes = {2, 5, 10, 20, 50, 100, 200, 500, 1000, 3000};
+  const std::vector<float> centers = {0.0f, 0.2f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.85f, 0.9f, 0.95f, 0.98f, 0.99f, 0.995f, 0.999f};
+  const std::vector<float> maxes = {0.02f, 0.05f, 0.1f, 0.2f, 0.3f, 0.5f, 0.7f, 0.9f, 0.95f, 0.99f, 1.0f};
+
+  std::vector<Readout> lambdas = {learned};
+  for (float sl : slopes)
+    for (float c : centers)
+      for (float mx : maxes) lambdas.push_back({0, sl, c, mx});
+
+  // Per sharpness: p_kNN(target) of each position and p_kNN of each retrieved token.
+  struct ScaleCache {
+    std::vector<float> pk_ppl, pk_target;
+    std::vector<std::vector<float>> pk_tok;
+  };
+  std::map<float, ScaleCache> caches;
+  auto cache_for = [&](float scale) -> const ScaleCache& {
+    auto it = caches.find(scale);
+    if (it != caches.end()) return it->second;
+    ScaleCache c;
+    std::vector<float> a;
+    c.pk_ppl.resize(ppl_pos.size());
+    for (std::size_t i = 0; i < ppl_pos.size(); ++i) {
+      knn_weights(ppl_pos[i], scale, &a);
+      float sum = 0;
+      for (std::size_t j = 0; j < a.size(); ++j)
+        if (ppl_pos[i].tok[j] == ppl_pos[i].target) sum += a[j];
+      c.pk_ppl[i] = sum;
+    }
+    c.pk_tok.resize(fact_pos.size());
+    c.pk_target.resize(fact_pos.size());
+    for (std::size_t i = 0; i < fact_pos.size(); ++i) {
+      const Pos& q = fact_pos[i];
+      knn_weights(q, scale, &a);
+      c.pk_tok[i].assign(q.tok.size(), 0.0f);
+      for (std::size_t j = 0; j < a.size(); ++j)
+        for (std::size_t l = 0; l < a.size(); ++l)
+          if (q.tok[l] == q.tok[j]) c.pk_tok[i][j] += a[l];
+      float sum = 0;
+      for (std::size_t j = 0; j < a.size(); ++j)
+        if (q.tok[j] == q.target) sum += a[j];
+      c.pk_target[i] = sum;
+    }
+    return caches.emplace(scale, std::move(c)).first->second;
+  };
+  // Is the answer token the mixture's argmax at fact position i?
+  auto fact_ok = [&](std::size_t i, float lam, const ScaleCache& c) {
+    const Pos& q = fact_pos[i];
+    const double st = (1.0 - lam) * q.p_target + lam * c.pk_target[i];
+    bool top_seen = q.lm_top == q.target;
+    for (std::size_t j = 0; j < q.tok.size(); ++j) {
+      if (q.cos[j] < -1.5f || q.tok[j] == q.target) continue;
+      if (q.tok[j] == q.lm_top) top_seen = true;
+      if ((1.0 - lam) * q.p_tok[j] + lam * c.pk_tok[i][j] >= st) return false;
+    }
+    return top_seen || (1.0 - lam) * q.p_top < st;
+  };
+  const std::size_t words = (static_cast<std::size_t>(used_facts) + 63) / 64;
+  using Bits = std::vector<uint64_t>;
+  // One regime (the smooth one, or the exact-match one) scored on the positions it governs.
+  struct Part {
+    Readout r;
+    double nll = 0;
+    Bits ok;
+  };
+  auto score_part = [&](const Readout& r, bool exact_regime, float exact_cos, float exact_lambda) {
+    Part p;
+    p.r = r;
+    p.ok.assign(words, ~0ULL);
+    const ScaleCache& c = cache_for(r.scale);
+    for (std::size_t i = 0; i < ppl_pos.size(); ++i) {
+      if ((ppl_pos[i].maxcos >= exact_cos) != exact_regime) continue;
+      const float lam = exact_regime ? exact_lambda : lambda_of(r, ppl_pos[i].maxcos);
+      p.nll -= std::log(std::max(1e-10, (1.0 - lam) * ppl_pos[i].p_target + lam * c.pk_ppl[i]));
+    }
+    for (std::size_t i = 0; i < fact_pos.size(); ++i) {
+      if ((fact_pos[i].maxcos >= exact_cos) != exact_regime) continue;
+      const float lam = exact_regime ? exact_lambda : lambda_of(r, fact_pos[i].maxcos);
+      if (!fact_ok(i, lam, c)) p.ok[fact_of[i] / 64] &= ~(1ULL << (fact_of[i] % 64));
+    }
+    return p;
+  };
+  struct Result {
+    Readout r;
+    float exact_cos = 0, exact_scale = 0, exact_lambda = 0;  // exact_cos 0: no exact regime
+    Score s;
+  };
+  std::vector<Result> results;
+  const double n_ppl = std::max<std::size_t>(ppl_pos.size(), 1);
+  auto recall_of = [&](const Bits& a, const Bits* b) {
+    int64_t n = 0;
+    for (std::size_t w = 0; w < words; ++w) {
+      uint64_t x = a[w] & (b ? (*b)[w] : ~0ULL);
+      if (w + 1 == words && used_facts % 64) x &= (1ULL << (used_facts % 64)) - 1;
+      n += __builtin_popcountll(x);
+    }
+    return static_cast<double>(n) / used_facts;
+  };
+  // Without an exact regime (the learned read-out is the first result), then with one.
+  for (float exact_cos : {0.0f, 0.999f, 0.9999f}) {
+    const float cut = exact_cos > 0 ? exact_cos : 3.0f;  // 3: no position is "exact"
+    std::vector<Part> smooth;
+    for (float scale : scales)
+      for (Readout r : lambdas) {
+        r.scale = scale;
+        smooth.push_back(score_part(r, false, cut, 0));
+      }
+    std::vector<std::pair<Part, float>> exact;  // (scale in r.scale, λ)
+    if (exact_cos > 0)
+      for (float es : {100.0f, 1000.0f, 10000.0f})
+        for (float el : {0.5f, 0.7f, 0.9f, 0.95f, 0.99f}) {
+          Readout r;
+          r.scale = es;
+          exact.push_back({score_part(r, true, cut, el), el});
+        }
+    for (const Part& sp : smooth) {
+      if (exact.empty()) {
+        results.push_back({sp.r, 0, 0, 0, {std::exp(sp.nll / n_ppl), recall_of(sp.ok, nullptr)}});
+        continue;
+      }
+      for (const auto& [ep, el] : exact)
+        results.push_back({sp.r, exact_cos, ep.r.scale, el,
+                           {std::exp((sp.nll + ep.nll) / n_ppl), recall_of(sp.ok, &ep.ok)}});
+    }
+  }
+  const Result& learned_res = results[0];  // the learned scale and λ, no exact regime
+  double best_recall = 0;
+  for (const auto& x : results) best_recall = std::max(best_recall, x.s.recall);
+  const Result* chosen = nullptr;
+  const Result* best_ppl = nullptr;
+  for (const auto& x : results) {
+    if (!best_ppl || x.s.ppl < best_ppl->s.ppl) best_ppl = &x;
+    if (x.s.recall + 1e-12 < best_recall - o.recall_slack) continue;
+    if (!chosen || x.s.ppl < chosen->s.ppl) chosen = &x;
+  }
+  // The same positions without the memory: the perplexity ratio's denominator.
+  double nll0 = 0;
+  for (const auto& q : ppl_pos) nll0 -= std::log(std::max(1e-10f, q.p_target));
+  const double ppl0 = ppl_pos.empty() ? 0 : std::exp(nll0 / ppl_pos.size());
+
+  // Facts whose every answer position found a (near) exact key: the read-out's ceiling.
+  std::vector<char> exact(used_facts, 1);
+  for (std::size_t i = 0; i < fact_pos.size(); ++i)
+    if (fact_pos[i].maxcos < 0.999f) exact[fact_of[i]] = 0;
+  const double exact_share = static_cast<double>(std::count(exact.begin(), exact.end(), 1)) / used_facts;
+
+  nlohmann::json j;
+  j["dev_facts"] = used_facts;
+  j["dev_facts_exact_key"] = exact_share;
+  j["corpus_slots"] = corpus_slots;
+  j["memory_slots"] = memory->count();
+  j["valid_tokens"] = ppl_pos.size();
+  j["valid_ppl_no_memory"] = ppl0;
+  auto put = [&](const char* key, const Result& x) {
+    j[key] = {{"knn_scale", x.r.scale}, {"knn_lambda_slope", x.r.slope}, {"knn_lambda_center", x.r.center},
+              {"knn_lambda_max", x.r.lmax}, {"knn_exact_cos", x.exact_cos},
+              {"knn_exact_scale", x.exact_scale}, {"knn_exact_lambda", x.exact_lambda},
+              {"dev_recall", x.s.recall}, {"valid_ppl", x.s.ppl},
+              {"valid_ppl_ratio", ppl0 > 0 ? x.s.ppl / ppl0 : 0.0}};
+  };
+  put("learned", learned_res);
+  put("chosen", *chosen);
+  put("best_ppl", *best_ppl);
+  std::ostringstream table;
+  table << std::fixed << std::setprecision(4);
+  table << "read-out tuning: " << used_facts << " dev facts, memory of " << memory->count() << " slots ("
+        << corpus_slots << " corpus); " << 100 * exact_share
+        << " % of dev facts find an exact key (cos >= 0.999) at every answer token; " << ppl_pos.size() << " validation tokens, no-memory ppl " << ppl0 << "\n";
+  auto row = [&](const char* label, const Result& x) {
+    table << "  " << label << ": dev recall " << 100 * x.s.recall << " %, valid ppl " << x.s.ppl << " ("
+          << (ppl0 > 0 ? x.s.ppl / ppl0 : 0.0) << "x)  [" << x.r.name();
+    if (x.exact_cos > 0)
+      table << "; max cos >= " << x.exact_cos << ": scale " << x.exact_scale << ", lambda " << x.exact_lambda;
+    table << "]\n";
+  };
+  row("learned ", learned_res);
+  row("chosen  ", *chosen);
+  row("best ppl", *best_ppl);
+
+  memory.reset();
+  db.reset();
+  fs::remove_all(db_dir);
+  if (o.write) {
+    ModelConfig c = m.cfg;
+    c.knn_scale = chosen->r.scale;
+    c.knn_lambda_slope = chosen->r.slope;
+    c.knn_lambda_center = chosen->r.center;
+    c.knn_lambda_max = chosen->r.lmax;
+    c.knn_exact_cos = chosen->exact_cos;
+    c.knn_exact_scale = chosen->exact_scale;
+    c.knn_exact_lambda = chosen->exact_lambda;
+    update_model_config(o.model, c);
+    table << "written to " << o.model << "/config.json\n";
+  }
+  return {j.dump(), table.str()};
+}
+
+}  // namespace engram::lm
