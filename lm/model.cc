@@ -59,6 +59,7 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory
     if (parts != nullptr) {
       parts->lm_logits = logits;
       parts->read = r;
+      if (parts->skip_mix) return logits;
     }
     logits = MemoryAttentionImpl::mix(logits, r);  // log-probabilities
   }
@@ -83,6 +84,16 @@ MemorySlots GptImpl::encode_slots(const torch::Tensor& idx) {
   MemorySlots s = blocks[cfg.memory_layer]->slots_only(h);
   if (cfg.memory_knn) s.values = knn_values(idx, cfg.mem_dim());
   return s;
+}
+
+torch::Tensor knn_loss(const KnnParts& parts, const torch::Tensor& targets) {
+  const KnnRead& r = parts.read;
+  if (!r.alpha.defined()) return lm_loss(parts.lm_logits, targets);
+  auto y = targets.unsqueeze(-1);                                                  // [B, T, 1]
+  auto p_lm = torch::log_softmax(parts.lm_logits, -1).gather(-1, y).squeeze(-1).exp();  // [B, T]
+  auto p_knn = (r.alpha * r.tokens.eq(y).to(r.alpha.dtype())).sum(-1);             // [B, T]
+  auto lam = r.lambda.squeeze(-1);                                                  // [B, T]
+  return -torch::log(((1 - lam) * p_lm + lam * p_knn).clamp_min(1e-10)).mean();
 }
 
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {

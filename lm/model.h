@@ -23,6 +23,7 @@ struct ModelCache {
 struct KnnParts {
   torch::Tensor lm_logits;  // [B, T, V]
   KnnRead read;             // undefined tensors when nothing was retrieved
+  bool skip_mix = false;    // set by the caller: forward() returns lm_logits unmixed (knn_loss)
 };
 
 struct GptImpl : torch::nn::Module {
@@ -56,5 +57,9 @@ torch::Tensor knn_values(const torch::Tensor& idx, int64_t dim);
 
 // Mean next-token cross-entropy: logits [B, T, V], targets [B, T] → [].
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+
+// The same loss as lm_loss(mix(lm_logits, read), targets), computed at the targets only:
+// −log((1−λ)·p_LM(y) + λ·p_kNN(y)), without building the mixed [B, T, V] distribution.
+torch::Tensor knn_loss(const KnnParts& parts, const torch::Tensor& targets);
 
 }  // namespace engram::lm

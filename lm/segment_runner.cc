@@ -5,22 +5,32 @@
 
 namespace engram::lm {
 
+torch::Tensor SegmentRunner::step_loss(const torch::Tensor& x, const torch::Tensor& y, MemorySlots* slots) {
+  if (model_->cfg.memory_knn && memory_ != nullptr) {
+    // Scored at the targets only: the mixed [B, T, V] distribution is never built.
+    KnnParts parts;
+    parts.skip_mix = true;
+    model_->forward(x, memory_, nullptr, slots, &parts);
+    return knn_loss(parts, y);
+  }
+  auto logits = model_->forward(x, memory_, nullptr, memory_ ? slots : nullptr);  // [B, T, V]
+  return lm_loss(logits, y);
+}
+
 double SegmentRunner::run(const torch::Tensor& x, const torch::Tensor& y,
                           torch::optim::Optimizer* optimizer, double clip) {
   MemorySlots slots;
   model_->train(optimizer != nullptr);
   torch::Tensor loss;
   if (optimizer != nullptr) {
-    auto logits = model_->forward(x, memory_, nullptr, memory_ ? &slots : nullptr);  // [B, T, V]
-    loss = lm_loss(logits, y);
+    loss = step_loss(x, y, &slots);
     optimizer->zero_grad();
     loss.backward();
     if (clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), clip);
     optimizer->step();
   } else {
     torch::NoGradGuard no_grad;
-    auto logits = model_->forward(x, memory_, nullptr, memory_ ? &slots : nullptr);  // [B, T, V]
-    loss = lm_loss(logits, y);
+    loss = step_loss(x, y, &slots);
   }
   if (memory_ != nullptr) store(slots);
   return loss.item<double>();

@@ -36,6 +36,7 @@ class SegmentRunner {
 
  private:
   void store(const MemorySlots& s);
+  torch::Tensor step_loss(const torch::Tensor& x, const torch::Tensor& y, MemorySlots* slots);
 
   Gpt model_;
   MemoryInterface* memory_;

@@ -150,6 +150,32 @@ TEST(Knn, GradientsReachScaleInterpolationAndQueries) {
   EXPECT_GT(m->wq->weight.grad().abs().sum().item<float>(), 0.0f);
 }
 
+TEST(Knn, TheLossAtTheTargetsEqualsTheLossOfTheMixedDistribution) {
+  torch::manual_seed(5);
+  ModelConfig cfg = knn_config();
+  Gpt model(cfg);
+  TempDir dir;
+  auto db = Database::open(dir.path());
+  auto mem = open_model_memory(*db, "m", cfg, true);
+  auto seqs = torch::randint(0, 64, {4, 12}, torch::kLong);
+  {
+    torch::NoGradGuard ng;
+    MemorySlots s = model->encode_slots(seqs);
+    const int d = cfg.mem_dim();
+    auto k = s.keys.reshape({-1, d}).contiguous();
+    auto v = s.values.reshape({-1, d}).contiguous();
+    mem->insert(MatrixView(k.data_ptr<float>(), k.size(0), d), MatrixView(v.data_ptr<float>(), v.size(0), d));
+  }
+  auto x = seqs.narrow(1, 0, 11), y = seqs.narrow(1, 1, 11);
+  const auto full = lm_loss(model->forward(x, mem.get()), y).item<double>();
+  KnnParts parts;
+  parts.skip_mix = true;
+  auto raw = model->forward(x, mem.get(), nullptr, nullptr, &parts);
+  ASSERT_TRUE(parts.read.alpha.defined());
+  EXPECT_TRUE(torch::equal(raw, parts.lm_logits));
+  EXPECT_NEAR(knn_loss(parts, y).item<double>(), full, 1e-4);
+}
+
 TEST(Corpus, ASentenceEndsAfterClosingQuotes) {
   Document d{"f", 0, "\"It was.\" He left. \"Why?\" she asked. (See above.) Then X was born in the year 1908. End"};
   std::vector<std::string> got;
