@@ -251,9 +251,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_body_piece(beast::error_code ec) {
     if (ec == http::error::need_buffer) ec = {};
+    if (answered_) {  // the handler answered (and dropped the pipe) while this read was pending
+      body_done_ = true;
+      return;
+    }
     if (ec) {
       body_done_ = true;
-      if (answered_) return;
       std::exception_ptr why;
       if (ec == http::error::body_limit) {
         why = std::make_exception_ptr(HttpError(
@@ -262,10 +265,10 @@ class Session : public std::enable_shared_from_this<Session> {
       } else if (ec == beast::error::timeout) {
         spdlog::warn("closing a connection whose request body stopped arriving for {} s",
                      core_.options.body_timeout_s);
-        why = std::make_exception_ptr(Error(ErrorCode::kUnavailable, "the request body stopped arriving"));
-      } else {
-        why = std::make_exception_ptr(Error(
-            ErrorCode::kUnavailable, "the request body was cut off (" + ec.message() + ")"));
+        why = std::make_exception_ptr(HttpError(408, "request_timeout", "the request body stopped arriving"));
+      } else {  // the client's doing (it went away): a 4xx, not logged as a server error
+        why = std::make_exception_ptr(
+            HttpError(400, "bad_request", "the request body was cut off (" + ec.message() + ")"));
       }
       pipe_->fail(why);
       return;
