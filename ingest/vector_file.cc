@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "api/src/validation.h"
 #include "engram/error.h"
 
 namespace engram::ingest {
@@ -27,18 +28,6 @@ std::uint32_t le32(const char* p) {
 bool pread_at(std::FILE* f, std::uint64_t offset, void* out, std::size_t n) {
   if (std::fseek(f, static_cast<long>(offset), SEEK_SET) != 0) return false;
   return std::fread(out, 1, n, f) == n;
-}
-
-// True when none of the n floats is NaN or ±Inf (exponent bits all ones). Branch-free, so the
-// compiler vectorizes it.
-bool all_finite(const float* x, std::size_t n) {
-  std::uint32_t acc = 0;  // bit 31 set by any element whose exponent is all ones: +1 carries out
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t u;
-    std::memcpy(&u, x + i, 4);
-    acc |= (u & 0x7f800000u) + 0x00800000u;
-  }
-  return (acc & 0x80000000u) == 0;
 }
 
 // Records per preadv: two iovecs each (header, data), IOV_MAX is 1024 on Linux.
@@ -238,7 +227,7 @@ std::size_t VectorReader::read(std::size_t n, std::vector<float>* out) {
     const std::size_t g = std::min(group, n - done);
     float* p = o + done * dim_;
     read_records(next_ + done, g, p);
-    if (!all_finite(p, g * dim_)) {
+    if (!detail::all_finite(p, g * dim_)) {
       std::size_t i = 0;
       while (std::isfinite(p[i])) ++i;
       throw bad(path_, "record " + std::to_string(next_ + done + i / dim_ + 1) + " holds a NaN or Inf (element " +

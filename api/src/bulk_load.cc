@@ -24,21 +24,6 @@
 namespace fs = std::filesystem;
 
 namespace engram {
-namespace {
-
-// True when none of the n floats is NaN or ±Inf (exponent bits all ones). Branch-free, so the
-// compiler vectorizes it; the row is usually still in L1.
-bool all_finite(const float* x, std::size_t n) {
-  std::uint32_t acc = 0;  // bit 31 set by any element whose exponent is all ones: +1 carries out
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t u;
-    std::memcpy(&u, x + i, 4);
-    acc |= (u & 0x7f800000u) + 0x00800000u;
-  }
-  return (acc & 0x80000000u) == 0;
-}
-
-}  // namespace
 
 struct PreparedChunk::Rep {
   std::unique_ptr<storage::BulkChunk> files;
@@ -123,7 +108,7 @@ struct BulkLoader::Rep {
     const std::size_t bytes = d * sizeof(float);
     for (std::size_t i = 0; i < rows; ++i) {
       const float* row = data + i * d;
-      if (!all_finite(row, d)) {
+      if (!detail::all_finite(row, d)) {
         std::size_t j = 0;
         while (std::isfinite(row[j])) ++j;
         throw Error(ErrorCode::kInvalidArgument, std::string(what) + " holds a NaN or Inf at element " +

@@ -1,10 +1,26 @@
 // api/src/validation.h — the checks every operation runs on its input before touching anything.
 #pragma once
 
+#include <cstdint>
+#include <cstring>
+
 #include "engram/config.h"
 #include "engram/types.h"
 
 namespace engram::detail {
+
+// True when none of the n floats is NaN or ±Inf (exponent bits all ones). Branch-free, so the
+// compiler vectorizes it: bulk loads check every row while it is still in cache.
+inline bool all_finite(const float* x, std::size_t n) {
+  std::uint32_t acc = 0;  // bit 31 set by any element whose exponent is all ones: +1 carries out
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t u;
+    std::memcpy(&u, x + i, 4);
+    acc |= (u & 0x7f800000u) + 0x00800000u;
+  }
+  return (acc & 0x80000000u) == 0;
+}
+
 
 // Throws kInvalidArgument unless `m` has `cols` columns (naming `what`, e.g. "queries") and
 // every element is finite. An empty matrix (0 rows) passes.
