@@ -80,6 +80,17 @@ TEST(Knn, SlotValuesAreTheNextTokens) {
   EXPECT_TRUE(torch::equal(f.values, s.values));
 }
 
+// Inserts the (key, value) slots the model encodes for `seqs` into `mem`.
+template <class Mem>
+void store_slots(Gpt& model, const ModelConfig& cfg, Mem& mem, const torch::Tensor& seqs) {
+  torch::NoGradGuard ng;
+  MemorySlots s = model->encode_slots(seqs);
+  const int d = cfg.mem_dim();
+  auto k = s.keys.reshape({-1, d}).contiguous();
+  auto v = s.values.reshape({-1, d}).contiguous();
+  mem.insert(MatrixView(k.data_ptr<float>(), k.size(0), d), MatrixView(v.data_ptr<float>(), v.size(0), d));
+}
+
 TEST(Knn, AnExactKeyMatchPredictsTheStoredToken) {
   torch::manual_seed(2);
   ModelConfig cfg = knn_config();
@@ -92,14 +103,7 @@ TEST(Knn, AnExactKeyMatchPredictsTheStoredToken) {
   auto db = Database::open(dir.path());
   auto mem = open_model_memory(*db, "m", cfg, true);
   auto seqs = torch::randint(0, 64, {20, 12}, torch::kLong);  // 20 "sentences"
-  {
-    torch::NoGradGuard ng;
-    MemorySlots s = model->encode_slots(seqs);
-    const int d = cfg.mem_dim();
-    auto k = s.keys.reshape({-1, d}).contiguous();
-    auto v = s.values.reshape({-1, d}).contiguous();
-    mem->insert(MatrixView(k.data_ptr<float>(), k.size(0), d), MatrixView(v.data_ptr<float>(), v.size(0), d));
-  }
+  store_slots(model, cfg, *mem, seqs);
   int hits = 0, total = 0;
   torch::NoGradGuard ng;
   for (int i = 0; i < 20; ++i)
@@ -132,14 +136,7 @@ TEST(Knn, GradientsReachScaleInterpolationAndQueries) {
   auto db = Database::open(dir.path());
   auto mem = open_model_memory(*db, "m", cfg, true);
   auto seqs = torch::randint(0, 64, {4, 12}, torch::kLong);
-  {
-    torch::NoGradGuard ng;
-    MemorySlots s = model->encode_slots(seqs);
-    const int d = cfg.mem_dim();
-    auto k = s.keys.reshape({-1, d}).contiguous();
-    auto v = s.values.reshape({-1, d}).contiguous();
-    mem->insert(MatrixView(k.data_ptr<float>(), k.size(0), d), MatrixView(v.data_ptr<float>(), v.size(0), d));
-  }
+  store_slots(model, cfg, *mem, seqs);
   auto x = seqs.narrow(1, 0, 11), y = seqs.narrow(1, 1, 11);
   auto loss = lm_loss(model->forward(x, mem.get()), y);
   loss.backward();
@@ -158,14 +155,7 @@ TEST(Knn, TheLossAtTheTargetsEqualsTheLossOfTheMixedDistribution) {
   auto db = Database::open(dir.path());
   auto mem = open_model_memory(*db, "m", cfg, true);
   auto seqs = torch::randint(0, 64, {4, 12}, torch::kLong);
-  {
-    torch::NoGradGuard ng;
-    MemorySlots s = model->encode_slots(seqs);
-    const int d = cfg.mem_dim();
-    auto k = s.keys.reshape({-1, d}).contiguous();
-    auto v = s.values.reshape({-1, d}).contiguous();
-    mem->insert(MatrixView(k.data_ptr<float>(), k.size(0), d), MatrixView(v.data_ptr<float>(), v.size(0), d));
-  }
+  store_slots(model, cfg, *mem, seqs);
   auto x = seqs.narrow(1, 0, 11), y = seqs.narrow(1, 1, 11);
   const auto full = lm_loss(model->forward(x, mem.get()), y).item<double>();
   KnnParts parts;
