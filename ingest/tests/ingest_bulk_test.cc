@@ -21,6 +21,7 @@ namespace engram::ingest {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::error_of;
 using testing::Scratch;
 
 constexpr std::size_t kDim = 64;
@@ -33,17 +34,6 @@ MemoryConfig config(const std::string& index = "Flat") {
   c.index = index;
   c.metric = Metric::kL2;  // a slot's own key is its nearest neighbour
   return c;
-}
-
-// The message of the engram::Error that fn throws ("" if none).
-template <typename Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 std::size_t files_in(const std::string& dir) {

@@ -14,18 +14,8 @@
 namespace engram::ingest {
 namespace {
 
+using testing::error_of;
 using testing::Scratch;
-
-// The message of the engram::Error that fn throws ("" if none).
-template <typename Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::vector<float> read_all(const std::string& path) {
   auto r = VectorReader::open(path);

@@ -5,7 +5,20 @@
 #include <string>
 #include <vector>
 
+#include "engram/error.h"
+
 namespace engram::ingest::testing {
+
+// The message of the engram::Error that fn throws ("" if none).
+template <typename Fn>
+std::string error_of(Fn fn) {
+  try {
+    fn();
+  } catch (const engram::Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // A fresh folder, removed when the object dies.
 class Scratch {
