@@ -128,16 +128,31 @@ TEST(Knn, InterpolationStartsHighForExactMatchesOnly) {
   EXPECT_LT(m->knn_lambda(torch::full({1}, 0.5f)).item<float>(), 0.1f);
 }
 
-TEST(Knn, GradientsReachScaleInterpolationAndQueries) {
-  torch::manual_seed(3);
-  ModelConfig cfg = knn_config();
-  Gpt model(cfg);
+// A kNN model whose memory holds the slots of 4 random sequences; x/y: their inputs/targets.
+struct KnnWithMemory {
+  // The seed is set before the model's weights are drawn (the comma runs it first).
+  explicit KnnWithMemory(int seed) : cfg(knn_config()), model((torch::manual_seed(seed), cfg)) {
+    db = Database::open(dir.path());
+    mem = open_model_memory(*db, "m", cfg, true);
+    auto seqs = torch::randint(0, 64, {4, 12}, torch::kLong);
+    store_slots(model, cfg, *mem, seqs);
+    x = seqs.narrow(1, 0, 11);
+    y = seqs.narrow(1, 1, 11);
+  }
+  ModelConfig cfg;
+  Gpt model;
   TempDir dir;
-  auto db = Database::open(dir.path());
-  auto mem = open_model_memory(*db, "m", cfg, true);
-  auto seqs = torch::randint(0, 64, {4, 12}, torch::kLong);
-  store_slots(model, cfg, *mem, seqs);
-  auto x = seqs.narrow(1, 0, 11), y = seqs.narrow(1, 1, 11);
+  std::unique_ptr<Database> db;
+  std::shared_ptr<Memory> mem;
+  torch::Tensor x, y;
+};
+
+TEST(Knn, GradientsReachScaleInterpolationAndQueries) {
+  KnnWithMemory k(3);
+  const ModelConfig& cfg = k.cfg;
+  Gpt& model = k.model;
+  auto& mem = k.mem;
+  const torch::Tensor &x = k.x, &y = k.y;
   auto loss = lm_loss(model->forward(x, mem.get()), y);
   loss.backward();
   auto& m = model->blocks[cfg.memory_layer]->memory;
@@ -148,15 +163,11 @@ TEST(Knn, GradientsReachScaleInterpolationAndQueries) {
 }
 
 TEST(Knn, TheLossAtTheTargetsEqualsTheLossOfTheMixedDistribution) {
-  torch::manual_seed(5);
-  ModelConfig cfg = knn_config();
-  Gpt model(cfg);
-  TempDir dir;
-  auto db = Database::open(dir.path());
-  auto mem = open_model_memory(*db, "m", cfg, true);
-  auto seqs = torch::randint(0, 64, {4, 12}, torch::kLong);
-  store_slots(model, cfg, *mem, seqs);
-  auto x = seqs.narrow(1, 0, 11), y = seqs.narrow(1, 1, 11);
+  KnnWithMemory k(5);
+  const ModelConfig& cfg = k.cfg;
+  Gpt& model = k.model;
+  auto& mem = k.mem;
+  const torch::Tensor &x = k.x, &y = k.y;
   const auto full = lm_loss(model->forward(x, mem.get()), y).item<double>();
   KnnParts parts;
   parts.skip_mix = true;
