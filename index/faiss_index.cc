@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include <faiss/AutoTune.h>
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
@@ -386,6 +387,26 @@ void FaissIndex::search(std::size_t n, const float* x, int k, float* scores,
       scores[i] = -scores[i];
     }
   }
+}
+
+bool FaissIndex::reconstruct(std::size_t n, const std::uint64_t* ids, float* out,
+                             std::vector<bool>* found) const {
+  const Rep& rep = *rep_;
+  // Only float storage gives keys back bit for bit: IndexFlat*, or HNSW over an IndexFlat.
+  const faiss::Index* storage = rep.hnsw ? rep.hnsw->storage : rep.inner;
+  if (rep.map == nullptr || dynamic_cast<const faiss::IndexFlat*>(storage) == nullptr) return false;
+  const std::size_t d = static_cast<std::size_t>(spec_.dim);
+  found->assign(n, false);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (ids[i] == kNoSlot) continue;
+    const auto it = rep.map->rev_map.find(static_cast<faiss_idx>(ids[i]));
+    if (it == rep.map->rev_map.end()) continue;
+    const auto pos = static_cast<std::size_t>(it->second);
+    if (pos < rep.dead.size() && rep.dead[pos]) continue;  // an HNSW tombstone
+    storage->reconstruct(it->second, out + i * d);
+    (*found)[i] = true;
+  }
+  return true;
 }
 
 std::size_t FaissIndex::size() const {

@@ -68,6 +68,16 @@ class VectorIndex {
   virtual void search(std::size_t n, const float* x, int k, float* scores,
                       std::uint64_t* ids) const = 0;
 
+  // Copies the vectors stored under `ids` (n) into out (n × dim) when the index holds them
+  // exactly (uncompressed, in RAM): found[i] says whether ids[i] is live in the index. Returns
+  // false, writing nothing, when it cannot (compressed codes, IVF lists, a GPU): read the keys
+  // from the store instead. Lets a retrieve skip a store lookup per result.
+  virtual bool reconstruct(std::size_t n, const std::uint64_t* ids, float* out,
+                           std::vector<bool>* found) const {
+    (void)n, (void)ids, (void)out, (void)found;
+    return false;
+  }
+
   virtual std::size_t size() const = 0;        // live entries
   virtual std::size_t tombstones() const = 0;  // removed entries still held (HNSW only)
   int dim() const { return spec_.dim; }

@@ -134,6 +134,45 @@ TEST_P(IndexTypesTest, ErasedSlotsNeverComeBackEvenAfterCompactionAndReopen) {
   EXPECT_EQ(mem_->stats().slots, kN - 301);
 }
 
+// retrieve() returns every result's key bit for bit, whether it comes from the index (float
+// storage: Flat, HNSW) or from the store (compressed or IVF indexes), through updates that move
+// keys, erasures that shift index positions, compaction and reopen.
+TEST_P(IndexTypesTest, RetrievedKeysAreExactlyTheStoredKeysAfterUpdatesErasesAndReopen) {
+  std::vector<float> key_of(keys_);  // by slot id (ids_ are 0..kN-1 in order)
+  ASSERT_EQ(ids_.back(), kN - 1);
+  auto check = [&](const char* when) {
+    const MatrixView q(queries_.data(), 50, kDim);
+    const auto rt = mem_->retrieve(q, 10);
+    for (std::size_t e = 0; e < rt.ids.size(); ++e) {
+      ASSERT_LT(rt.ids[e], kN) << when;
+      for (int d = 0; d < kDim; ++d)
+        ASSERT_EQ(rt.keys[e * kDim + d], key_of[rt.ids[e] * kDim + d]) << when << ": slot " << rt.ids[e];
+    }
+  };
+  check("after insert");
+  // Move 20 slots onto the queries themselves, so they are among the results.
+  std::vector<SlotPatch> moves;
+  for (int i = 0; i < 20; ++i) {
+    const SlotId id = ids_[100 + i];
+    std::vector<float> k(queries_.begin() + i * kDim, queries_.begin() + (i + 1) * kDim);
+    k[0] += 0.001f;
+    std::copy(k.begin(), k.end(), key_of.begin() + id * kDim);
+    moves.push_back(SlotPatch{id, k, std::nullopt, std::nullopt});
+  }
+  mem_->update(moves);
+  check("after update");
+  mem_->erase(std::vector<SlotId>(ids_.begin(), ids_.begin() + 50));  // shifts Flat positions
+  check("after erase");
+  mem_->compact();
+  check("after compaction");
+  mem_.reset();
+  exact_.reset();
+  db_.reset();
+  db_ = Database::open(dir_.path());
+  mem_ = db_->memory("m");
+  check("after reopen");
+}
+
 INSTANTIATE_TEST_SUITE_P(Factories, IndexTypesTest,
                          ::testing::Values(IndexCase{"Flat", 1.0}, IndexCase{"HNSW32", 0.85}, IndexCase{"HNSW32", 0.97, "efSearch=256"},
                                            IndexCase{"HNSWlib32", 0.85},

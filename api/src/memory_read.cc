@@ -132,8 +132,10 @@ RetrieveResult MemoryCore::retrieve(const MatrixView& q, int k_in, bool with_pay
     std::shared_lock<RwLock> lock(index_mu_);
     check_open();
     search_locked(q, k, &r.scores, &r.ids);
-    // Keys come from the store: a compressed index (PQ) cannot give them back exactly.
-    store_->multi_get_keys(entry_.id, r.ids, r.keys.data(), r.key_dim, &have_key);
+    // Keys come from the index when it holds them exactly (Flat, HNSW over Flat: a copy from
+    // RAM), else from the store: a compressed index (PQ) cannot give them back.
+    if (!index_->reconstruct(r.ids.size(), r.ids.data(), r.keys.data(), &have_key))
+      store_->multi_get_keys(entry_.id, r.ids, r.keys.data(), r.key_dim, &have_key);
     fetch_values_locked(r.ids, r.values.data(), &have_value);
     if (with_payloads) r.payloads = store_->multi_get_payloads(entry_.id, r.ids);
   }
