@@ -11,7 +11,11 @@ namespace engram::lm {
 // kFailedPrecondition when CUDA is asked for but this LibTorch has none (Debian's is CPU-only).
 c10::Device parse_device(const std::string& name);
 
-// Sets LibTorch's (and OpenMP's) thread counts; n <= 0 leaves the defaults.
+// Keeps freed tensor memory in the process's heap for reuse (glibc's malloc settings), once.
+void keep_freed_tensor_memory();
+
+// Sets LibTorch's (and OpenMP's) thread counts; n <= 0 leaves the defaults. Also calls
+// keep_freed_tensor_memory(): every command that runs the model sets its threads first.
 void set_threads(int n);
 
 }  // namespace engram::lm
