@@ -208,6 +208,8 @@ void register_lm_tune_command(CLI::App& app) {
   c->add_option("--ppl-tokens", o->ppl_tokens)->capture_default_str();
   c->add_option("--recall-slack", o->recall_slack,
                 "settings within this of the best dev recall compete on perplexity")->capture_default_str();
+  c->add_option("--k", o->ks, "candidate numbers of voting slots (memory_k), e.g. --k 16 32 64 128")
+      ->capture_default_str();
   c->add_flag("--dry-run{false}", o->write, "print the choice without writing it");
   c->add_flag("--corpus-packed,!--corpus-sentences", o->corpus_packed,
               "the --text corpus in block_size segments (default) or by sentence")->capture_default_str();

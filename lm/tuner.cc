@@ -3,7 +3,10 @@
 
 #include <unistd.h>
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -43,16 +46,20 @@ struct Pos {
 
 struct Readout {
   float scale = 0, slope = 0, center = 0, lmax = 1;
+  int k = 0;  // slots that vote (the k best retrieved; 0: all that were recorded)
   std::string name() const {
     std::ostringstream s;
-    s << "scale " << scale << ", lambda = " << lmax << "*sigmoid(" << slope << "*(maxcos-" << center << "))";
+    s << "k " << k << ", scale " << scale << ", lambda = " << lmax << "*sigmoid(" << slope << "*(maxcos-" << center << "))";
     return s.str();
   }
 };
 
 float lambda_of(const Readout& r, float maxcos) {
   if (maxcos < -1.5f) return 0.0f;  // nothing retrieved
-  return r.lmax / (1.0f + std::exp(-r.slope * (maxcos - r.center)));
+  // Clamped: expf's overflow path (errno) is ten times slower, and the grid calls this billions
+  // of times; σ is 0 or 1 to float precision out there anyway.
+  const float z = std::clamp(-r.slope * (maxcos - r.center), -80.0f, 80.0f);
+  return r.lmax / (1.0f + std::exp(z));
 }
 
 // Appends the positions (b, t) with a target ≥ 0 from a forward pass's kNN parts.
@@ -95,12 +102,18 @@ void collect(LoadedModel& m, MemoryInterface* memory, const torch::Tensor& x,
   collect_parts(parts, targets, with_lm_tokens, out);
 }
 
-// softmax(scale·cos) over the valid slots of a position.
-void knn_weights(const Pos& q, float scale, std::vector<float>* a) {
+// Slots of a position that vote when k of them are retrieved: results come best first, so
+// retrieving k is the first k of a larger retrieval.
+std::size_t voters(const Pos& q, int k) {
+  return k > 0 ? std::min(q.cos.size(), static_cast<std::size_t>(k)) : q.cos.size();
+}
+
+// softmax(scale·cos) over the valid slots among the first k of a position (0 beyond them).
+void knn_weights(const Pos& q, float scale, int k, std::vector<float>* a) {
   a->assign(q.cos.size(), 0.0f);
   if (q.maxcos < -1.5f) return;
   double z = 0;
-  for (std::size_t j = 0; j < q.cos.size(); ++j)
+  for (std::size_t j = 0; j < voters(q, k); ++j)
     if (q.cos[j] > -1.5f) z += (*a)[j] = std::exp(scale * (q.cos[j] - q.maxcos));
   for (auto& v : *a) v = static_cast<float>(v / z);
 }
@@ -118,6 +131,15 @@ TuneReport tune_readout(const TuneOptions& o) {
   if (!m.cfg.memory_knn) throw Error(ErrorCode::kInvalidArgument, "tune: the model has no kNN read-out (--knn)");
   torch::NoGradGuard no_grad;
   m.model->eval();
+  // Record the largest k of the grid; smaller ones are its prefixes.
+  std::vector<int> ks = o.ks.empty() ? std::vector<int>{m.cfg.memory_k} : o.ks;
+  for (int k : ks)
+    if (k < 1 || k > 4096) throw Error(ErrorCode::kInvalidArgument, "tune: every k must be in 1..4096");
+  const int k_max = *std::max_element(ks.begin(), ks.end());
+  const int learned_k = m.cfg.memory_k;
+  m.cfg.memory_k = k_max;
+  m.model->cfg.memory_k = k_max;
+  m.model->blocks[m.cfg.memory_layer]->memory->cfg.memory_k = k_max;
   std::vector<Fact> facts = read_facts(o.facts);
   std::mt19937_64 rng(o.seed);
   std::shuffle(facts.begin(), facts.end(), rng);
@@ -221,15 +243,15 @@ TuneReport tune_readout(const TuneOptions& o) {
     std::vector<float> pk_ppl, pk_target;
     std::vector<std::vector<float>> pk_tok;
   };
-  std::map<float, ScaleCache> caches;
-  auto cache_for = [&](float scale) -> const ScaleCache& {
-    auto it = caches.find(scale);
+  std::map<std::pair<float, int>, ScaleCache> caches;
+  auto cache_for = [&](float scale, int k) -> const ScaleCache& {
+    auto it = caches.find({scale, k});
     if (it != caches.end()) return it->second;
     ScaleCache c;
     std::vector<float> a;
     c.pk_ppl.resize(ppl_pos.size());
     for (std::size_t i = 0; i < ppl_pos.size(); ++i) {
-      knn_weights(ppl_pos[i], scale, &a);
+      knn_weights(ppl_pos[i], scale, k, &a);
       float sum = 0;
       for (std::size_t j = 0; j < a.size(); ++j)
         if (ppl_pos[i].tok[j] == ppl_pos[i].target) sum += a[j];
@@ -239,7 +261,7 @@ TuneReport tune_readout(const TuneOptions& o) {
     c.pk_target.resize(fact_pos.size());
     for (std::size_t i = 0; i < fact_pos.size(); ++i) {
       const Pos& q = fact_pos[i];
-      knn_weights(q, scale, &a);
+      knn_weights(q, scale, k, &a);
       c.pk_tok[i].assign(q.tok.size(), 0.0f);
       for (std::size_t j = 0; j < a.size(); ++j)
         for (std::size_t l = 0; l < a.size(); ++l)
@@ -249,14 +271,14 @@ TuneReport tune_readout(const TuneOptions& o) {
         if (q.tok[j] == q.target) sum += a[j];
       c.pk_target[i] = sum;
     }
-    return caches.emplace(scale, std::move(c)).first->second;
+    return caches.emplace(std::make_pair(scale, k), std::move(c)).first->second;
   };
   // Is the answer token the mixture's argmax at fact position i?
-  auto fact_ok = [&](std::size_t i, float lam, const ScaleCache& c) {
+  auto fact_ok = [&](std::size_t i, float lam, const ScaleCache& c, int k) {
     const Pos& q = fact_pos[i];
     const double st = (1.0 - lam) * q.p_target + lam * c.pk_target[i];
     bool top_seen = q.lm_top == q.target;
-    for (std::size_t j = 0; j < q.tok.size(); ++j) {
+    for (std::size_t j = 0; j < voters(q, k); ++j) {
       if (q.cos[j] < -1.5f || q.tok[j] == q.target) continue;
       if (q.tok[j] == q.lm_top) top_seen = true;
       if ((1.0 - lam) * q.p_tok[j] + lam * c.pk_tok[i][j] >= st) return false;
@@ -265,28 +287,45 @@ TuneReport tune_readout(const TuneOptions& o) {
   };
   const std::size_t words = (static_cast<std::size_t>(used_facts) + 63) / 64;
   using Bits = std::vector<uint64_t>;
-  // One regime (the smooth one, or the exact-match one) scored on the positions it governs.
+  // The exact-context regime governs positions whose best cosine reaches its threshold; the
+  // smooth read-out the rest. Positions fall in three bands by max cos: below 0.999, below
+  // 0.9999, above; a smooth read-out is scored once per band and the bands are summed for
+  // each threshold (none, 0.999, 0.9999).
+  constexpr std::array<float, 2> kExactCuts = {0.999f, 0.9999f};
+  auto band_of = [&](float maxcos) { return maxcos < kExactCuts[0] ? 0 : maxcos < kExactCuts[1] ? 1 : 2; };
   struct Part {
     Readout r;
-    double nll = 0;
-    Bits ok;
+    std::array<double, 3> nll{};  // by band
+    std::array<Bits, 3> ok;       // facts whose answer positions in the band are all right
   };
-  auto score_part = [&](const Readout& r, bool exact_regime, float exact_cos, float exact_lambda) {
+  auto score_smooth = [&](const Readout& r) {
     Part p;
     p.r = r;
-    p.ok.assign(words, ~0ULL);
-    const ScaleCache& c = cache_for(r.scale);
+    for (auto& b : p.ok) b.assign(words, ~0ULL);
+    const ScaleCache& c = caches.at({r.scale, r.k});
     for (std::size_t i = 0; i < ppl_pos.size(); ++i) {
-      if ((ppl_pos[i].maxcos >= exact_cos) != exact_regime) continue;
-      const float lam = exact_regime ? exact_lambda : lambda_of(r, ppl_pos[i].maxcos);
-      p.nll -= std::log(std::max(1e-10, (1.0 - lam) * ppl_pos[i].p_target + lam * c.pk_ppl[i]));
+      const float lam = lambda_of(r, ppl_pos[i].maxcos);
+      // float log: the grid's hot loop; the sum stays in double.
+      p.nll[band_of(ppl_pos[i].maxcos)] -=
+          std::log(std::max(1e-10f, (1.0f - lam) * ppl_pos[i].p_target + lam * c.pk_ppl[i]));
     }
     for (std::size_t i = 0; i < fact_pos.size(); ++i) {
-      if ((fact_pos[i].maxcos >= exact_cos) != exact_regime) continue;
-      const float lam = exact_regime ? exact_lambda : lambda_of(r, fact_pos[i].maxcos);
-      if (!fact_ok(i, lam, c)) p.ok[fact_of[i] / 64] &= ~(1ULL << (fact_of[i] % 64));
+      const float lam = lambda_of(r, fact_pos[i].maxcos);
+      if (!fact_ok(i, lam, c, r.k))
+        p.ok[band_of(fact_pos[i].maxcos)][fact_of[i] / 64] &= ~(1ULL << (fact_of[i] % 64));
     }
     return p;
+  };
+  // The exact regime's (scale, λ) on the positions at or above `cut`: nll and facts all right.
+  auto score_exact = [&](float scale, int k, float lam, float cut, double* nll, Bits* ok) {
+    ok->assign(words, ~0ULL);
+    const ScaleCache& c = caches.at({scale, k});
+    for (std::size_t i = 0; i < ppl_pos.size(); ++i)
+      if (ppl_pos[i].maxcos >= cut)
+        *nll -= std::log(std::max(1e-10, (1.0 - lam) * ppl_pos[i].p_target + lam * c.pk_ppl[i]));
+    for (std::size_t i = 0; i < fact_pos.size(); ++i)
+      if (fact_pos[i].maxcos >= cut && !fact_ok(i, lam, c, k))
+        (*ok)[fact_of[i] / 64] &= ~(1ULL << (fact_of[i] % 64));
   };
   struct Result {
     Readout r;
@@ -295,40 +334,69 @@ TuneReport tune_readout(const TuneOptions& o) {
   };
   std::vector<Result> results;
   const double n_ppl = std::max<std::size_t>(ppl_pos.size(), 1);
-  auto recall_of = [&](const Bits& a, const Bits* b) {
+  auto recall_of = [&](std::initializer_list<const Bits*> parts) {
     int64_t n = 0;
     for (std::size_t w = 0; w < words; ++w) {
-      uint64_t x = a[w] & (b ? (*b)[w] : ~0ULL);
+      uint64_t x = ~0ULL;
+      for (const Bits* b : parts) x &= (*b)[w];
       if (w + 1 == words && used_facts % 64) x &= (1ULL << (used_facts % 64)) - 1;
       n += __builtin_popcountll(x);
     }
     return static_cast<double>(n) / used_facts;
   };
-  // Without an exact regime (the learned read-out is the first result), then with one.
-  for (float exact_cos : {0.0f, 0.999f, 0.9999f}) {
-    const float cut = exact_cos > 0 ? exact_cos : 3.0f;  // 3: no position is "exact"
-    std::vector<Part> smooth;
+  const std::vector<float> exact_scales = {100.0f, 1000.0f, 10000.0f};
+  const std::vector<float> exact_lambdas = {0.5f, 0.7f, 0.9f, 0.95f, 0.99f};
+  // Every (scale, k) p_kNN table first: the grid below then only reads them, on all threads.
+  for (int k : ks) {
+    for (float scale : scales) cache_for(scale, k);
+    for (float es : exact_scales) cache_for(es, k);
+  }
+  cache_for(learned.scale, learned_k);
+  std::vector<Readout> grid;
+  {
+    Readout l = learned;
+    l.k = learned_k;
+    grid.push_back(l);  // the learned read-out, as trained: the first result
+  }
+  for (int k : ks)
     for (float scale : scales)
       for (Readout r : lambdas) {
         r.scale = scale;
-        smooth.push_back(score_part(r, false, cut, 0));
+        r.k = k;
+        grid.push_back(r);
       }
-    std::vector<std::pair<Part, float>> exact;  // (scale in r.scale, λ)
+  std::vector<Part> smooth(grid.size());
+  at::parallel_for(0, static_cast<int64_t>(grid.size()), 16, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) smooth[i] = score_smooth(grid[i]);
+  });
+  for (std::size_t ci = 0; ci <= kExactCuts.size(); ++ci) {
+    const float exact_cos = ci == 0 ? 0.0f : kExactCuts[ci - 1];
+    // Exact-regime parts per k: (scale, λ, nll, ok) on the positions >= exact_cos.
+    struct ExactPart {
+      float scale, lam;
+      double nll = 0;
+      Bits ok;
+    };
+    std::map<int, std::vector<ExactPart>> exact;
     if (exact_cos > 0)
-      for (float es : {100.0f, 1000.0f, 10000.0f})
-        for (float el : {0.5f, 0.7f, 0.9f, 0.95f, 0.99f}) {
-          Readout r;
-          r.scale = es;
-          exact.push_back({score_part(r, true, cut, el), el});
-        }
+      for (int k : ks)
+        for (float es : exact_scales)
+          for (float el : exact_lambdas) {
+            ExactPart ep{es, el};
+            score_exact(es, k, el, exact_cos, &ep.nll, &ep.ok);
+            exact[k].push_back(std::move(ep));
+          }
     for (const Part& sp : smooth) {
-      if (exact.empty()) {
-        results.push_back({sp.r, 0, 0, 0, {std::exp(sp.nll / n_ppl), recall_of(sp.ok, nullptr)}});
+      // The smooth read-out's share: the bands below the threshold.
+      const double nll = sp.nll[0] + (ci < 2 ? sp.nll[1] : 0) + (ci < 1 ? sp.nll[2] : 0);
+      if (exact_cos == 0) {
+        results.push_back({sp.r, 0, 0, 0, {std::exp(nll / n_ppl), recall_of({&sp.ok[0], &sp.ok[1], &sp.ok[2]})}});
         continue;
       }
-      for (const auto& [ep, el] : exact)
-        results.push_back({sp.r, exact_cos, ep.r.scale, el,
-                           {std::exp((sp.nll + ep.nll) / n_ppl), recall_of(sp.ok, &ep.ok)}});
+      for (const auto& ep : exact[sp.r.k]) {
+        const double r = ci == 1 ? recall_of({&sp.ok[0], &ep.ok}) : recall_of({&sp.ok[0], &sp.ok[1], &ep.ok});
+        results.push_back({sp.r, exact_cos, ep.scale, ep.lam, {std::exp((nll + ep.nll) / n_ppl), r}});
+      }
     }
   }
   const Result& learned_res = results[0];  // the learned scale and λ, no exact regime
@@ -360,7 +428,7 @@ TuneReport tune_readout(const TuneOptions& o) {
   j["valid_tokens"] = ppl_pos.size();
   j["valid_ppl_no_memory"] = ppl0;
   auto put = [&](const char* key, const Result& x) {
-    j[key] = {{"knn_scale", x.r.scale}, {"knn_lambda_slope", x.r.slope}, {"knn_lambda_center", x.r.center},
+    j[key] = {{"memory_k", x.r.k}, {"knn_scale", x.r.scale}, {"knn_lambda_slope", x.r.slope}, {"knn_lambda_center", x.r.center},
               {"knn_lambda_max", x.r.lmax}, {"knn_exact_cos", x.exact_cos},
               {"knn_exact_scale", x.exact_scale}, {"knn_exact_lambda", x.exact_lambda},
               {"dev_recall", x.s.recall}, {"valid_ppl", x.s.ppl},
@@ -397,6 +465,7 @@ TuneReport tune_readout(const TuneOptions& o) {
     c.knn_exact_cos = chosen->exact_cos;
     c.knn_exact_scale = chosen->exact_scale;
     c.knn_exact_lambda = chosen->exact_lambda;
+    c.memory_k = chosen->r.k;
     update_model_config(o.model, c);
     table << "written to " << o.model << "/config.json\n";
   }

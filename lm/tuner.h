@@ -27,6 +27,7 @@ struct TuneOptions {
   int64_t ppl_tokens = 20000;
   int facts_per_paragraph = 4;
   double recall_slack = 0.01;
+  std::vector<int> ks = {16, 32, 64, 128};  // slots that vote (memory_k); empty: the model's
   bool corpus_packed = true;        // the corpus ingested in block_size segments (facts: sentences)
   bool doc_memory = true;           // perplexity with the document so far added to the memory
   bool write = true;                // store the chosen read-out in the model's config.json

@@ -39,6 +39,16 @@ g2=$("$ENGRAM" generate --model "$D/m" --data "$D/db" --memory facts --prompt "O
 [ "$g1" = "$g2" ] || fail "generate is not deterministic: '$g1' vs '$g2'"
 case "$g1" in "Orvel Tamsin was born in the year"*) ;; *) fail "generate did not echo the prompt: $g1" ;; esac
 
+# tune-readout: picks k, sharpness and λ on dev facts and validation text and writes them to a
+# copy of the model's config.json (the grid here: k 4 or 8).
+cp -r "$D/m" "$D/t"
+out=$("$ENGRAM" tune-readout --model "$D/t" --facts "$DATA/facts-sample.tsv" --text "$DATA/austen-sample.txt" \
+  --valid "$DATA/austen-sample.txt" --distractor-slots 3000 --max-facts 10 --ppl-tokens 600 --k 4 8 --threads 1 2>/dev/null)
+echo "$out" | grep -q '"chosen"' || fail "tune-readout printed no choice: $out"
+grep -Eq '"memory_k": (4|8),' "$D/t/config.json" || fail "tune-readout did not write k 4 or 8: $(grep memory_k "$D/t/config.json")"
+grep -Eq '"knn_scale": [1-9]' "$D/t/config.json" || fail "tune-readout did not write a sharpness"
+grep -Eq '"memory_k": 32,' "$D/m/config.json" || fail "tune-readout changed the original model"
+
 # A sharp fixed read-out (what tune-readout stores in config.json): the exact key of the
 # ingested sentence decides every answer token, even for this barely trained model.
 sed -i -e 's/"knn_scale": 0.0/"knn_scale": 100000.0/' -e 's/"knn_lambda_slope": 0.0/"knn_lambda_slope": 2000.0/' \
