@@ -334,7 +334,7 @@ TuneReport tune_readout(const TuneOptions& o) {
   };
   std::vector<Result> results;
   const double n_ppl = std::max<std::size_t>(ppl_pos.size(), 1);
-  auto recall_of = [&](std::initializer_list<const Bits*> parts) {
+  auto recall_of = [&](const std::vector<const Bits*>& parts) {
     int64_t n = 0;
     for (std::size_t w = 0; w < words; ++w) {
       uint64_t x = ~0ULL;
@@ -387,15 +387,23 @@ TuneReport tune_readout(const TuneOptions& o) {
             exact[k].push_back(std::move(ep));
           }
     for (const Part& sp : smooth) {
-      // The smooth read-out's share: the bands below the threshold.
-      const double nll = sp.nll[0] + (ci < 2 ? sp.nll[1] : 0) + (ci < 1 ? sp.nll[2] : 0);
+      // The smooth read-out governs the bands below the threshold: all three without an exact
+      // regime, band 0 below 0.999, bands 0 and 1 below 0.9999.
+      const std::size_t smooth_bands = ci == 0 ? 3 : ci;
+      double nll = 0;
+      std::vector<const Bits*> ok;
+      for (std::size_t b = 0; b < smooth_bands; ++b) {
+        nll += sp.nll[b];
+        ok.push_back(&sp.ok[b]);
+      }
       if (exact_cos == 0) {
-        results.push_back({sp.r, 0, 0, 0, {std::exp(nll / n_ppl), recall_of({&sp.ok[0], &sp.ok[1], &sp.ok[2]})}});
+        results.push_back({sp.r, 0, 0, 0, {std::exp(nll / n_ppl), recall_of(ok)}});
         continue;
       }
+      ok.push_back(nullptr);  // the exact regime's share, below
       for (const auto& ep : exact[sp.r.k]) {
-        const double r = ci == 1 ? recall_of({&sp.ok[0], &ep.ok}) : recall_of({&sp.ok[0], &sp.ok[1], &ep.ok});
-        results.push_back({sp.r, exact_cos, ep.scale, ep.lam, {std::exp((nll + ep.nll) / n_ppl), r}});
+        ok.back() = &ep.ok;
+        results.push_back({sp.r, exact_cos, ep.scale, ep.lam, {std::exp((nll + ep.nll) / n_ppl), recall_of(ok)}});
       }
     }
   }
@@ -408,6 +416,22 @@ TuneReport tune_readout(const TuneOptions& o) {
     if (!best_ppl || x.s.ppl < best_ppl->s.ppl) best_ppl = &x;
     if (x.s.recall + 1e-12 < best_recall - o.recall_slack) continue;
     if (!chosen || x.s.ppl < chosen->s.ppl) chosen = &x;
+  }
+  // The chosen setting's perplexity once more, position by position without the bands: the
+  // banded bookkeeping above must agree with it.
+  {
+    double nll = 0;
+    for (std::size_t i = 0; i < ppl_pos.size(); ++i) {
+      const Pos& q = ppl_pos[i];
+      const bool exact_regime = chosen->exact_cos > 0 && q.maxcos >= chosen->exact_cos;
+      const float lam = exact_regime ? chosen->exact_lambda : lambda_of(chosen->r, q.maxcos);
+      const ScaleCache& c = caches.at({exact_regime ? chosen->exact_scale : chosen->r.scale, chosen->r.k});
+      nll -= std::log(std::max(1e-10f, (1.0f - lam) * q.p_target + lam * c.pk_ppl[i]));
+    }
+    const double direct = std::exp(nll / n_ppl);
+    if (std::abs(direct - chosen->s.ppl) > 1e-4 * direct)
+      throw Error(ErrorCode::kInternal, "tune: the chosen setting's perplexity is " + std::to_string(direct) +
+                                            " scored directly but " + std::to_string(chosen->s.ppl) + " in the grid");
   }
   // The same positions without the memory: the perplexity ratio's denominator.
   double nll0 = 0;
