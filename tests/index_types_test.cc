@@ -40,6 +40,14 @@ class IndexTypesTest : public ::testing::TestWithParam<IndexCase> {
     if (!mem_->stats().trained) mem_->train();
     queries_ = clustered_matrix(100, kDim, 20, 3);
   }
+  // Closes everything and opens the database again (the exact twin is not reopened).
+  void reopen() {
+    mem_.reset();
+    exact_.reset();
+    db_.reset();
+    db_ = Database::open(dir_.path());
+    mem_ = db_->memory("m");
+  }
   TempDir dir_;
   std::unique_ptr<Database> db_;
   std::shared_ptr<Memory> mem_, exact_;
@@ -124,11 +132,7 @@ TEST_P(IndexTypesTest, ErasedSlotsNeverComeBackEvenAfterCompactionAndReopen) {
   self_check("after compaction");
   mem_->erase({ids_[500]});
   --live;
-  mem_.reset();
-  exact_.reset();
-  db_.reset();
-  db_ = Database::open(dir_.path());
-  mem_ = db_->memory("m");
+  reopen();
   check("after reopen");
   self_check("after reopen");
   EXPECT_EQ(mem_->stats().slots, kN - 301);
@@ -165,11 +169,7 @@ TEST_P(IndexTypesTest, RetrievedKeysAreExactlyTheStoredKeysAfterUpdatesErasesAnd
   check("after erase");
   mem_->compact();
   check("after compaction");
-  mem_.reset();
-  exact_.reset();
-  db_.reset();
-  db_ = Database::open(dir_.path());
-  mem_ = db_->memory("m");
+  reopen();
   check("after reopen");
 }
 
