@@ -149,13 +149,9 @@ struct KnnWithMemory {
 
 TEST(Knn, GradientsReachScaleInterpolationAndQueries) {
   KnnWithMemory k(3);
-  const ModelConfig& cfg = k.cfg;
-  Gpt& model = k.model;
-  auto& mem = k.mem;
-  const torch::Tensor &x = k.x, &y = k.y;
-  auto loss = lm_loss(model->forward(x, mem.get()), y);
+  auto loss = lm_loss(k.model->forward(k.x, k.mem.get()), k.y);
   loss.backward();
-  auto& m = model->blocks[cfg.memory_layer]->memory;
+  auto& m = k.model->blocks[k.cfg.memory_layer]->memory;
   ASSERT_TRUE(m->log_scale.grad().defined());
   EXPECT_NE(m->log_scale.grad().item<float>(), 0.0f);
   EXPECT_NE(m->lam_w.grad().item<float>(), 0.0f);
@@ -164,17 +160,13 @@ TEST(Knn, GradientsReachScaleInterpolationAndQueries) {
 
 TEST(Knn, TheLossAtTheTargetsEqualsTheLossOfTheMixedDistribution) {
   KnnWithMemory k(5);
-  const ModelConfig& cfg = k.cfg;
-  Gpt& model = k.model;
-  auto& mem = k.mem;
-  const torch::Tensor &x = k.x, &y = k.y;
-  const auto full = lm_loss(model->forward(x, mem.get()), y).item<double>();
+  const auto full = lm_loss(k.model->forward(k.x, k.mem.get()), k.y).item<double>();
   KnnParts parts;
   parts.skip_mix = true;
-  auto raw = model->forward(x, mem.get(), nullptr, nullptr, &parts);
+  auto raw = k.model->forward(k.x, k.mem.get(), nullptr, nullptr, &parts);
   ASSERT_TRUE(parts.read.alpha.defined());
   EXPECT_TRUE(torch::equal(raw, parts.lm_logits));
-  EXPECT_NEAR(knn_loss(parts, y).item<double>(), full, 1e-4);
+  EXPECT_NEAR(knn_loss(parts, k.y).item<double>(), full, 1e-4);
 }
 
 TEST(Corpus, ASentenceEndsAfterClosingQuotes) {
