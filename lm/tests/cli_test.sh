@@ -48,6 +48,16 @@ echo "$out" | grep -q '"chosen"' || fail "tune-readout printed no choice: $out"
 grep -Eq '"memory_k": (4|8),' "$D/t/config.json" || fail "tune-readout did not write k 4 or 8: $(grep memory_k "$D/t/config.json")"
 grep -Eq '"knn_scale": [1-9]' "$D/t/config.json" || fail "tune-readout did not write a sharpness"
 grep -Eq '"memory_k": 32,' "$D/m/config.json" || fail "tune-readout changed the original model"
+# A k outside 1..4096 is a clear error (exit 1) and leaves the config as it was.
+cp "$D/t/config.json" "$D/config.before"
+set +e
+err=$("$ENGRAM" tune-readout --model "$D/t" --facts "$DATA/facts-sample.tsv" --valid "$DATA/austen-sample.txt" \
+  --k 0 8 --threads 1 2>&1)
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "tune-readout --k 0 exited $rc, not 1"
+echo "$err" | grep -q "every k must be in 1..4096" || fail "tune-readout --k 0 said: $err"
+cmp -s "$D/config.before" "$D/t/config.json" || fail "a failed tune-readout changed config.json"
 
 # A sharp fixed read-out (what tune-readout stores in config.json): the exact key of the
 # ingested sentence decides every answer token, even for this barely trained model.
