@@ -14,6 +14,7 @@
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPQ.h>
 #include <faiss/IndexPreTransform.h>
+#include <faiss/VectorTransform.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
@@ -51,8 +52,19 @@ struct LiveSelector : faiss::IDSelector {
   }
 };
 
+// The most centroids (or, for a learned transform, dimensions) any trained part of `index` fits:
+// training needs at least that many points. Looks through transforms ("PCA64,IVF1024,Flat") and
+// HNSW storage ("HNSW32_PQ8"), which FAISS trains as part of the whole.
 std::size_t centroid_count(const faiss::Index* index) {
   std::size_t most = 0;
+  if (auto* pre = dynamic_cast<const faiss::IndexPreTransform*>(index)) {
+    for (const faiss::VectorTransform* vt : pre->chain) {
+      if (!vt->is_trained) most = std::max<std::size_t>(most, static_cast<std::size_t>(vt->d_in));
+      if (dynamic_cast<const faiss::OPQMatrix*>(vt)) most = std::max<std::size_t>(most, 256);  // its PQ's ksub
+    }
+    return std::max(most, centroid_count(pre->index));
+  }
+  if (auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(index)) return centroid_count(hnsw->storage);
   if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index)) most = std::max(most, ivf->nlist);
   if (auto* pq = dynamic_cast<const faiss::IndexIVFPQ*>(index)) most = std::max(most, pq->pq.ksub);
   if (auto* pq = dynamic_cast<const faiss::IndexPQ*>(index)) most = std::max(most, pq->pq.ksub);
@@ -145,9 +157,15 @@ std::unique_ptr<FaissIndex> FaissIndex::create(const IndexSpec& spec) {
     throw Error(ErrorCode::kInvalidArgument, what + ": " + e.what());
   }
   // FAISS's factory turns on polysemous training for PQ codes: minutes of simulated annealing
-  // that only pays off with polysemous Hamming filtering, which Engram does not use.
-  if (auto* ivfpq = dynamic_cast<faiss::IndexIVFPQ*>(inner)) ivfpq->do_polysemous_training = false;
-  if (auto* pq = dynamic_cast<faiss::IndexPQ*>(inner)) pq->do_polysemous_training = false;
+  // that only pays off with polysemous Hamming filtering, which Engram does not use. PQ codes
+  // also sit behind transforms ("PCA64,PQ16") and inside HNSW graphs ("HNSW32_PQ8").
+  for (faiss::Index* part = inner; part != nullptr;) {
+    if (auto* ivfpq = dynamic_cast<faiss::IndexIVFPQ*>(part)) ivfpq->do_polysemous_training = false;
+    if (auto* pq = dynamic_cast<faiss::IndexPQ*>(part)) pq->do_polysemous_training = false;
+    if (auto* pre = dynamic_cast<faiss::IndexPreTransform*>(part)) part = pre->index;
+    else if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(part)) part = hnsw->storage;
+    else part = nullptr;
+  }
   if (dynamic_cast<faiss::IndexIDMap*>(inner)) {
     delete inner;
     throw Error(ErrorCode::kInvalidArgument, what + ": Engram maps ids itself; drop the IDMap prefix");

@@ -4,16 +4,19 @@
 
 #include "index/faiss_index.h"
 #include "index/hnswlib_index.h"
+#include "index/index_grammar.h"
 
 namespace engram::index {
 
 std::unique_ptr<VectorIndex> VectorIndex::create(const IndexSpec& spec) {
+  check_index_spec(spec);  // before FAISS sees it: some strings it accepts crash the process
   if (is_hnswlib_factory(spec.factory)) return HnswlibIndex::create(spec);
   return FaissIndex::create(spec);
 }
 
 std::unique_ptr<VectorIndex> VectorIndex::deserialize(const IndexSpec& spec, const std::uint8_t* bytes,
                                                       std::size_t size) {
+  check_index_spec(spec);
   if (is_hnswlib_factory(spec.factory)) return HnswlibIndex::deserialize(spec, bytes, size);
   return FaissIndex::deserialize(spec, bytes, size);
 }
