@@ -90,10 +90,10 @@ void delete_meta(SlotStore& store, const std::string& key, bool sync);
 std::string job_key(MemoryId memory);
 
 // Deletes the slot records with ids in the half-open `ranges` of `memory` in all three slot
-// families, logs `op` (a remove of the ids that were present), writes `state` and deletes the
-// meta record `job`, in one synced WriteBatch: the undo of a failed bulk load.
+// families, logs `ops` (a remove of the ids that were present, if any), writes `state` and
+// deletes the meta record `job`, in one synced WriteBatch: the undo of a failed bulk load.
 void erase_id_ranges(SlotStore& store, MemoryId memory,
                      const std::vector<std::pair<std::uint64_t, std::uint64_t>>& ranges,
-                     const IndexOp& op, const MemoryState& state, const std::string& job);
+                     const std::vector<IndexOp>& ops, const MemoryState& state, const std::string& job);
 
 }  // namespace engram::storage

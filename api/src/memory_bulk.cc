@@ -34,78 +34,24 @@ SlotId MemoryCore::bulk_commit(std::unique_ptr<storage::BulkChunk> files, std::s
   // Ids are predicted when the files are written; another writer may have taken them since.
   if (files->first_id() != state_.next_id) files = rebuild(state_.next_id);
 
-  storage::MemoryState next = state_;
-  storage::IndexOp op{next.op_seq + 1, storage::IndexOp::kAdd, {}};
-  op.ids.resize(n);
-  for (std::size_t i = 0; i < n; ++i) op.ids[i] = next.next_id + i;
-  next.next_id += n;
-  next.slots += n;
-  next.op_seq += 1;
   // An ingested file outlives a crash on its own; earlier un-synced WAL writes might not. Sync
   // them first so the ingested state record never counts slots the store then loses.
   store_->sync_wal();
+  Change c;
+  c.added.resize(n);
+  for (std::size_t i = 0; i < n; ++i) c.added[i] = state_.next_id + i;
+  c.added_keys = keys;
   const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
-  auto cache_rows = [&] {
-    if (!config_.cache_values) return;
-    for (std::size_t i = 0; i < n; ++i) cache_.put(op.ids[i], values + i * dv);
-  };
-
-  std::unique_lock<RwLock> lock(index_mu_, std::defer_lock);
-  bool trained;
-  {
-    std::shared_lock<RwLock> r(index_mu_);
-    trained = index_->is_trained();
+  if (config_.cache_values) {
+    c.cached.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) c.cached.emplace_back(c.added[i], values + i * dv);
   }
-  if (!trained) {
-    // Adding may train the index from the store: the chunk must be in it first.
-    storage::ingest_chunk(*store_, *files, op, next, meta);
-    lock.lock();
-    state_ = next;
-    index_add_locked(n, keys, op.ids.data());
-    cache_rows();
-  } else {
-    // The ingestion (mostly waiting for the disk) and the indexing (CPU) of the chunk overlap.
-    // The index lock is held exclusively from before the first id is added until the ingestion
-    // has succeeded, so no reader ever sees an id the store does not hold; if the ingestion
-    // fails, the ids come out of the index and the cache again and nothing changed.
-    lock.lock();
-    const std::size_t tombstones_before = index_->tombstones();
-    std::exception_ptr ingest_error;
-    std::thread io([&] {
-      try {
-        storage::ingest_chunk(*store_, *files, op, next, meta);
-      } catch (...) {
-        ingest_error = std::current_exception();
-      }
-    });
-    std::exception_ptr add_error;
-    try {
-      index_->add(n, keys, op.ids.data());
-      cache_rows();
-    } catch (...) {
-      add_error = std::current_exception();
-    }
-    io.join();
-    if (ingest_error) {
-      if (config_.cache_values) {
-        for (SlotId id : op.ids) cache_.erase(id);
-      }
-      try {
-        index_->remove(op.ids);
-        // An index that cannot remove (HNSW) only marks them dead: a graph of mostly dead
-        // nodes is one searches cannot get past (see bulk_undo), so rebuild it from the store.
-        if (index_->tombstones() > tombstones_before) index_ = build_index_from_store(false);
-      } catch (const std::exception& e) {
-        spdlog::error("memory '{}': taking a failed bulk chunk out of the index failed too ({})", entry_.name, e.what());
-      }
-      std::rethrow_exception(ingest_error);
-    }
-    state_ = next;  // the chunk is in the store: it counts, as when indexing fails sequentially
-    if (add_error) std::rethrow_exception(add_error);
-  }
-  lock.unlock();
-  maybe_auto_checkpoint_locked(n);
-  return op.ids.front();
+  c.created = c.added;
+  c.slot_delta = static_cast<std::int64_t>(n);
+  c.ids_used = n;
+  commit_locked(c, [&](const Change& ch) { storage::ingest_chunk(*store_, *files, ch.ops.front(), ch.next, meta); },
+                /*overlap=*/true);
+  return c.added.front();
 }
 
 void MemoryCore::bulk_reserve(std::size_t rows) {
@@ -161,19 +107,14 @@ void MemoryCore::bulk_undo(const std::vector<std::pair<SlotId, SlotId>>& ranges,
       }
     }
   });
-  storage::MemoryState next = state_;
-  next.slots -= ids.size();
-  next.op_seq += 1;
-  storage::erase_id_ranges(*store_, entry_.id, ranges,
-                           {next.op_seq, storage::IndexOp::kRemove, ids}, next, job);
-  {
-    std::unique_lock<RwLock> lock(index_mu_);
-    state_ = next;
-    if (index_->is_trained()) index_->remove(ids);
-    if (config_.cache_values) {
-      for (SlotId id : ids) cache_.erase(id);
-    }
-  }
+  Change c;
+  c.removed = ids;
+  c.uncached = ids;
+  c.slot_delta = -static_cast<std::int64_t>(ids.size());
+  c.reversible = false;  // an undo is not undone: if the index refuses it, it is rebuilt
+  commit_locked(c, [&](const Change& ch) {
+    storage::erase_id_ranges(*store_, entry_.id, ranges, ch.ops, ch.next, job);
+  });
   std::size_t tombstones;
   bool trained;
   {
@@ -181,10 +122,7 @@ void MemoryCore::bulk_undo(const std::vector<std::pair<SlotId, SlotId>>& ranges,
     tombstones = index_->tombstones();
     trained = index_->is_trained();
   }
-  if (tombstones == 0) {
-    maybe_auto_checkpoint_locked(ids.size());
-    return;
-  }
+  if (tombstones == 0) return;
   // HNSW cannot remove: an undone load would leave the graph mostly tombstones, which searches
   // cannot get past. Rebuild it from the store now, as compact() does.
   auto fresh = build_index_from_store(trained);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,9 @@ class MemoryCore {
   void train();
   void compact();
   void checkpoint();
+  // Checkpoints when one of the options' triggers (DatabaseOptions::checkpoint_every_*) has
+  // fired; true if it wrote one. Called by the database's background checkpointer.
+  bool checkpoint_if_due();
   // Checkpoints (unless dropped) and detaches from the store: later calls throw.
   void close(bool write_checkpoint);
 
@@ -110,13 +114,51 @@ class MemoryCore {
   void fetch_values_locked(const std::vector<SlotId>& ids, float* out,
                            std::vector<bool>* found) const;
 
-  // Commits `batch` with the resolved sync flag. REQUIRES: write_mu_ held.
+  // One change to the memory, as commit_locked() applies it (memory_commit.cc).
+  struct Change {
+    std::vector<SlotId> removed;           // ids leaving the index (erased, or re-keyed: old key)
+    std::vector<SlotId> added;             // ids entering the index ...
+    const float* added_keys = nullptr;     // ... with these keys (added.size() × key_dim)
+    std::vector<std::pair<SlotId, const float*>> cached;  // values to put in the value cache
+    std::vector<SlotId> uncached;          // ids to drop from the value cache
+    std::int64_t slot_delta = 0;           // live slots gained (negative: lost)
+    std::uint64_t ids_used = 0;            // new ids taken (next_id advances by this)
+    // What undoing the change writes back: the ids it created (erased again), and the parts
+    // of existing slots it overwrote or deleted (written again).
+    std::vector<SlotId> created;
+    std::vector<SlotPatch> before;
+    // False when the change has no before-images (a bulk undo): if applying it to the index
+    // fails, the store's version stands and the index is rebuilt from it.
+    bool reversible = true;
+    // The index ops this change logs, in replay order (filled by commit_locked).
+    std::vector<storage::IndexOp> ops;
+    storage::MemoryState next;             // the state after it (filled by commit_locked)
+  };
+  // Makes `c` durable through `store_write(c)` — which must write c.ops and c.next atomically
+  // with the change's records — then applies it to the index and the cache. If applying fails,
+  // the change is undone in the store, the index is rebuilt from the store, and the error is
+  // rethrown: a refused change leaves nothing behind. With `overlap`, the store write (a bulk
+  // ingestion) runs on another thread while a trained index is being added to.
+  // REQUIRES: write_mu_ held.
+  using StoreWrite = std::function<void(const Change&)>;
+  void commit_locked(Change& c, const StoreWrite& store_write, bool overlap = false);
+  // A StoreWrite for changes whose records are in `batch`.
+  StoreWrite batch_write(storage::SlotBatch& batch, bool sync);
+  // Resolves the sync flag of a write. REQUIRES: write_mu_ held.
   bool resolve_sync(const WriteOptions& o) const;
+  // commit_locked's steps. REQUIRES: write_mu_ and index_mu_ (exclusive) held.
+  void apply_locked(const Change& c);
+  void undo_locked(const Change& c);
+  // Reads the parts of `ids` that a change will overwrite (key, value, payload as asked), for
+  // Change::before; throws kNotFound naming the first id the store does not hold.
+  std::vector<SlotPatch> read_before(const std::vector<SlotId>& ids, bool keys, bool values,
+                                     bool payloads) const;
   // Applies committed key changes to the index; trains it when it has waited for enough data.
   // REQUIRES: write_mu_ and index_mu_ (exclusive) held.
   void index_add_locked(std::size_t n, const float* keys, const SlotId* ids);
   void maybe_train_locked();
-  void maybe_auto_checkpoint_locked(std::size_t changed);
+  // Counts changed slots toward the next background checkpoint. REQUIRES: write_mu_ held.
+  void note_changes_locked(std::size_t changed) { changed_since_checkpoint_ += changed; }
 
   // Recovery helpers (memory_recovery.cc).
   // Loads the checkpoint and replays the op log past it; false (logged) when the checkpoint is
@@ -150,6 +192,7 @@ class MemoryCore {
   bool closed_ = false;                        // guarded by index_mu_ (written under both)
   std::uint64_t checkpoint_op_seq_ = 0;        // guarded by write_mu_
   std::size_t changed_since_checkpoint_ = 0;   // guarded by write_mu_
+  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();  // write_mu_
 };
 
 }  // namespace engram::detail

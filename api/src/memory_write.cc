@@ -1,6 +1,6 @@
-// The write path: insert, write (gated update), update, erase. Each call is one WriteBatch,
-// committed (and synced, if asked) under write_mu_ only, then applied to the index and the
-// value cache under a short exclusive lock.
+// The write path: insert, write (gated update), update, erase. Each call validates its input,
+// builds one WriteBatch and describes itself as a Change for commit_locked() (memory_commit.cc),
+// under write_mu_.
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
@@ -14,6 +14,16 @@ namespace engram::detail {
 namespace {
 
 Error invalid(const std::string& msg) { return Error(ErrorCode::kInvalidArgument, msg); }
+
+// `ids` without repeats, in first-seen order.
+std::vector<SlotId> unique(const std::vector<SlotId>& ids) {
+  std::vector<SlotId> out;
+  std::unordered_set<SlotId> seen;
+  for (SlotId id : ids) {
+    if (seen.insert(id).second) out.push_back(id);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -42,30 +52,23 @@ std::vector<SlotId> MemoryCore::insert(const MatrixView& keys, const MatrixView&
 
   std::lock_guard<std::mutex> w(write_mu_);
   check_open();
-  std::vector<SlotId> ids(n);
-  storage::MemoryState next = state_;
+  Change c;
+  c.added.resize(n);
+  c.added_keys = keys.data;
   storage::SlotBatch batch = store_->new_batch(entry_.id);
   for (std::size_t i = 0; i < n; ++i) {
-    ids[i] = next.next_id++;
-    batch.put_key(ids[i], keys.row(i), key_bytes);
-    batch.put_value(ids[i], values.row(i), value_bytes);
-    if (!payloads.empty() && !payloads[i].empty()) batch.put_payload(ids[i], payloads[i]);
+    const SlotId id = state_.next_id + i;
+    c.added[i] = id;
+    batch.put_key(id, keys.row(i), key_bytes);
+    batch.put_value(id, values.row(i), value_bytes);
+    if (!payloads.empty() && !payloads[i].empty()) batch.put_payload(id, payloads[i]);
+    c.cached.emplace_back(id, values.row(i));
   }
-  next.slots += n;
-  next.op_seq += 1;
-  batch.log_index_op({next.op_seq, storage::IndexOp::kAdd, ids});
-  batch.set_state(next);
-  store_->commit(batch, resolve_sync(o));
-  {
-    std::unique_lock<RwLock> lock(index_mu_);
-    state_ = next;
-    index_add_locked(n, keys.data, ids.data());
-    if (config_.cache_values) {
-      for (std::size_t i = 0; i < n; ++i) cache_.put(ids[i], values.row(i));
-    }
-  }
-  maybe_auto_checkpoint_locked(n);
-  return ids;
+  c.created = c.added;
+  c.slot_delta = static_cast<std::int64_t>(n);
+  c.ids_used = n;
+  commit_locked(c, batch_write(batch, resolve_sync(o)));
+  return c.added;
 }
 
 WriteResult MemoryCore::write(const MatrixView& q, const MatrixView& w, int k_in,
@@ -96,6 +99,7 @@ WriteResult MemoryCore::write(const MatrixView& q, const MatrixView& w, int k_in
   // several queries composes their updates in row order.
   std::unordered_map<SlotId, std::vector<float>> updated;
   std::vector<SlotId> order;
+  Change c;
   for (std::size_t i = 0; i < n; ++i) {
     const float* wi = w.row(i);
     for (std::size_t j = 0; j < kk; ++j) {
@@ -111,38 +115,20 @@ WriteResult MemoryCore::write(const MatrixView& q, const MatrixView& w, int k_in
         it->second.assign(current.begin() + static_cast<std::ptrdiff_t>(e * dv),
                           current.begin() + static_cast<std::ptrdiff_t>((e + 1) * dv));
         order.push_back(r.ids[e]);
+        c.before.push_back({r.ids[e], std::nullopt, it->second, std::nullopt});  // for an undo
       }
       for (std::size_t d = 0; d < dv; ++d) it->second[d] = g * wi[d] + (1.0f - g) * it->second[d];
     }
   }
   if (order.empty()) return r;
   storage::SlotBatch batch = store_->new_batch(entry_.id);
-  for (SlotId id : order) batch.put_value(id, updated[id].data(), dv * sizeof(float));
-  store_->commit(batch, resolve_sync(o));
-  if (config_.cache_values) {
-    std::unique_lock<RwLock> lock(index_mu_);
-    for (SlotId id : order) cache_.put(id, updated[id].data());
+  for (SlotId id : order) {
+    batch.put_value(id, updated[id].data(), dv * sizeof(float));
+    c.cached.emplace_back(id, updated[id].data());
   }
+  commit_locked(c, batch_write(batch, resolve_sync(o)));
   return r;
 }
-
-namespace {
-
-// Throws kNotFound naming the first id of `ids` that the store does not hold.
-void require_present(const storage::SlotStore& store, storage::MemoryId memory,
-                     const std::vector<SlotId>& ids, std::size_t key_dim, const std::string& name) {
-  std::vector<float> scratch(ids.size() * key_dim);
-  std::vector<bool> found;
-  store.multi_get_keys(memory, ids, scratch.data(), key_dim, &found);
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (!found[i]) {
-      throw Error(ErrorCode::kNotFound,
-                  "slot " + std::to_string(ids[i]) + " not found in memory '" + name + "'");
-    }
-  }
-}
-
-}  // namespace
 
 void MemoryCore::update(const std::vector<SlotPatch>& patches, const WriteOptions& o) {
   const std::size_t dk = static_cast<std::size_t>(config_.key_dim);
@@ -163,16 +149,21 @@ void MemoryCore::update(const std::vector<SlotPatch>& patches, const WriteOption
 
   std::lock_guard<std::mutex> w(write_mu_);
   check_open();
-  require_present(*store_, entry_.id, ids, dk, entry_.name);
+  bool any_key = false, any_value = false, any_payload = false;
+  for (const SlotPatch& p : patches) {
+    any_key |= p.key.has_value();
+    any_value |= p.value.has_value();
+    any_payload |= p.payload.has_value();
+  }
+  Change c;
+  c.before = read_before(unique(ids), any_key, any_value, any_payload);  // throws kNotFound first
 
-  storage::MemoryState next = state_;
   storage::SlotBatch batch = store_->new_batch(entry_.id);
-  std::vector<SlotId> rekeyed;                       // ids whose key changes, once each
   std::unordered_map<SlotId, const std::vector<float>*> new_key, new_value;
   for (const SlotPatch& p : patches) {
     if (p.key) {
       batch.put_key(p.id, p.key->data(), dk * sizeof(float));
-      if (new_key.insert_or_assign(p.id, &*p.key).second) rekeyed.push_back(p.id);
+      if (new_key.insert_or_assign(p.id, &*p.key).second) c.added.push_back(p.id);
     }
     if (p.value) {
       batch.put_value(p.id, p.value->data(), dv * sizeof(float));
@@ -180,56 +171,30 @@ void MemoryCore::update(const std::vector<SlotPatch>& patches, const WriteOption
     }
     if (p.payload) batch.put_payload(p.id, *p.payload);
   }
-  if (!rekeyed.empty()) {
-    // A key change is a remove then an add of the same id, as the index must replay it.
-    batch.log_index_op({++next.op_seq, storage::IndexOp::kRemove, rekeyed});
-    batch.log_index_op({++next.op_seq, storage::IndexOp::kAdd, rekeyed});
-    batch.set_state(next);
-  }
-  store_->commit(batch, resolve_sync(o));
-
-  std::unique_lock<RwLock> lock(index_mu_);
-  state_ = next;
-  if (!rekeyed.empty() && index_->is_trained()) {
-    index_->remove(rekeyed);
-    std::vector<float> keys;
-    keys.reserve(rekeyed.size() * dk);
-    for (SlotId id : rekeyed) keys.insert(keys.end(), new_key[id]->begin(), new_key[id]->end());
-    index_->add(rekeyed.size(), keys.data(), rekeyed.data());
-  }
-  if (config_.cache_values) {
-    for (const auto& [id, value] : new_value) cache_.put(id, value->data());
-  }
+  // A key change is a remove then an add of the same id, as the index must replay it.
+  c.removed = c.added;
+  std::vector<float> keys;
+  keys.reserve(c.added.size() * dk);
+  for (SlotId id : c.added) keys.insert(keys.end(), new_key[id]->begin(), new_key[id]->end());
+  c.added_keys = keys.data();
+  for (const auto& [id, value] : new_value) c.cached.emplace_back(id, value->data());
+  commit_locked(c, batch_write(batch, resolve_sync(o)));
 }
 
 void MemoryCore::erase(const std::vector<SlotId>& ids_in, const WriteOptions& o) {
-  std::vector<SlotId> ids;
-  std::unordered_set<SlotId> seen;
-  for (SlotId id : ids_in) {
-    if (seen.insert(id).second) ids.push_back(id);
-  }
+  const std::vector<SlotId> ids = unique(ids_in);
   if (ids.empty()) return;
 
   std::lock_guard<std::mutex> w(write_mu_);
   check_open();
-  require_present(*store_, entry_.id, ids, static_cast<std::size_t>(config_.key_dim), entry_.name);
-  storage::MemoryState next = state_;
+  Change c;
+  c.before = read_before(ids, true, true, true);  // throws kNotFound naming the first missing id
   storage::SlotBatch batch = store_->new_batch(entry_.id);
   for (SlotId id : ids) batch.erase_slot(id);
-  next.slots -= ids.size();
-  next.op_seq += 1;
-  batch.log_index_op({next.op_seq, storage::IndexOp::kRemove, ids});
-  batch.set_state(next);
-  store_->commit(batch, resolve_sync(o));
-  {
-    std::unique_lock<RwLock> lock(index_mu_);
-    state_ = next;
-    if (index_->is_trained()) index_->remove(ids);
-    if (config_.cache_values) {
-      for (SlotId id : ids) cache_.erase(id);
-    }
-  }
-  maybe_auto_checkpoint_locked(ids.size());
+  c.removed = ids;
+  c.uncached = ids;
+  c.slot_delta = -static_cast<std::int64_t>(ids.size());
+  commit_locked(c, batch_write(batch, resolve_sync(o)));
 }
 
 }  // namespace engram::detail
