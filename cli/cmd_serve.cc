@@ -33,6 +33,19 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
       ->capture_default_str();
   cmd.add_option("--shutdown-grace", o->shutdown_grace_s, "Seconds to let in-flight requests finish on stop")
       ->capture_default_str();
+  cmd.add_option("--checkpoint-every-ops", o->database.checkpoint_every_ops,
+                 "Checkpoint a memory's index once this many op-log records are past the last "
+                 "checkpoint (0: off); bounds the replay after a crash")
+      ->capture_default_str();
+  cmd.add_option("--checkpoint-every-slots", o->database.checkpoint_every_slots,
+                 "Checkpoint a memory's index once this many slots changed since the last one (0: off)")
+      ->capture_default_str();
+  cmd.add_option("--checkpoint-interval", o->database.checkpoint_interval_s,
+                 "Seconds after which a memory with changes past its checkpoint is checkpointed (0: off)")
+      ->capture_default_str();
+  cmd.add_option("--min-free-disk-bytes", o->database.min_free_disk_bytes,
+                 "Refuse writes (507) while the disk has less free space than this; start read-only below it")
+      ->capture_default_str();
   return [o] {
     engram::server::Server server(*o);
     server.run_until_signal();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 
 #include <rocksdb/db.h>
 #include <rocksdb/sst_file_writer.h>
@@ -9,12 +10,18 @@
 #include <rocksdb/write_batch.h>
 
 #include "engram/error.h"
+#include "storage/status.h"
 
 namespace engram::storage {
 
 // The friend of SlotStore through which bulk loads reach RocksDB (see slot_store.h).
 struct BulkAccess {
   static rocksdb::DB* db(const SlotStore& s) { return s.db_.get(); }
+  // Bulk writes pass the store's write gate like its own (free space, failed writes).
+  static void write(SlotStore& s, std::uint64_t bytes, const std::string& what,
+                    const std::function<rocksdb::Status()>& fn) {
+    s.guarded_write(bytes, what, fn);
+  }
   static rocksdb::ColumnFamilyHandle* meta(const SlotStore& s) { return s.cfs_[SlotStore::kMeta]; }
   static rocksdb::ColumnFamilyHandle* keys(const SlotStore& s) { return s.cfs_[SlotStore::kKeys]; }
   static rocksdb::ColumnFamilyHandle* values(const SlotStore& s) { return s.cfs_[SlotStore::kValues]; }
@@ -23,14 +30,6 @@ struct BulkAccess {
 };
 
 namespace {
-
-void check(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return;
-  const std::string msg = what + ": " + s.ToString();
-  if (s.IsCorruption()) throw Error(ErrorCode::kCorruption, msg);
-  if (s.IsInvalidArgument()) throw Error(ErrorCode::kInvalidArgument, msg);
-  throw Error(ErrorCode::kIOError, msg);
-}
 
 // One SST file for one column family, written with that family's own options (compression,
 // table format), so an ingested file looks like one RocksDB wrote itself; `no_filter` leaves out
@@ -168,7 +167,8 @@ void ingest_chunk(SlotStore& store, BulkChunk& chunk, const IndexOp& op, const M
     a.options = o;
     args.push_back(std::move(a));
   }
-  check(BulkAccess::db(store)->IngestExternalFiles(args), "ingesting a bulk chunk");
+  BulkAccess::write(store, chunk.file_bytes_, "ingesting a bulk chunk",
+                    [&] { return BulkAccess::db(store)->IngestExternalFiles(args); });
 }
 
 std::optional<std::string> get_meta(const SlotStore& store, const std::string& key) {
@@ -182,13 +182,15 @@ std::optional<std::string> get_meta(const SlotStore& store, const std::string& k
 void put_meta(SlotStore& store, const std::string& key, const std::string& value, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  check(BulkAccess::db(store)->Put(wo, BulkAccess::meta(store), key, value), "writing a meta record");
+  BulkAccess::write(store, key.size() + value.size(), "writing a meta record",
+                    [&] { return BulkAccess::db(store)->Put(wo, BulkAccess::meta(store), key, value); });
 }
 
 void delete_meta(SlotStore& store, const std::string& key, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  check(BulkAccess::db(store)->Delete(wo, BulkAccess::meta(store), key), "deleting a meta record");
+  BulkAccess::write(store, 0, "deleting a meta record",
+                    [&] { return BulkAccess::db(store)->Delete(wo, BulkAccess::meta(store), key); });
 }
 
 std::string job_key(MemoryId memory) {
@@ -199,7 +201,7 @@ std::string job_key(MemoryId memory) {
 
 void erase_id_ranges(SlotStore& store, MemoryId memory,
                      const std::vector<std::pair<std::uint64_t, std::uint64_t>>& ranges,
-                     const IndexOp& op, const MemoryState& state, const std::string& job) {
+                     const std::vector<IndexOp>& ops, const MemoryState& state, const std::string& job) {
   rocksdb::WriteBatch b;
   for (const auto& [begin, end] : ranges) {
     const std::string lo = record_key(memory, begin), hi = record_key(memory, end);
@@ -207,12 +209,14 @@ void erase_id_ranges(SlotStore& store, MemoryId memory,
       check(b.DeleteRange(cf, lo, hi), "building an undo batch");
     }
   }
-  check(b.Put(BulkAccess::oplog(store), record_key(memory, op.seq), encode_index_op(op)), "building an undo batch");
+  for (const IndexOp& op : ops)
+    check(b.Put(BulkAccess::oplog(store), record_key(memory, op.seq), encode_index_op(op)), "building an undo batch");
   check(b.Put(BulkAccess::meta(store), state_key(memory), encode_memory_state(state)), "building an undo batch");
   check(b.Delete(BulkAccess::meta(store), job), "building an undo batch");
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  check(BulkAccess::db(store)->Write(wo, &b), "undoing a bulk load");
+  // An undo frees space: let through on a full disk (not after a write failed).
+  BulkAccess::write(store, 0, "undoing a bulk load", [&] { return BulkAccess::db(store)->Write(wo, &b); });
 }
 
 }  // namespace engram::storage

@@ -1,6 +1,7 @@
 #include "storage/slot_store.h"
 
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 
 #include <rocksdb/cache.h>
@@ -11,14 +12,16 @@
 #include <rocksdb/write_batch.h>
 
 #include "engram/error.h"
+#include "storage/rocksdb_logger.h"
+#include "storage/status.h"
+#include "storage/write_gate.h"
 
 namespace engram::storage {
-namespace {
 
-// The one place RocksDB statuses become engram errors.
 void check(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return;
   std::string msg = what + ": " + s.ToString();
+  if (s.IsNoSpace() || msg.find("No space left") != std::string::npos) throw Error(ErrorCode::kNoSpace, msg);
   if (s.IsIOError() && (s.ToString().find("lock") != std::string::npos ||
                         s.ToString().find("Lock") != std::string::npos)) {
     throw Error(ErrorCode::kBusy, what + ": the database is already open in another process (" +
@@ -28,6 +31,8 @@ void check(const rocksdb::Status& s, const std::string& what) {
   if (s.IsInvalidArgument()) throw Error(ErrorCode::kInvalidArgument, msg);
   throw Error(ErrorCode::kIOError, msg);
 }
+
+namespace {
 
 // Index = SlotStore::Cf. "default" doubles as the meta family.
 const char* const kCfNames[] = {"default", "keys", "values", "payloads", "oplog"};
@@ -121,10 +126,14 @@ SlotStore::SlotStore() = default;
 SlotStore::~SlotStore() {
   if (!db_) return;
   // Flush the memtables so the next open does not replay the whole WAL (seconds for a large
-  // memory); a failure here loses nothing, the WAL still holds every write.
-  rocksdb::FlushOptions flush;
-  flush.wait = true;
-  db_->Flush(flush, cfs_);
+  // memory); a failure here loses nothing, the WAL still holds every write. Not after a write
+  // failed or on a full disk: the flush could not finish, and RocksDB must not touch a failed
+  // log writer again.
+  if (gate_->usable_for_writes() && gate_->reason().empty()) {
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    db_->Flush(flush, cfs_);
+  }
   for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
   db_->Close();
 }
@@ -135,6 +144,7 @@ std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOp
   db_options.create_missing_column_families = options.create_if_missing;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
+  db_options.info_log = make_rocksdb_logger();  // no LOG file on the data disk (rocksdb_logger.h)
   // Opening must cost little next to loading the index checkpoint: do not read every table
   // file's properties to refresh compaction statistics (they update as compactions run), and
   // trust the MANIFEST's file sizes (the engine checks each file when it first reads it).
@@ -162,9 +172,33 @@ std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOp
 
   std::unique_ptr<SlotStore> store(new SlotStore());
   store->dir_ = dir;
+  store->gate_ = std::make_unique<WriteGate>(dir, options.min_free_bytes);
   rocksdb::DB* raw = nullptr;
-  check(rocksdb::DB::Open(db_options, dir, descriptors, &store->cfs_, &raw),
-        "opening the store in " + dir);
+  // On a full disk an existing store opens read-only: opening for writes starts a new log and
+  // may flush, which fails there, and serving reads is still worth it.
+  const std::uint64_t free = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT")
+                                 ? free_disk_bytes(dir)
+                                 : options.min_free_bytes;
+  std::string read_only;
+  if (free < options.min_free_bytes) {
+    read_only = std::to_string(free >> 20) + " MiB free, writes need " +
+                std::to_string(options.min_free_bytes >> 20) + " MiB";
+  } else {
+    // Opening replays the log into tables, which can need more space than the margin.
+    const rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &store->cfs_, &raw);
+    if (s.IsNoSpace() || s.ToString().find("No space left") != std::string::npos) {
+      read_only = "replaying the log needs more space than there is";
+      store->cfs_.clear();
+    } else {
+      check(s, "opening the store in " + dir);
+    }
+  }
+  if (!read_only.empty()) {
+    check(rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->cfs_, &raw),
+          "opening the store in " + dir + " read-only");
+    store->gate_->opened_read_only("the disk holding " + dir + " was full when the database opened (" +
+                                   read_only + "): it serves reads only; restart it once space is freed");
+  }
   store->db_.reset(raw);
   return store;
 }
@@ -217,7 +251,7 @@ CatalogEntry SlotStore::create_memory(const std::string& name, const std::string
   b.Put(cfs_[kMeta], catalog_key(name), entry);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  check(db_->Write(wo, &b), "creating memory " + name);
+  guarded_write(b.GetDataSize(), "creating memory " + name, [&] { return db_->Write(wo, &b); });
   return {name, id, config_json};
 }
 
@@ -230,7 +264,8 @@ void SlotStore::drop_memory(const CatalogEntry& entry) {
   for (int cf : {kKeys, kValues, kPayloads, kOplog}) b.DeleteRange(cfs_[cf], begin, end);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  check(db_->Write(wo, &b), "dropping memory " + entry.name);
+  // Dropping frees space, so it is let through on a full disk; not after a write failed.
+  guarded_write(0, "dropping memory " + entry.name, [&] { return db_->Write(wo, &b); });
 }
 
 MemoryState SlotStore::load_state(MemoryId memory) const {
@@ -255,10 +290,26 @@ void SlotStore::commit(SlotBatch& batch, bool sync) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  check(db_->Write(wo, &batch.rep_->batch), "committing a write batch");
+  guarded_write(batch.rep_->batch.GetDataSize(), "committing a write batch",
+                [&] { return db_->Write(wo, &batch.rep_->batch); });
 }
 
-void SlotStore::sync_wal() { check(db_->FlushWAL(/*sync=*/true), "syncing the WAL"); }
+void SlotStore::sync_wal() {
+  guarded_write(0, "syncing the WAL", [&] { return db_->FlushWAL(/*sync=*/true); });
+}
+
+void SlotStore::guarded_write(std::uint64_t bytes, const std::string& what,
+                              const std::function<rocksdb::Status()>& write) {
+  gate_->admit(bytes);
+  const rocksdb::Status s = write();
+  if (!s.ok() && (s.IsIOError() || s.IsNoSpace() || s.IsIncomplete())) {
+    const std::string text = s.ToString();
+    gate_->failed(what + ": " + text, s.IsNoSpace() || text.find("No space left") != std::string::npos);
+  }
+  check(s, what);
+}
+
+std::string SlotStore::read_only_reason() const { return gate_->reason(); }
 
 // --- reads -----------------------------------------------------------------------------------
 void SlotStore::multi_get(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids,
@@ -372,15 +423,17 @@ void SlotStore::scan_index_ops(MemoryId memory, std::uint64_t after,
 
 void SlotStore::truncate_index_ops(MemoryId memory, std::uint64_t upto) {
   rocksdb::WriteOptions wo;
-  check(db_->DeleteRange(wo, cfs_[kOplog], range_begin(memory), record_key(memory, upto + 1)),
-        "truncating the op log");
+  guarded_write(0, "truncating the op log", [&] {
+    return db_->DeleteRange(wo, cfs_[kOplog], range_begin(memory), record_key(memory, upto + 1));
+  });
 }
 
 void SlotStore::checkpoint_to(const std::string& dir) {
   rocksdb::Checkpoint* raw = nullptr;
   check(rocksdb::Checkpoint::Create(db_.get(), &raw), "preparing a checkpoint");
   std::unique_ptr<rocksdb::Checkpoint> cp(raw);
-  check(cp->CreateCheckpoint(dir), "writing a checkpoint to " + dir);
+  // It flushes the memtables first: a write to the store like any other.
+  guarded_write(0, "writing a checkpoint to " + dir, [&] { return cp->CreateCheckpoint(dir); });
 }
 
 }  // namespace engram::storage

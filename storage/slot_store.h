@@ -23,6 +23,7 @@
 
 namespace rocksdb {
 class DB;
+class Status;
 class Slice;
 class ColumnFamilyHandle;
 class Cache;
@@ -84,6 +85,11 @@ class SlotBatch {
 struct StoreOptions {
   std::size_t block_cache_bytes = 256u << 20;
   bool create_if_missing = true;
+  // Writes are refused (kNoSpace) while the file system holding the store has less free space
+  // than this, and the store opens read-only when it starts with less. The margin is what
+  // RocksDB's own flushes and compactions need to finish: a write that fails inside RocksDB
+  // leaves its log writer unusable (Debian's build then aborts on the next sync).
+  std::uint64_t min_free_bytes = 256u << 20;
 };
 
 class SlotStore {
@@ -136,6 +142,11 @@ class SlotStore {
   // An openable copy of the store in `dir` (RocksDB Checkpoint: hard links where possible).
   void checkpoint_to(const std::string& dir);
 
+  // Why writes are refused now (the disk is full, a write failed, the store opened read-only),
+  // or "" while it takes them. Writes refused for lack of space resume by themselves once
+  // space is freed; after a failed write, only reopening the store makes it writable again.
+  std::string read_only_reason() const;
+
  private:
   // Bulk loads (storage/bulk_writer.cc) write SST files and ingest them: they need RocksDB itself.
   friend struct BulkAccess;
@@ -148,10 +159,18 @@ class SlotStore {
                         std::size_t floats_per_row, std::vector<bool>* found) const;
   void scan_floats(Cf cf, MemoryId memory, const VectorVisitor& fn) const;
 
+  // Every write to RocksDB goes through here (write_gate.cc): refused with kNoSpace while the
+  // disk has less than min_free_bytes free or after a write failed; a write that fails marks the
+  // store read-only, so that RocksDB's failed log writer is never used again.
+  void guarded_write(std::uint64_t bytes, const std::string& what,
+                     const std::function<rocksdb::Status()>& write);
+
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   std::string dir_;
   std::mutex catalog_mutex_;  // serializes create/drop so names and ids stay unique
+  struct WriteGate;
+  std::unique_ptr<WriteGate> gate_;
 };
 
 }  // namespace engram::storage

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace engram {
@@ -67,9 +68,20 @@ struct DatabaseOptions {
   bool create_if_missing = true;
   // Size of RocksDB's block cache in bytes (shared by all memories of the database).
   std::size_t block_cache_bytes = 256u << 20;
-  // Checkpoint a memory's index automatically once this many slots changed since the last
-  // checkpoint (0: only at close and on Memory::checkpoint()). Bounds the catch-up after a crash.
-  std::size_t checkpoint_every_slots = 0;
+  // Writes are refused (kNoSpace) while the disk holding the database has less free space than
+  // this, and the database opens read-only when it starts with less: a full disk costs writes,
+  // never the process or acknowledged data. The margin covers the store's own flushes.
+  std::uint64_t min_free_disk_bytes = 256u << 20;
+  // Background checkpoints bound what a memory replays from its op log when it is opened after
+  // a crash (a kill -9, a power cut): a thread of the database writes a memory's index
+  // checkpoint once `checkpoint_every_ops` op-log records or `checkpoint_every_slots` changed
+  // slots are past its last one, or `checkpoint_interval_s` seconds have passed with any change
+  // past it. 0 turns a trigger off; all three 0 leaves checkpoints to close and
+  // Memory::checkpoint(). A checkpoint holds the memory's writers (not its readers) while the
+  // index streams to disk.
+  std::size_t checkpoint_every_ops = 1000;
+  std::size_t checkpoint_every_slots = 100000;
+  double checkpoint_interval_s = 300;
 };
 
 }  // namespace engram

@@ -53,10 +53,18 @@ class Database {
   void drop_memory(const std::string& name);
 
   // Writes a consistent, openable copy of the whole database into `dir` (which must not exist).
+  // The copy is written to "<dir>.partial" and renamed when complete: `dir` never holds a partial
+  // snapshot, and a ".partial" folder that an interrupted snapshot left is removed by the next
+  // snapshot to the same target.
   void snapshot(const std::string& dir);
 
   // Bytes the database occupies on disk (store and index checkpoints).
   std::uint64_t disk_bytes() const;
+
+  // Why writes are refused now — the disk is full (they resume once space is freed), a write
+  // failed, or the database opened read-only on a full disk (both need a reopen) — or "" while
+  // it takes writes. Reads work either way.
+  std::string read_only_reason() const;
 
  private:
   explicit Database(std::shared_ptr<detail::DatabaseCore> core);

@@ -22,6 +22,7 @@ enum class ErrorCode {
   kCorruption,          // on-disk data failed a check
   kIOError,             // the file system or RocksDB failed
   kUnavailable,         // a remote memory cannot be reached, or is shutting down
+  kNoSpace,             // the disk is full: writes are refused, reads go on
   kInternal,            // a broken invariant: a bug in Engram
 };
 

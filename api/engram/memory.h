@@ -14,6 +14,7 @@ namespace engram {
 
 namespace detail {
 class MemoryCore;
+class DatabaseCore;
 }
 
 class Memory final : public MemoryInterface {
@@ -55,6 +56,7 @@ class Memory final : public MemoryInterface {
 
  private:
   friend class Database;  // closes the memory when the database closes or drops it
+  friend class detail::DatabaseCore;  // its background checkpointer
   friend class BulkLoader;  // bulk loads go through the core (engram/bulk_load.h)
   std::shared_ptr<detail::MemoryCore> core_;
 };

@@ -6,15 +6,21 @@
 //   index/<id>.idx  one index checkpoint per memory
 #include "engram/database.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <regex>
+#include <thread>
 
 #include "api/src/memory_core.h"
+#include "index/trial_build.h"
 #include "engram/error.h"
 
 namespace fs = std::filesystem;
@@ -39,6 +45,54 @@ class DatabaseCore {
   std::string index_path(storage::MemoryId id) const {
     return (fs::path(path_) / "index" / (std::to_string(id) + ".idx")).string();
   }
+
+  // The background checkpointer (DatabaseOptions::checkpoint_every_*): wakes every second and
+  // checkpoints the open memories whose triggers fired, so that the op log a crash leaves to
+  // replay stays short however the process stops.
+  void start_checkpointer() {
+    if (options_.checkpoint_every_ops == 0 && options_.checkpoint_every_slots == 0 &&
+        options_.checkpoint_interval_s <= 0)
+      return;
+    checkpointer_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(stop_mu_);
+      while (!stop_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+        lock.unlock();
+        checkpoint_due_memories();
+        lock.lock();
+      }
+    });
+  }
+  void stop_checkpointer() {
+    {
+      std::lock_guard<std::mutex> lock(stop_mu_);
+      stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();
+  }
+
+ private:
+  void checkpoint_due_memories() {
+    if (!store_->read_only_reason().empty()) return;  // a full disk: nothing could be written
+    std::vector<std::shared_ptr<Memory>> open;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [name, memory] : open_) open.push_back(memory);
+    }
+    for (const auto& memory : open) {
+      try {
+        memory->core_->checkpoint_if_due();
+      } catch (const std::exception& e) {
+        // Nothing is lost (the op log still holds every change); the next wake tries again.
+        spdlog::warn("memory '{}': background checkpoint failed ({})", memory->core_->name(), e.what());
+      }
+    }
+  }
+
+  std::thread checkpointer_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
 };
 
 namespace {
@@ -94,11 +148,14 @@ std::unique_ptr<Database> Database::open(const std::string& path, const Database
   storage::StoreOptions so;
   so.block_cache_bytes = options.block_cache_bytes;
   so.create_if_missing = true;  // the marker exists, so the store belongs here
+  so.min_free_bytes = options.min_free_disk_bytes;
   core->store_ = storage::SlotStore::open((fs::path(path) / "store").string(), so);
+  core->start_checkpointer();
   return std::unique_ptr<Database>(new Database(core));
 }
 
 Database::~Database() {
+  core_->stop_checkpointer();
   std::lock_guard<std::mutex> lock(core_->mu_);
   for (auto& [name, memory] : core_->open_) {
     (void)name;
@@ -113,8 +170,9 @@ const std::string& Database::path() const { return core_->path_; }
 std::shared_ptr<Memory> Database::create_memory(const std::string& name, const MemoryConfig& config) {
   detail::check_name(name);
   validate(config);
-  // Build an index once before recording anything, so a bad factory string changes nothing.
-  index::VectorIndex::create({config.key_dim, config.metric, config.index, config.search_params, config.device});
+  // Try the index before recording anything, in a child process: a string that FAISS accepts
+  // but that would crash, hang or exhaust memory on the first insert changes nothing here.
+  index::trial_build({config.key_dim, config.metric, config.index, config.search_params, config.device});
   std::lock_guard<std::mutex> lock(core_->mu_);
   const storage::CatalogEntry entry = core_->store_->create_memory(name, config_to_json(config));
   std::error_code ec;
@@ -133,11 +191,19 @@ std::shared_ptr<Memory> Database::memory(const std::string& name) {
   if (it != core_->open_.end()) return it->second;
   auto entry = core_->store_->find_memory(name);
   if (!entry) throw Error(ErrorCode::kNotFound, "no memory named '" + name + "'");
-  const MemoryConfig config = config_from_json(entry->config_json);
-  auto memory = std::make_shared<Memory>(detail::MemoryCore::open(
-      core_->store_.get(), *entry, config, core_->index_path(entry->id), core_->options_));
-  core_->open_[name] = memory;
-  return memory;
+  try {
+    const MemoryConfig config = config_from_json(entry->config_json);
+    auto memory = std::make_shared<Memory>(detail::MemoryCore::open(
+        core_->store_.get(), *entry, config, core_->index_path(entry->id), core_->options_));
+    core_->open_[name] = memory;
+    return memory;
+  } catch (const Error& e) {
+    // One memory that cannot be opened (a config an older version accepted, a store it cannot
+    // read) is reported as such; the database and its other memories go on, and it can be dropped.
+    if (e.code() != ErrorCode::kInvalidArgument && e.code() != ErrorCode::kCorruption) throw;
+    throw Error(ErrorCode::kFailedPrecondition, "memory '" + name + "' cannot be opened (" + e.what() +
+                                                    "); drop it to remove it");
+  }
 }
 
 bool Database::has_memory(const std::string& name) const {
@@ -171,9 +237,42 @@ void Database::drop_memory(const std::string& name) {
   spdlog::info("dropped memory '{}'", name);
 }
 
+namespace {
+// A snapshot is written to "<dir>.partial" and renamed to `dir` when complete, so `dir` is
+// either absent or a whole snapshot. The marker tells a partial folder of ours from anything
+// else that could have that name; only folders carrying it are ever deleted.
+constexpr char kPartialMarker[] = "ENGRAM-PARTIAL-SNAPSHOT";
+
+std::string partial_path(const std::string& dir) {
+  fs::path p = fs::path(dir);
+  if (!p.has_filename()) p = p.parent_path();  // "snap/" names the folder "snap"
+  return p.string() + ".partial";
+}
+
+// Removes a partial snapshot left by a process that died while writing it (ours only).
+void remove_stale_partial(const std::string& partial) {
+  std::error_code ec;
+  if (!fs::exists(partial, ec)) return;
+  if (!fs::exists(fs::path(partial) / kPartialMarker, ec))
+    throw Error(ErrorCode::kAlreadyExists, partial + " exists and is not a partial Engram snapshot");
+  spdlog::warn("removing {} left by an interrupted snapshot", partial);
+  fs::remove_all(partial, ec);
+  if (ec) throw Error(ErrorCode::kIOError, "cannot remove " + partial + ": " + ec.message());
+}
+
+void sync_folder(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+}  // namespace
+
 void Database::snapshot(const std::string& dir) {
   std::error_code ec;
   if (fs::exists(dir, ec)) throw Error(ErrorCode::kAlreadyExists, "snapshot target " + dir + " exists");
+  const std::string partial = partial_path(dir);
+  remove_stale_partial(partial);
   std::lock_guard<std::mutex> lock(core_->mu_);
   // Index checkpoints first, then the store: a checkpoint older than the store is caught up
   // from the op log on open, so the pair is always consistent.
@@ -181,15 +280,29 @@ void Database::snapshot(const std::string& dir) {
     (void)name;
     memory->checkpoint();
   }
-  fs::create_directories(fs::path(dir) / "index", ec);
-  if (ec) throw Error(ErrorCode::kIOError, "cannot create " + dir + ": " + ec.message());
+  fs::create_directories(fs::path(partial) / "index", ec);
+  if (ec) throw Error(ErrorCode::kIOError, "cannot create " + partial + ": " + ec.message());
+  std::ofstream(fs::path(partial) / kPartialMarker) << "an interrupted snapshot of " << core_->path_ << "\n";
   for (const auto& e : fs::directory_iterator(fs::path(core_->path_) / "index")) {
-    if (e.path().extension() == ".idx") fs::copy_file(e.path(), fs::path(dir) / "index" / e.path().filename(), ec);
+    if (e.path().extension() == ".idx") fs::copy_file(e.path(), fs::path(partial) / "index" / e.path().filename(), ec);
     if (ec) throw Error(ErrorCode::kIOError, "cannot copy " + e.path().string() + ": " + ec.message());
   }
-  core_->store_->checkpoint_to((fs::path(dir) / "store").string());
-  std::ofstream(fs::path(dir) / detail::kMarkerFile) << detail::kMarkerText;
+  core_->store_->checkpoint_to((fs::path(partial) / "store").string());
+  {
+    std::ofstream marker(fs::path(partial) / detail::kMarkerFile);
+    marker << detail::kMarkerText;
+    marker.close();
+    if (!marker) throw Error(ErrorCode::kIOError, "cannot write the snapshot's marker in " + partial);
+  }
+  sync_folder(fs::path(partial) / "index");
+  sync_folder(partial);
+  fs::rename(partial, dir, ec);
+  if (ec) throw Error(ErrorCode::kIOError, "cannot rename " + partial + " to " + dir + ": " + ec.message());
+  sync_folder(fs::absolute(fs::path(dir)).parent_path());
+  fs::remove(fs::path(dir) / kPartialMarker, ec);  // harmless if a crash leaves it: the rename is done
 }
+
+std::string Database::read_only_reason() const { return core_->store_->read_only_reason(); }
 
 std::uint64_t Database::disk_bytes() const {
   std::uint64_t total = 0;

@@ -12,6 +12,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kCorruption: return "corruption";
     case ErrorCode::kIOError: return "io_error";
     case ErrorCode::kUnavailable: return "unavailable";
+    case ErrorCode::kNoSpace: return "no_space";
     case ErrorCode::kInternal: return "internal";
   }
   return "unknown";

@@ -30,7 +30,12 @@ std::shared_ptr<MemoryCore> MemoryCore::open(storage::SlotStore* store,
   core->state_ = store->load_state(entry.id);
   if (!core->load_checkpoint()) {
     core->index_ = core->build_index_from_store(false);
-    if (core->state_.op_seq > 0) core->write_checkpoint_locked();
+    try {
+      if (core->state_.op_seq > 0) core->write_checkpoint_locked();
+    } catch (const Error& e) {
+      // A full disk or a read-only store: the memory is usable, the next open rebuilds again.
+      spdlog::warn("memory '{}': cannot write the rebuilt index's checkpoint ({})", entry.name, e.what());
+    }
   }
   core->start_value_cache_loader();
   return core;
@@ -204,6 +209,7 @@ void MemoryCore::write_checkpoint_locked() {
   store_->truncate_index_ops(entry_.id, op_seq);
   checkpoint_op_seq_ = op_seq;
   changed_since_checkpoint_ = 0;
+  last_checkpoint_ = std::chrono::steady_clock::now();
 }
 
 void MemoryCore::maybe_train_locked() {
@@ -211,10 +217,18 @@ void MemoryCore::maybe_train_locked() {
   index_ = build_index_from_store(false);
 }
 
-void MemoryCore::maybe_auto_checkpoint_locked(std::size_t changed) {
-  changed_since_checkpoint_ += changed;
-  if (options_.checkpoint_every_slots == 0 || changed_since_checkpoint_ < options_.checkpoint_every_slots) return;
+bool MemoryCore::checkpoint_if_due() {
+  std::lock_guard<std::mutex> w(write_mu_);
+  if (closed_) return false;
+  const std::uint64_t ops = state_.op_seq - checkpoint_op_seq_;
+  if (ops == 0) return false;
+  const double age = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_checkpoint_).count();
+  const bool due = (options_.checkpoint_every_ops > 0 && ops >= options_.checkpoint_every_ops) ||
+                   (options_.checkpoint_every_slots > 0 && changed_since_checkpoint_ >= options_.checkpoint_every_slots) ||
+                   (options_.checkpoint_interval_s > 0 && age >= options_.checkpoint_interval_s);
+  if (!due) return false;
   write_checkpoint_locked();
+  return true;
 }
 
 void MemoryCore::checkpoint() {

@@ -20,6 +20,7 @@ constexpr Row kTable[] = {
     {ErrorCode::kCorruption, 500},
     {ErrorCode::kIOError, 500},
     {ErrorCode::kUnavailable, 503},         // shutting down
+    {ErrorCode::kNoSpace, 507},             // the disk is full (RFC 4918's Insufficient Storage)
     {ErrorCode::kInternal, 500},
 };
 }  // namespace

@@ -28,7 +28,14 @@ std::string default_snapshot_dir(const std::string& data_dir) {
 
 void add_admin_routes(Router& router, Service& service) {
   router.add("GET", "/v1/health", [&service](const Request&, const Params&) {
-    return json_response({{"status", "ok"}, {"memories", service.database().list_memories().size()}});
+    // A full disk leaves the server up and reading: health says so instead of failing, so a
+    // load balancer can keep reads flowing while writes go elsewhere.
+    const std::string read_only = service.database().read_only_reason();
+    json out = {{"status", read_only.empty() ? "ok" : "read_only"},
+                {"writable", read_only.empty()},
+                {"memories", service.database().list_memories().size()}};
+    if (!read_only.empty()) out["read_only_reason"] = read_only;
+    return json_response(out);
   });
 
   router.add("GET", "/v1/metrics", [&service](const Request&, const Params&) {

@@ -397,7 +397,7 @@ Server::Server(const ServerOptions& options) : impl_(std::make_unique<Impl>()) {
   im.core.options = options;
   if (im.core.options.threads <= 0)
     im.core.options.threads = std::max(1u, std::thread::hardware_concurrency());
-  im.core.service = std::make_unique<Service>(Database::open(options.data_dir), im.core.options);
+  im.core.service = std::make_unique<Service>(Database::open(options.data_dir, options.database), im.core.options);
   im.core.service->set_connection_gauge([core = &im.core] { return core->connections(); });
 
   try {

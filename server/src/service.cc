@@ -140,15 +140,28 @@ Response Service::handle(const Request& req) {
 std::string Service::render_metrics() {
   std::string out;
   metrics_.render(out);
-  out += "# HELP engram_memory_slots Live slots per memory.\n# TYPE engram_memory_slots gauge\n";
+  // Per memory: slots, and the op-log records past its index checkpoint (what opening it after
+  // a crash would replay). A memory that cannot be opened is reported, not fatal to the scrape.
+  std::string slots, replay, unavailable;
   for (const std::string& name : db_->list_memories()) {
+    const std::string label = "{memory=\"" + prom_label(name) + "\"} ";
     try {
-      out += "engram_memory_slots{memory=\"" + prom_label(name) + "\"} " +
-             std::to_string(db_->memory(name)->stats().slots) + "\n";
-    } catch (const Error&) {
-      // Dropped while we were listing: leave it out.
+      const MemoryStats s = db_->memory(name)->stats();
+      slots += "engram_memory_slots" + label + std::to_string(s.slots) + "\n";
+      replay += "engram_memory_replay_ops" + label + std::to_string(s.op_seq - s.checkpoint_op_seq) + "\n";
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kNotFound) unavailable += "engram_memory_unavailable" + label + "1\n";
+      // kNotFound: dropped while we were listing; leave it out.
     }
   }
+  out += "# HELP engram_memory_slots Live slots per memory.\n# TYPE engram_memory_slots gauge\n" + slots;
+  out += "# HELP engram_memory_replay_ops Op-log records past the memory's index checkpoint (replayed on open after a crash).\n"
+         "# TYPE engram_memory_replay_ops gauge\n" + replay;
+  out += "# HELP engram_memory_unavailable Memories that cannot be opened (drop them).\n"
+         "# TYPE engram_memory_unavailable gauge\n" + unavailable;
+  out += "# HELP engram_storage_writable 1 while the database takes writes, 0 when it refuses them (disk full, failed write).\n"
+         "# TYPE engram_storage_writable gauge\n";
+  out += std::string("engram_storage_writable ") + (db_->read_only_reason().empty() ? "1" : "0") + "\n";
   out += "# HELP engram_disk_bytes Bytes the database occupies on disk.\n# TYPE engram_disk_bytes gauge\n";
   out += "engram_disk_bytes " + std::to_string(db_->disk_bytes()) + "\n";
   if (connections_) {

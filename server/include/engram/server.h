@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 
+#include "engram/config.h"
+
 namespace engram {
 class Database;
 }
@@ -22,6 +24,9 @@ namespace engram::server {
 
 struct ServerOptions {
   std::string data_dir = "./engram-data";
+  // How the database is opened: background checkpoints (checkpoint_every_ops/_slots,
+  // checkpoint_interval_s) and the free-space margin below which writes are refused.
+  DatabaseOptions database;
   std::string host = "127.0.0.1";
   std::uint16_t port = 8420;  // 0: an ephemeral port (see Server::port())
   int threads = 0;            // threads serving requests; 0: the number of CPUs
