@@ -300,6 +300,32 @@ struct Case {
 // gtest prints a failing parameter: its name says enough (the request is in the message).
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
+// A request that must be accepted (the few cases a careless fix could start refusing).
+Case ok(std::string name, std::string request) {
+  return {std::move(name), std::move(request), 200, ""};
+}
+
+std::string b64(std::vector<float> v) { return floats_to_base64(v.data(), v.size()); }
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+const float kInf = std::numeric_limits<float>::infinity();
+
+// n rows of a d-wide JSON matrix.
+std::string rows(std::size_t n, std::size_t d) {
+  std::string out = "[";
+  for (std::size_t r = 0; r < n; ++r) {
+    out += r ? ",[" : "[";
+    for (std::size_t c = 0; c < d; ++c) out += c ? ",0.5" : "1";
+    out += "]";
+  }
+  return out + "]";
+}
+// n ids of the fixture's slots: [0,1,2,0,...].
+std::string id_list(std::size_t n) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < n; ++i) out += (i ? "," : "") + std::to_string(i % 3);
+  return out + "]";
+}
+
 // The tables, one case a line (clang-format would scatter them).
 // clang-format off
 
@@ -361,6 +387,233 @@ std::vector<Case> json_cases() {
        "bad_request"},
       {"duplicate_key_config", put("/v1/memories/dup", R"({"key_dim":4,"key_dim":8,"value_dim":2})"), 400,
        "bad_request"},
+  };
+}
+
+// A wrong type or value for each field of each route: a wrong JSON type, an unknown field, bad
+// base64 is 400 bad_request; a value of the right type the memory rejects (dimension, NaN/Inf,
+// k out of range, ragged rows) is 422 invalid_argument; an unknown slot id is 404 not_found.
+std::vector<Case> type_cases() {
+  const std::string c = "/v1/memories/newmem";
+  const std::string q = R"("queries":[[1,0,0,0]])";
+  const std::string nan4 = b64({kNaN, 0, 0, 0}), inf2 = b64({kInf, 0}), three = b64({1, 0, 0});
+  return {
+      // PUT /v1/memories/{name}: the config.
+      {"create_key_dim_string", put(c, R"({"key_dim":"4","value_dim":2})"), 400, "bad_request"},
+      {"create_key_dim_float", put(c, R"({"key_dim":4.5,"value_dim":2})"), 400, "bad_request"},
+      {"create_key_dim_bool", put(c, R"({"key_dim":true,"value_dim":2})"), 400, "bad_request"},
+      {"create_value_dim_string", put(c, R"({"key_dim":4,"value_dim":"2"})"), 400, "bad_request"},
+      {"create_value_dim_array", put(c, R"({"key_dim":4,"value_dim":[2]})"), 400, "bad_request"},
+      {"create_metric_number", put(c, R"({"key_dim":4,"value_dim":2,"metric":1})"), 400, "bad_request"},
+      {"create_index_number", put(c, R"({"key_dim":4,"value_dim":2,"index":32})"), 400, "bad_request"},
+      {"create_search_params_array", put(c, R"({"key_dim":4,"value_dim":2,"search_params":[]})"), 400, "bad_request"},
+      {"create_default_k_string", put(c, R"({"key_dim":4,"value_dim":2,"default_k":"8"})"), 400, "bad_request"},
+      {"create_temperature_string", put(c, R"({"key_dim":4,"value_dim":2,"temperature":"hot"})"), 400, "bad_request"},
+      {"create_gate_bias_string", put(c, R"({"key_dim":4,"value_dim":2,"gate_bias":"0"})"), 400, "bad_request"},
+      {"create_sync_string", put(c, R"({"key_dim":4,"value_dim":2,"sync":"yes"})"), 400, "bad_request"},
+      {"create_cache_values_number", put(c, R"({"key_dim":4,"value_dim":2,"cache_values":1})"), 400, "bad_request"},
+      {"create_device_number", put(c, R"({"key_dim":4,"value_dim":2,"device":0})"), 400, "bad_request"},
+      {"create_unknown_field", put(c, R"({"key_dim":4,"value_dim":2,"dimension":4})"), 400, "bad_request"},
+      {"create_missing_key_dim", put(c, R"({"value_dim":2})"), 400, "bad_request"},
+      {"create_body_array", put(c, R"([4,2])"), 400, "bad_request"},
+
+      // POST …/slots: insert.
+      {"insert_keys_string", post(F + "/slots", R"({"keys":"x","values":[[1,1]]})"), 400, "bad_request"},
+      {"insert_keys_object", post(F + "/slots", R"({"keys":{"0":[1,0,0,0]},"values":[[1,1]]})"), 400, "bad_request"},
+      {"insert_keys_flat", post(F + "/slots", R"({"keys":[1,0,0,0],"values":[[1,1]]})"), 400, "bad_request"},
+      {"insert_keys_rows_of_strings", post(F + "/slots", R"({"keys":[["1","0","0","0"]],"values":[[1,1]]})"), 400, "bad_request"},
+      {"insert_keys_null_element", post(F + "/slots", R"({"keys":[[1,null,0,0]],"values":[[1,1]]})"), 400, "bad_request"},
+      {"insert_keys_bool_element", post(F + "/slots", R"({"keys":[[true,0,0,0]],"values":[[1,1]]})"), 400, "bad_request"},
+      {"insert_keys_ragged", post(F + "/slots", R"({"keys":[[1,0,0,0],[1,0,0]],"values":[[1,1],[2,2]]})"), 422, "invalid_argument"},
+      {"insert_keys_wrong_dimension", post(F + "/slots", R"({"keys":[[1,0,0]],"values":[[1,1]]})"), 422, "invalid_argument"},
+      {"insert_keys_zero_width", post(F + "/slots", R"({"keys":[[]],"values":[[]]})"), 422, "invalid_argument"},
+      {"insert_values_missing", post(F + "/slots", R"({"keys":[[1,1,0,0]]})"), 400, "bad_request"},
+      {"insert_values_wrong_dimension", post(F + "/slots", R"({"keys":[[1,1,0,0]],"values":[[1,1,1]]})"), 422, "invalid_argument"},
+      {"insert_values_ragged", post(F + "/slots", R"({"keys":[[1,1,0,0],[1,0,1,0]],"values":[[1,1],[1]]})"), 422, "invalid_argument"},
+      {"insert_row_count_mismatch", post(F + "/slots", R"({"keys":[[1,1,0,0],[1,0,1,0]],"values":[[1,1]]})"), 422, "invalid_argument"},
+      {"insert_payloads_numbers", post(F + "/slots", R"({"keys":[[1,1,0,0]],"values":[[1,1]],"payloads":[1]})"), 400, "bad_request"},
+      {"insert_payloads_null_element", post(F + "/slots", R"({"keys":[[1,1,0,0]],"values":[[1,1]],"payloads":[null]})"), 400, "bad_request"},
+      {"insert_payloads_string", post(F + "/slots", R"({"keys":[[1,1,0,0]],"values":[[1,1]],"payloads":"x"})"), 400, "bad_request"},
+      {"insert_payloads_count", post(F + "/slots", R"({"keys":[[1,1,0,0]],"values":[[1,1]],"payloads":["a","b"]})"), 422, "invalid_argument"},
+      {"insert_sync_string", post(F + "/slots", R"({"keys":[[1,1,0,0]],"values":[[1,1]],"sync":"yes"})"), 400, "bad_request"},
+      {"insert_unknown_field", post(F + "/slots", R"({"keys":[[1,1,0,0]],"values":[[1,1]],"key":[1]})"), 400, "bad_request"},
+      {"insert_keys_b64_not_base64", post(F + "/slots", R"({"keys_b64":"!!!!","values":[[1,1]]})"), 400, "bad_request"},
+      {"insert_keys_b64_number", post(F + "/slots", R"({"keys_b64":5,"values":[[1,1]]})"), 400, "bad_request"},
+      {"insert_keys_b64_nan", post(F + "/slots", R"({"keys_b64":")" + nan4 + R"(","values":[[1,1]]})"), 422, "invalid_argument"},
+      {"insert_values_b64_inf", post(F + "/slots", R"({"keys":[[1,1,0,0]],"values_b64":")" + inf2 + R"("})"), 422, "invalid_argument"},
+      {"insert_keys_b64_partial_row", post(F + "/slots", R"({"keys_b64":")" + three + R"(","values":[[1,1]]})"), 422, "invalid_argument"},
+      {"insert_keys_and_keys_b64", post(F + "/slots", R"({"keys":[[1,1,0,0]],"keys_b64":")" + b64({1, 1, 0, 0}) + R"(","values":[[1,1]]})"), 400, "bad_request"},
+      // An empty batch is a no-op for the embedded Memory; RemoteMemory must behave the same.
+      ok("insert_empty_batch", post(F + "/slots", R"({"keys":[],"values":[]})")),
+
+      // GET/PUT/DELETE …/slots/{id}: the id is a path segment.
+      {"get_slot_id_negative", get(F + "/slots/-1"), 400, "bad_request"},
+      {"get_slot_id_float", get(F + "/slots/1.5"), 400, "bad_request"},
+      {"get_slot_id_string", get(F + "/slots/abc"), 400, "bad_request"},
+      {"get_slot_id_plus", get(F + "/slots/+1"), 400, "bad_request"},
+      {"get_slot_id_hex", get(F + "/slots/0x1"), 400, "bad_request"},
+      {"get_slot_id_beyond_u64", get(F + "/slots/99999999999999999999"), 400, "bad_request"},
+      {"get_slot_id_u64_max", get(F + "/slots/18446744073709551615"), 404, "not_found"},
+      {"get_slot_unknown_id", get(F + "/slots/999"), 404, "not_found"},
+      {"get_slot_bad_encoding", get(F + "/slots/0?encoding=xml"), 400, "bad_request"},
+      {"put_slot_key_string", put(F + "/slots/0", R"({"key":"x"})"), 400, "bad_request"},
+      {"put_slot_key_strings", put(F + "/slots/0", R"({"key":["1","0","0","0"]})"), 400, "bad_request"},
+      {"put_slot_key_wrong_dimension", put(F + "/slots/0", R"({"key":[1,0]})"), 422, "invalid_argument"},
+      {"put_slot_value_wrong_dimension", put(F + "/slots/0", R"({"value":[1,2,3]})"), 422, "invalid_argument"},
+      {"put_slot_payload_number", put(F + "/slots/0", R"({"payload":5})"), 400, "bad_request"},
+      {"put_slot_key_b64_not_base64", put(F + "/slots/0", R"({"key_b64":"@@@"})"), 400, "bad_request"},
+      {"put_slot_key_and_key_b64", put(F + "/slots/0", R"({"key":[1,0,0,0],"key_b64":")" + b64({1, 0, 0, 0}) + R"("})"), 400, "bad_request"},
+      {"put_slot_value_b64_nan", put(F + "/slots/0", R"({"value_b64":")" + b64({kNaN, 1}) + R"("})"), 422, "invalid_argument"},
+      {"put_slot_sync_string", put(F + "/slots/0", R"({"payload":"x","sync":"no"})"), 400, "bad_request"},
+      {"put_slot_unknown_field", put(F + "/slots/0", R"({"payload":"x","id":0})"), 400, "bad_request"},
+      {"put_slot_body_array", put(F + "/slots/0", R"([{"payload":"x"}])"), 400, "bad_request"},
+      {"put_slot_unknown_id", put(F + "/slots/999", R"({"payload":"x"})"), 404, "not_found"},
+      {"put_slot_id_negative", put(F + "/slots/-1", R"({"payload":"x"})"), 400, "bad_request"},
+      {"delete_slot_unknown_id", Req("DELETE", F + "/slots/999"), 404, "not_found"},
+      {"delete_slot_id_string", Req("DELETE", F + "/slots/abc"), 400, "bad_request"},
+      // A flag that is neither true nor false is refused, not read as false (sync off).
+      {"delete_slot_sync_maybe", Req("DELETE", F + "/slots/0?sync=maybe"), 400, "bad_request"},
+
+      // POST …/get, …/update, …/erase: batches of ids.
+      {"get_ids_missing", post(F + "/get", R"({})"), 400, "bad_request"},
+      {"get_ids_string", post(F + "/get", R"({"ids":"0"})"), 400, "bad_request"},
+      {"get_ids_negative", post(F + "/get", R"({"ids":[-1]})"), 400, "bad_request"},
+      {"get_ids_float", post(F + "/get", R"({"ids":[0.5]})"), 400, "bad_request"},
+      {"get_ids_strings", post(F + "/get", R"({"ids":["0"]})"), 400, "bad_request"},
+      {"get_ids_nested", post(F + "/get", R"({"ids":[[0]]})"), 400, "bad_request"},
+      {"get_unknown_id", post(F + "/get", R"({"ids":[999]})"), 404, "not_found"},
+      {"get_known_and_unknown_ids", post(F + "/get", R"({"ids":[0,999]})"), 404, "not_found"},
+      {"get_bad_encoding", post(F + "/get", R"({"ids":[0],"encoding":"xml"})"), 400, "bad_request"},
+      {"get_unknown_field", post(F + "/get", R"({"ids":[0],"payloads":true})"), 400, "bad_request"},
+      {"update_patches_missing", post(F + "/update", R"({})"), 400, "bad_request"},
+      {"update_patches_object", post(F + "/update", R"({"patches":{"id":0}})"), 400, "bad_request"},
+      {"update_patch_without_id", post(F + "/update", R"({"patches":[{"payload":"x"}]})"), 400, "bad_request"},
+      {"update_patch_id_negative", post(F + "/update", R"({"patches":[{"id":-1,"payload":"x"}]})"), 400, "bad_request"},
+      {"update_patch_id_float", post(F + "/update", R"({"patches":[{"id":0.5,"payload":"x"}]})"), 400, "bad_request"},
+      {"update_patch_id_string", post(F + "/update", R"({"patches":[{"id":"0","payload":"x"}]})"), 400, "bad_request"},
+      {"update_patch_key_wrong_dimension", post(F + "/update", R"({"patches":[{"id":0,"key":[1,0]}]})"), 422, "invalid_argument"},
+      {"update_patch_payload_number", post(F + "/update", R"({"patches":[{"id":0,"payload":1}]})"), 400, "bad_request"},
+      {"update_patch_unknown_field", post(F + "/update", R"({"patches":[{"id":0,"sync":true}]})"), 400, "bad_request"},
+      {"update_unknown_id", post(F + "/update", R"({"patches":[{"id":999,"payload":"x"}]})"), 404, "not_found"},
+      // All or nothing: slot 0 must keep its payload although its patch came first.
+      {"update_known_and_unknown_ids", post(F + "/update", R"({"patches":[{"id":0,"payload":"x"},{"id":999,"payload":"y"}]})"), 404, "not_found"},
+      {"update_sync_string", post(F + "/update", R"({"patches":[{"id":0,"payload":"x"}],"sync":"yes"})"), 400, "bad_request"},
+      {"erase_ids_missing", post(F + "/erase", R"({})"), 400, "bad_request"},
+      {"erase_ids_negative", post(F + "/erase", R"({"ids":[-1]})"), 400, "bad_request"},
+      {"erase_ids_float", post(F + "/erase", R"({"ids":[1.0]})"), 400, "bad_request"},
+      {"erase_ids_string", post(F + "/erase", R"({"ids":"0"})"), 400, "bad_request"},
+      {"erase_unknown_id", post(F + "/erase", R"({"ids":[999]})"), 404, "not_found"},
+      {"erase_known_and_unknown_ids", post(F + "/erase", R"({"ids":[0,999]})"), 404, "not_found"},
+      {"erase_sync_string", post(F + "/erase", R"({"ids":[0],"sync":"yes"})"), 400, "bad_request"},
+
+      // POST …/read.
+      {"read_queries_string", post(F + "/read", R"({"queries":"x"})"), 400, "bad_request"},
+      {"read_queries_number", post(F + "/read", R"({"queries":5})"), 400, "bad_request"},
+      {"read_queries_null", post(F + "/read", R"({"queries":null})"), 400, "bad_request"},
+      {"read_queries_flat", post(F + "/read", R"({"queries":[1,0,0,0]})"), 400, "bad_request"},
+      {"read_queries_rows_of_strings", post(F + "/read", R"({"queries":[["1","0","0","0"]]})"), 400, "bad_request"},
+      {"read_queries_string_element_nan", post(F + "/read", R"({"queries":[["NaN",0,0,0]]})"), 400, "bad_request"},
+      {"read_queries_ragged", post(F + "/read", R"({"queries":[[1,0,0,0],[1,0]]})"), 422, "invalid_argument"},
+      {"read_queries_wrong_dimension", post(F + "/read", R"({"queries":[[1,0,0]]})"), 422, "invalid_argument"},
+      // Ragged although the floats add up to whole rows (3 + 5 = 2 × 4), and with the short row first.
+      {"read_queries_ragged_whole_count", post(F + "/read", R"({"queries":[[1,0,0],[0,0,0,0,1]]})"), 422, "invalid_argument"},
+      {"read_queries_ragged_empty_first", post(F + "/read", R"({"queries":[[],[1,0,0,0]]})"), 422, "invalid_argument"},
+      {"read_queries_missing", post(F + "/read", R"({"k":2})"), 400, "bad_request"},
+      {"read_k_string", post(F + "/read", "{" + q + R"(,"k":"2"})"), 400, "bad_request"},
+      {"read_k_float", post(F + "/read", "{" + q + R"(,"k":2.5})"), 400, "bad_request"},
+      {"read_k_bool", post(F + "/read", "{" + q + R"(,"k":true})"), 400, "bad_request"},
+      {"read_k_negative", post(F + "/read", "{" + q + R"(,"k":-1})"), 422, "invalid_argument"},
+      {"read_k_5000", post(F + "/read", "{" + q + R"(,"k":5000})"), 422, "invalid_argument"},
+      {"read_k_1e12", post(F + "/read", "{" + q + R"(,"k":1000000000000})"), 422, "invalid_argument"},
+      {"read_temperature_string", post(F + "/read", "{" + q + R"(,"temperature":"hot"})"), 400, "bad_request"},
+      {"read_temperature_negative", post(F + "/read", "{" + q + R"(,"temperature":-1})"), 422, "invalid_argument"},
+      {"read_encoding_unknown", post(F + "/read", "{" + q + R"(,"encoding":"xml"})"), 400, "bad_request"},
+      {"read_encoding_number", post(F + "/read", "{" + q + R"(,"encoding":1})"), 400, "bad_request"},
+      {"read_queries_b64_nan", post(F + "/read", R"({"queries_b64":")" + nan4 + R"("})"), 422, "invalid_argument"},
+      {"read_queries_b64_not_base64", post(F + "/read", R"({"queries_b64":"@@@@"})"), 400, "bad_request"},
+      {"read_queries_b64_partial_row", post(F + "/read", R"({"queries_b64":")" + three + R"("})"), 422, "invalid_argument"},
+      {"read_queries_b64_array", post(F + "/read", R"({"queries_b64":[1,0,0,0]})"), 400, "bad_request"},
+      {"read_queries_and_queries_b64", post(F + "/read", "{" + q + R"(,"queries_b64":")" + b64({1, 0, 0, 0}) + R"("})"), 400, "bad_request"},
+      {"read_unknown_field", post(F + "/read", "{" + q + R"(,"payloads":true})"), 400, "bad_request"},
+      ok("read_empty_batch", post(F + "/read", R"({"queries":[]})")),
+
+      // POST …/retrieve, …/write, …/search.
+      {"retrieve_payloads_string", post(F + "/retrieve", "{" + q + R"(,"payloads":"yes"})"), 400, "bad_request"},
+      {"retrieve_k_string", post(F + "/retrieve", "{" + q + R"(,"k":"1"})"), 400, "bad_request"},
+      {"retrieve_queries_wrong_dimension", post(F + "/retrieve", R"({"queries":[[1,0,0,0,0]]})"), 422, "invalid_argument"},
+      {"retrieve_unknown_field", post(F + "/retrieve", "{" + q + R"(,"temperature":1})"), 400, "bad_request"},
+      {"write_values_missing", post(F + "/write", "{" + q + "}"), 400, "bad_request"},
+      {"write_values_wrong_dimension", post(F + "/write", "{" + q + R"(,"values":[[1,1,1]]})"), 422, "invalid_argument"},
+      {"write_values_strings", post(F + "/write", "{" + q + R"(,"values":[["1","1"]]})"), 400, "bad_request"},
+      {"write_values_ragged", post(F + "/write", R"({"queries":[[1,0,0,0],[0,1,0,0]],"values":[[1,1],[1]]})"), 422, "invalid_argument"},
+      {"write_row_count_mismatch", post(F + "/write", R"({"queries":[[1,0,0,0],[0,1,0,0]],"values":[[1,1]]})"), 422, "invalid_argument"},
+      {"write_k_negative", post(F + "/write", "{" + q + R"(,"values":[[1,1]],"k":-5})"), 422, "invalid_argument"},
+      {"write_sync_string", post(F + "/write", "{" + q + R"(,"values":[[1,1]],"sync":"yes"})"), 400, "bad_request"},
+      {"write_queries_b64_nan", post(F + "/write", R"({"queries_b64":")" + nan4 + R"(","values":[[1,1]]})"), 422, "invalid_argument"},
+      {"write_unknown_field", post(F + "/write", "{" + q + R"(,"values":[[1,1]],"temperature":1})"), 400, "bad_request"},
+      {"search_payloads_number", post(F + "/search", "{" + q + R"(,"payloads":1})"), 400, "bad_request"},
+      {"search_k_string", post(F + "/search", "{" + q + R"(,"k":"all"})"), 400, "bad_request"},
+      {"search_k_float_zero", post(F + "/search", "{" + q + R"(,"k":0.0})"), 400, "bad_request"},
+      {"search_queries_wrong_dimension_hnsw", post(H + "/search", R"({"queries":[[1,0,0,0]]})"), 422, "invalid_argument"},
+      {"search_unknown_field", post(F + "/search", "{" + q + R"(,"values":[[1,1]]})"), 400, "bad_request"},
+      ok("search_empty_batch", post(F + "/search", R"({"queries":[]})")),
+
+      // POST …/snapshot.
+      {"snapshot_dir_number", post(F + "/snapshot", R"({"dir":5})"), 400, "bad_request"},
+      {"snapshot_body_array", post(F + "/snapshot", R"(["/tmp/x"])"), 400, "bad_request"},
+      {"snapshot_unknown_field", post(F + "/snapshot", R"({"path":"/tmp/x"})"), 400, "bad_request"},
+      {"snapshot_dir_exists", post(F + "/snapshot", R"({"dir":"/tmp"})"), 409, "already_exists"},
+  };
+}
+
+// Limits: more rows than --max-batch (413 batch_too_large, refused while the body is parsed),
+// bodies over --max-body-bytes (413 payload_too_large, refused from the header), rows wider than
+// the memory's dimension (422).
+std::vector<Case> size_cases() {
+  const std::size_t n = kMaxBatch + 1;
+  const std::vector<float> flat(n * 4, 0.5f), values(n * 2, 0.5f);
+  const std::string too_many_b64 = floats_to_base64(flat.data(), flat.size());
+  std::string patches = "[";
+  for (std::size_t i = 0; i < n; ++i) patches += (i ? "," : "") + std::string(R"({"id":0,"payload":"p"})");
+  patches += "]";
+  const std::string big = "Content-Length: " + std::to_string(2 * kMaxBody) + "\r\n";
+  // One row too many, then a defective one.
+  const std::string rows_then_ragged = rows(n, 4).substr(0, rows(n, 4).size() - 1) + ",[1]]";
+  const std::string ids_then_negative = id_list(n).substr(0, id_list(n).size() - 1) + ",-1]";
+  return {
+      {"insert_batch_over_max", post(F + "/slots", R"({"keys":)" + rows(n, 4) + R"(,"values":)" + rows(n, 2) + "}"), 413, "batch_too_large"},
+      {"insert_b64_batch_over_max", post(F + "/slots", R"({"keys_b64":")" + too_many_b64 + R"(","values_b64":")" + floats_to_base64(values.data(), values.size()) + R"("})"), 413, "batch_too_large"},
+      {"read_batch_over_max", post(F + "/read", R"({"queries":)" + rows(n, 4) + "}"), 413, "batch_too_large"},
+      {"read_b64_batch_over_max", post(F + "/read", R"({"queries_b64":")" + too_many_b64 + R"("})"), 413, "batch_too_large"},
+      {"retrieve_batch_over_max", post(F + "/retrieve", R"({"queries":)" + rows(n, 4) + "}"), 413, "batch_too_large"},
+      {"write_batch_over_max", post(F + "/write", R"({"queries":)" + rows(n, 4) + R"(,"values":)" + rows(n, 2) + "}"), 413, "batch_too_large"},
+      {"search_batch_over_max", post(F + "/search", R"({"queries":)" + rows(n, 4) + "}"), 413, "batch_too_large"},
+      {"search_hnsw_batch_over_max", post(H + "/search", R"({"queries":)" + rows(n, 8) + "}"), 413, "batch_too_large"},
+      {"get_batch_over_max", post(F + "/get", R"({"ids":)" + id_list(n) + "}"), 413, "batch_too_large"},
+      {"erase_batch_over_max", post(F + "/erase", R"({"ids":)" + id_list(n) + "}"), 413, "batch_too_large"},
+      {"update_batch_over_max", post(F + "/update", R"({"patches":)" + patches + "}"), 413, "batch_too_large"},
+      // Refused while parsing: rows beyond the limit are not looked at, so a defect in them
+      // (ragged, negative) cannot decide the answer.
+      {"read_batch_over_max_then_ragged", post(F + "/read", R"({"queries":)" + rows_then_ragged + "}"), 413, "batch_too_large"},
+      {"insert_batch_over_max_then_ragged", post(F + "/slots", R"({"keys":)" + rows_then_ragged + R"(,"values":)" + rows(n + 1, 2) + "}"), 413, "batch_too_large"},
+      {"get_batch_over_max_then_negative", post(F + "/get", R"({"ids":)" + ids_then_negative + "}"), 413, "batch_too_large"},
+      // Announced but never sent: the answer must not wait for the body.
+      {"content_length_over_limit_search",
+       "POST " + F + "/search HTTP/1.1\r\nHost: x\r\n" + kAuthLine + "Content-Type: application/json\r\n" + big + "\r\n",
+       413, "payload_too_large"},
+      {"content_length_over_limit_create",
+       "PUT /v1/memories/big HTTP/1.1\r\nHost: x\r\n" + kAuthLine + "Content-Type: application/json\r\n" + big + "\r\n",
+       413, "payload_too_large"},
+      {"content_length_over_limit_ingest",
+       "POST " + F + "/ingest HTTP/1.1\r\nHost: x\r\n" + kAuthLine + "Content-Type: application/x-ndjson\r\n" + big + "\r\n",
+       413, "payload_too_large"},
+      {"chunk_over_limit_search",
+       "POST " + F + "/search HTTP/1.1\r\nHost: x\r\n" + kAuthLine +
+           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n{\"queries\":",
+       413, "payload_too_large"},
+      {"row_wider_than_dimension", post(F + "/read", R"({"queries":[[1,0,0,0,0]]})"), 422, "invalid_argument"},
+      {"row_100k_wide", post(F + "/search", R"({"queries":)" + rows(1, 100000) + "}"), 422, "invalid_argument"},
+      {"insert_row_wider_than_dimension", post(H + "/slots", R"({"keys":)" + rows(1, 9) + R"(,"values":[[1,1,1]]})"), 422, "invalid_argument"},
   };
 }
 
@@ -487,6 +740,8 @@ TEST_P(BadRequest, Case) {
 std::string case_name(const ::testing::TestParamInfo<Case>& info) { return info.param.name; }
 
 INSTANTIATE_TEST_SUITE_P(Json, BadRequest, ::testing::ValuesIn(json_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Types, BadRequest, ::testing::ValuesIn(type_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Sizes, BadRequest, ::testing::ValuesIn(size_cases()), case_name);
 
 }  // namespace
 }  // namespace engram
