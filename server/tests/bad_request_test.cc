@@ -617,6 +617,151 @@ std::vector<Case> size_cases() {
   };
 }
 
+// Memory names in the path, on every route that takes one. No such name can exist: creating one
+// is 422 (invalid_argument: 1-128 of [A-Za-z0-9_.-], not starting with '.' or '-'), using one is
+// 404 (not_found). The server does not percent-decode paths, so "%2e%2e" is just an odd name.
+struct Route {
+  const char* label;
+  const char* method;
+  std::string suffix;  // after /v1/memories/{name}
+  std::string body;
+  std::string type = "application/json";
+};
+const std::vector<Route>& memory_routes() {
+  static const std::vector<Route> routes = {
+      {"create", "PUT", "", R"({"key_dim":4,"value_dim":2})"},
+      {"describe", "GET", "", ""},
+      {"drop", "DELETE", "", ""},
+      {"insert", "POST", "/slots", R"({"keys":[[1,0,0,0]],"values":[[1,1]]})"},
+      {"get_slot", "GET", "/slots/0", ""},
+      {"put_slot", "PUT", "/slots/0", R"({"payload":"x"})"},
+      {"delete_slot", "DELETE", "/slots/0", ""},
+      {"get", "POST", "/get", R"({"ids":[0]})"},
+      {"update", "POST", "/update", R"({"patches":[{"id":0,"payload":"x"}]})"},
+      {"erase", "POST", "/erase", R"({"ids":[0]})"},
+      {"read", "POST", "/read", R"({"queries":[[1,0,0,0]]})"},
+      {"retrieve", "POST", "/retrieve", R"({"queries":[[1,0,0,0]]})"},
+      {"write", "POST", "/write", R"({"queries":[[1,0,0,0]],"values":[[1,1]]})"},
+      {"search", "POST", "/search", R"({"queries":[[1,0,0,0]]})"},
+      {"snapshot", "POST", "/snapshot", "{}"},
+      {"ingest", "POST", "/ingest", "{\"key\":[1,0,0,0],\"value\":[1,1]}\n", "application/x-ndjson"},
+      {"abort_ingest", "DELETE", "/ingest", ""},
+  };
+  return routes;
+}
+
+std::string route_request(const Route& r, const std::string& name) {
+  Req req(r.method, "/v1/memories/" + name + r.suffix);
+  if (!r.body.empty()) req.body_as(r.type, r.body);
+  return req;
+}
+
+std::vector<Case> name_cases() {
+  struct Kind {
+    const char* label;
+    std::string name;
+    int create_status;  // the other routes: 404
+  };
+  const std::vector<Kind> kinds = {
+      {"too_long", std::string(129, 'a'), 422},
+      {"dot", ".", 422},
+      {"dotdot", "..", 422},
+      {"encoded_dotdot", "%2e%2e", 422},
+      {"encoded_slash", "a%2Fb", 422},
+      {"unicode", "caf%C3%A9", 422},
+      {"leading_dot", ".hidden", 422},
+      {"leading_dash", "-x", 422},
+      {"space", "a%20b", 422},
+      // Two segments where the route has one: no route at all.
+      {"slash", "a/b", 404},
+  };
+  std::vector<Case> cases;
+  for (const Kind& k : kinds)
+    for (const Route& r : memory_routes()) {
+      const bool create = std::string(r.label) == "create";
+      const int status = create ? k.create_status : 404;
+      cases.push_back({std::string(k.label) + "_" + r.label, route_request(r, k.name), status,
+                       status == 422 ? "invalid_argument" : "not_found"});
+    }
+  // An empty name. /v1/memories/ is the collection with a trailing slash: only GET (the list)
+  // is allowed there. Deeper paths must not have their "//" merged (as /v1/memories/read,
+  // /v1/memories/ingest, ...): that would make DELETE /v1/memories//ingest drop a memory called
+  // "ingest". No memory has an empty name: 404.
+  for (const Route& r : memory_routes()) {
+    const std::string label = r.label;
+    if (label == "describe") continue;  // GET /v1/memories/ lists the memories: not refused
+    if (label == "create" || label == "drop")
+      cases.push_back({"empty_" + label, route_request(r, ""), 405, "method_not_allowed", "GET"});
+    else
+      cases.push_back({"empty_" + label, route_request(r, ""), 404, "not_found"});
+  }
+  // A name of raw UTF-8 bytes in the request line (not percent-encoded). A request target is
+  // ASCII (RFC 9112), but the HTTP parser passes the bytes through; the name is then refused
+  // like any other that cannot exist.
+  cases.push_back({"raw_utf8_create", put("/v1/memories/caf\xc3\xa9", R"({"key_dim":4,"value_dim":2})"), 422, "invalid_argument"});
+  cases.push_back({"raw_utf8_search", post("/v1/memories/caf\xc3\xa9/search", R"({"queries":[[1,0,0,0]]})"), 404, "not_found"});
+  // Taken.
+  cases.push_back({"taken_create", put(F, R"({"key_dim":4,"value_dim":2})"), 409, "already_exists"});
+  return cases;
+}
+
+// Index factory strings that cannot work. Today's server accepts some of these and then crashes
+// (SIGSEGV) or allocates gigabytes on the first insert, so only the creation is sent — never an
+// insert — and it must be refused with 422. A memory created anyway is dropped after the case.
+std::vector<Case> index_cases() {
+  const std::vector<std::pair<const char*, const char*>> strings = {
+      {"hnsw0", "HNSW0"},
+      {"hnsw0_flat", "HNSW0_Flat"},
+      {"hnsw1", "HNSW1"},
+      {"nsg32_flat", "NSG32,Flat"},
+      {"ivf0_flat", "IVF0,Flat"},
+      {"pca5_flat_on_4d", "PCA5,Flat"},  // projects 4 dimensions to 5
+      {"pq3_on_4d", "PQ3"},              // 3 sub-quantizers do not divide 4 dimensions
+      {"ivf65536000_flat", "IVF65536000,Flat"},
+      {"hnsw100000", "HNSW100000"},
+      {"idmap_flat", "IDMap,Flat"},  // Engram maps ids itself
+      {"hnswlib1", "HNSWlib1"},  // the hnswlib graph checks its M itself: these pass today
+      {"hnswlib100000", "HNSWlib100000"},
+      {"garbage", "NotAnIndex"},
+      {"empty", ""},
+  };
+  std::vector<Case> cases;
+  for (const auto& [label, factory] : strings)
+    cases.push_back({label, put(std::string("/v1/memories/idx_") + label,
+                                R"({"key_dim":4,"value_dim":2,"index":")" + std::string(factory) + R"("})"),
+                     422, "invalid_argument"});
+  return cases;
+}
+
+// Config values of the right type that no memory can have: 422.
+std::vector<Case> config_cases() {
+  const std::string c = "/v1/memories/cfg";
+  auto with = [](const std::string& field) { return R"({"key_dim":4,"value_dim":2,)" + field + "}"; };
+  return {
+      {"key_dim_0", put(c, R"({"key_dim":0,"value_dim":2})"), 422, "invalid_argument"},
+      {"key_dim_negative", put(c, R"({"key_dim":-4,"value_dim":2})"), 422, "invalid_argument"},
+      {"key_dim_1e9", put(c, R"({"key_dim":1000000000,"value_dim":2})"), 422, "invalid_argument"},
+      {"key_dim_1e12", put(c, R"({"key_dim":1000000000000,"value_dim":2})"), 422, "invalid_argument"},
+      {"key_dim_65537", put(c, R"({"key_dim":65537,"value_dim":2})"), 422, "invalid_argument"},
+      {"value_dim_0", put(c, R"({"key_dim":4,"value_dim":0})"), 422, "invalid_argument"},
+      {"value_dim_negative", put(c, R"({"key_dim":4,"value_dim":-2})"), 422, "invalid_argument"},
+      {"metric_unknown", put(c, with(R"("metric":"cosine")")), 422, "invalid_argument"},
+      {"metric_empty", put(c, with(R"("metric":"")")), 422, "invalid_argument"},
+      {"device_unknown", put(c, with(R"("device":"tpu")")), 422, "invalid_argument"},
+      {"device_empty", put(c, with(R"("device":"")")), 422, "invalid_argument"},
+      {"default_k_0", put(c, with(R"("default_k":0)")), 422, "invalid_argument"},
+      {"default_k_negative", put(c, with(R"("default_k":-1)")), 422, "invalid_argument"},
+      {"default_k_5000", put(c, with(R"("default_k":5000)")), 422, "invalid_argument"},
+      {"search_params_garbage", put(c, with(R"("index":"HNSW32","search_params":"garbage")")), 422, "invalid_argument"},
+      {"search_params_not_a_number", put(c, with(R"("index":"HNSW32","search_params":"efSearch=abc")")), 422, "invalid_argument"},
+      {"search_params_wrong_index", put(c, with(R"("index":"Flat","search_params":"nprobe=16")")), 422, "invalid_argument"},
+      {"temperature_0", put(c, with(R"("temperature":0)")), 422, "invalid_argument"},
+      {"temperature_negative", put(c, with(R"("temperature":-1)")), 422, "invalid_argument"},
+      {"temperature_beyond_float", put(c, with(R"("temperature":1e39)")), 422, "invalid_argument"},
+      {"gate_bias_beyond_float", put(c, with(R"("gate_bias":-1e39)")), 422, "invalid_argument"},
+  };
+}
+
 // clang-format on
 
 // ---- the check
@@ -742,6 +887,9 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) { return info.
 INSTANTIATE_TEST_SUITE_P(Json, BadRequest, ::testing::ValuesIn(json_cases()), case_name);
 INSTANTIATE_TEST_SUITE_P(Types, BadRequest, ::testing::ValuesIn(type_cases()), case_name);
 INSTANTIATE_TEST_SUITE_P(Sizes, BadRequest, ::testing::ValuesIn(size_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Names, BadRequest, ::testing::ValuesIn(name_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Index, BadRequest, ::testing::ValuesIn(index_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Config, BadRequest, ::testing::ValuesIn(config_cases()), case_name);
 
 }  // namespace
 }  // namespace engram
