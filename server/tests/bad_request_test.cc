@@ -762,6 +762,172 @@ std::vector<Case> config_cases() {
   };
 }
 
+// A method a route does not take: 405 with the Allow header. A path no route has: 404.
+std::vector<Case> method_cases() {
+  const std::string na = "method_not_allowed";
+  return {
+      {"patch_memory", Req("PATCH", F).body_as("application/json", R"({"default_k":4})"), 405, na, "PUT, GET, DELETE"},
+      {"post_memory", post(F, R"({"key_dim":4,"value_dim":2})"), 405, na, "PUT, GET, DELETE"},
+      {"put_collection", put("/v1/memories", R"({"key_dim":4,"value_dim":2})"), 405, na, "GET"},
+      {"delete_collection", Req("DELETE", "/v1/memories"), 405, na, "GET"},
+      {"post_collection", post("/v1/memories", R"({"name":"x"})"), 405, na, "GET"},
+      {"put_health", put("/v1/health", "{}"), 405, na, "GET"},
+      {"post_health", post("/v1/health", "{}"), 405, na, "GET"},
+      {"delete_metrics", Req("DELETE", "/v1/metrics"), 405, na, "GET"},
+      {"get_snapshot", get("/v1/snapshot"), 405, na, "POST"},
+      {"delete_snapshot", Req("DELETE", "/v1/snapshot"), 405, na, "POST"},
+      {"get_read", get(F + "/read"), 405, na, "POST"},
+      {"delete_read", Req("DELETE", F + "/read"), 405, na, "POST"},
+      {"put_search", put(F + "/search", R"({"queries":[[1,0,0,0]]})"), 405, na, "POST"},
+      {"patch_write", Req("PATCH", F + "/write").body_as("application/json", R"({"queries":[[1,0,0,0]],"values":[[1,1]]})"), 405, na, "POST"},
+      {"get_slots", get(F + "/slots"), 405, na, "POST"},
+      {"delete_slots", Req("DELETE", F + "/slots"), 405, na, "POST"},
+      {"patch_slot", Req("PATCH", F + "/slots/0").body_as("application/json", R"({"payload":"x"})"), 405, na, "GET, PUT, DELETE"},
+      {"post_slot", post(F + "/slots/0", R"({"payload":"x"})"), 405, na, "GET, PUT, DELETE"},
+      {"get_ingest", get(F + "/ingest"), 405, na, "POST, DELETE"},
+      {"put_erase", put(F + "/erase", R"({"ids":[0]})"), 405, na, "POST"},
+      {"unknown_version", get("/v2/memories"), 404, "not_found"},
+      {"unknown_root", get("/"), 404, "not_found"},
+      {"unknown_v1", get("/v1"), 404, "not_found"},
+      {"misspelled_collection", get("/v1/memorie"), 404, "not_found"},
+      {"unknown_action", post(F + "/query", R"({"queries":[[1,0,0,0]]})"), 404, "not_found"},
+      {"slot_extra_segment", get(F + "/slots/0/key"), 404, "not_found"},
+      {"unknown_method_on_unknown_path", Req("PATCH", "/nowhere"), 404, "not_found"},
+  };
+}
+
+// A body that is not JSON where JSON is expected: 415, decided from the header.
+std::vector<Case> content_type_cases() {
+  const std::string s = F + "/search", q = R"({"queries":[[1,0,0,0]]})";
+  const std::string bad = "unsupported_media_type";
+  return {
+      {"text_plain", Req("POST", s).body_as("text/plain", q), 415, bad},
+      {"missing_with_body", Req("POST", s).body_as("", q), 415, bad},
+      {"form_urlencoded", Req("POST", s).body_as("application/x-www-form-urlencoded", q), 415, bad},
+      {"multipart", Req("POST", s).body_as("multipart/form-data; boundary=x", q), 415, bad},
+      {"json_lookalike", Req("POST", s).body_as("application/jsonx", q), 415, bad},
+      {"bare_json", Req("POST", s).body_as("json", q), 415, bad},
+      {"ndjson_outside_ingest", Req("POST", F + "/slots").body_as("application/x-ndjson", R"({"keys":[[1,0,0,0]],"values":[[1,1]]})"), 415, bad},
+      {"octet_stream_outside_ingest", Req("POST", F + "/slots").body_as("application/octet-stream", R"({"keys":[[1,0,0,0]],"values":[[1,1]]})"), 415, bad},
+      {"create_text_plain", Req("PUT", "/v1/memories/ct").body_as("text/plain", R"({"key_dim":4,"value_dim":2})"), 415, bad},
+      {"put_slot_missing", Req("PUT", F + "/slots/0").body_as("", R"({"payload":"x"})"), 415, bad},
+      {"ingest_text_plain", Req("POST", F + "/ingest").body_as("text/plain", "{\"key\":[1,0,0,0],\"value\":[1,1]}\n"), 415, bad},
+      {"ingest_missing", Req("POST", F + "/ingest").body_as("", "{\"key\":[1,0,0,0],\"value\":[1,1]}\n"), 415, bad},
+      // Parameters and case do not matter: these are accepted.
+      ok("json_with_charset", Req("POST", s).body_as("application/json; charset=utf-8", q)),
+      ok("json_upper_case", Req("POST", s).body_as("Application/JSON", q)),
+  };
+}
+
+// The bearer token. The auth scheme is case-insensitive (RFC 9110 §11.1): "bearer" is accepted.
+std::vector<Case> auth_cases() {
+  const std::string m = "/v1/memories", u = "unauthenticated";
+  const std::string token = kToken;
+  return {
+      {"no_header", get(m).auth(""), 401, u},
+      {"wrong_token", get(m).auth("Bearer wrong"), 401, u},
+      {"basic", get(m).auth("Basic dXNlcjpzM2NyZXQtdG9rZW4="), 401, u},
+      {"empty_bearer", get(m).auth("Bearer"), 401, u},
+      {"bearer_and_space_only", get(m).auth("Bearer "), 401, u},
+      {"token_alone", get(m).auth(token), 401, u},
+      {"token_prefix", get(m).auth("Bearer " + token.substr(0, token.size() - 1)), 401, u},
+      {"token_longer", get(m).auth("Bearer " + token + "x"), 401, u},
+      {"token_and_more", get(m).auth("Bearer " + token + " x"), 401, u},
+      {"other_scheme", get(m).auth("Token " + token), 401, u},
+      {"token_in_query", get(m + "?token=" + token).auth(""), 401, u},
+      {"create_without_token", put("/v1/memories/auth", R"({"key_dim":4,"value_dim":2})").auth(""), 401, u},
+      {"insert_wrong_token", post(F + "/slots", R"({"keys":[[1,1,1,1]],"values":[[1,1]]})").auth("Bearer nope"), 401, u},
+      {"metrics_without_token", get("/v1/metrics").auth(""), 401, u},
+      {"ingest_without_token", Req("POST", F + "/ingest").body_as("application/x-ndjson", "{\"key\":[1,0,0,0],\"value\":[1,1]}\n").auth(""), 401, u},
+      ok("lower_case_bearer", get(m).auth("bearer " + token)),
+      ok("upper_case_bearer", get(m).auth("BEARER " + token)),
+      // HTTP drops the whitespace around a field value (RFC 9110 §5.5), so a token followed by a
+      // space arrives as the token itself ("token_and_more" is the case a server can see).
+      ok("token_trailing_space", get(m).auth("Bearer " + token + " ")),
+      ok("health_needs_no_token", get("/v1/health").auth("")),
+  };
+}
+
+// Framing: what the HTTP parser sees before any handler does. Malformed requests are 400 and
+// the connection is closed; a transfer coding the server does not implement is 501.
+std::vector<Case> framing_cases() {
+  const std::string head = "POST " + F + "/search HTTP/1.1\r\nHost: x\r\n" + kAuthLine +
+                           "Content-Type: application/json\r\nConnection: close\r\n";
+  const std::string body = R"({"queries":[[1,0,0,0]]})";
+  const std::string chunked = head + "Transfer-Encoding: chunked\r\n\r\n";
+  auto hex = [](std::size_t n) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%zx", n);
+    return std::string(buf);
+  };
+  const std::string ingest = "POST " + F + "/ingest HTTP/1.1\r\nHost: x\r\n" + kAuthLine +
+                             "Content-Type: application/x-ndjson\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string bad = "bad_request";
+  return {
+      {"chunk_size_zz", chunked + "zz\r\n" + body + "\r\n0\r\n\r\n", 400, bad},
+      {"chunk_size_negative", chunked + "-5\r\n" + body + "\r\n0\r\n\r\n", 400, bad},
+      {"chunk_size_overflow", chunked + "ffffffffffffffffff\r\n" + body + "\r\n0\r\n\r\n", 400, bad},
+      {"chunk_smaller_than_data", chunked + "3\r\n" + body + "\r\n0\r\n\r\n", 400, bad},
+      {"chunk_without_crlf", chunked + hex(body.size()) + "\r\n" + body + "0\r\n\r\n", 400, bad},
+      {"ingest_chunk_size_zz", ingest + "zz\r\n{}\r\n0\r\n\r\n", 400, bad},
+      // Well-formed chunks whose coding the server cannot undo: it must not read the bytes as
+      // if they were plain.
+      {"transfer_encoding_gzip_chunked", head + "Transfer-Encoding: gzip, chunked\r\n\r\n" + hex(body.size()) + "\r\n" + body + "\r\n0\r\n\r\n", 501, "not_implemented"},
+      {"transfer_encoding_chunked_not_last", head + "Transfer-Encoding: chunked, gzip\r\n\r\n" + hex(body.size()) + "\r\n" + body + "\r\n0\r\n\r\n", 400, bad},
+      // Request smuggling: two ways to find the end of the body.
+      {"content_length_and_chunked", head + "Content-Length: " + std::to_string(body.size()) + "\r\nTransfer-Encoding: chunked\r\n\r\n" + hex(body.size()) + "\r\n" + body + "\r\n0\r\n\r\n", 400, bad},
+      {"two_content_lengths", head + "Content-Length: " + std::to_string(body.size()) + "\r\nContent-Length: 5\r\n\r\n" + body, 400, bad},
+      {"content_length_not_a_number", head + "Content-Length: abc\r\n\r\n" + body, 400, bad},
+      {"content_length_negative", head + "Content-Length: -1\r\n\r\n" + body, 400, bad},
+      {"header_over_16k", "GET /v1/memories HTTP/1.1\r\nHost: x\r\n" + kAuthLine + "X-Pad: " + std::string(17 * 1024, 'a') + "\r\nConnection: close\r\n\r\n", 431, bad},
+      {"garbage_request_line", "GARBAGE\r\n\r\n", 400, bad},
+      {"http09_request_line", "GET /v1/health\r\n\r\n", 400, bad},
+      {"space_in_target", "GET /v1/he alth HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400, bad},
+      {"header_without_colon", "GET /v1/health HTTP/1.1\r\nHost: x\r\nNoColonHere\r\nConnection: close\r\n\r\n", 400, bad},
+      {"nul_in_header", "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-A: a" + std::string(1, '\0') + "b\r\nConnection: close\r\n\r\n", 400, bad},
+      // HEAD is GET without the body (RFC 9110 §9.3.2); a server may also refuse it (405), but
+      // either way no body may follow the header, or the client reads it as the next response.
+      {"head_health", "HEAD /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, "", "", true, 405},
+      {"head_memory", "HEAD " + F + " HTTP/1.1\r\nHost: x\r\n" + kAuthLine + "Connection: close\r\n\r\n", 200, "", "", true, 405},
+      {"head_unknown_memory", "HEAD /v1/memories/nope HTTP/1.1\r\nHost: x\r\n" + kAuthLine + "Connection: close\r\n\r\n", 404, "", "", true, 405},
+  };
+}
+
+// POST …/ingest: a refused load changes nothing (every chunk it had committed is undone).
+std::vector<Case> ingest_cases() {
+  const std::string i = F + "/ingest";
+  const std::string line = "{\"key\":[1,0,0,0],\"value\":[1,1],\"payload\":\"x\"}\n";
+  auto record = [](std::vector<float> kv, std::uint32_t payload_bytes) {
+    std::string out(reinterpret_cast<const char*>(kv.data()), kv.size() * sizeof(float));
+    out.append(reinterpret_cast<const char*>(&payload_bytes), sizeof payload_bytes);  // little-endian hosts
+    return out;
+  };
+  const std::string good_record = record({1, 0, 0, 0, 1, 1}, 0);  // 4 + 2 floats + u32 = 28 bytes
+  auto ndjson = [&](const std::string& target, const std::string& body) {
+    return Req("POST", target).body_as("application/x-ndjson", body);
+  };
+  auto binary = [&](const std::string& body) { return Req("POST", i).body_as("application/octet-stream", body); };
+  const std::string bad = "bad_request";
+  return {
+      // A flag that is neither true nor false is refused, not read as false.
+      {"resume_maybe", ndjson(i + "?resume=maybe", line), 400, bad},
+      {"content_type_text", Req("POST", i).body_as("text/plain", line), 415, "unsupported_media_type"},
+      {"content_type_xml", Req("POST", i).body_as("application/xml", line), 415, "unsupported_media_type"},
+      {"line_not_json", ndjson(i, line + "not json\n"), 400, bad},
+      {"line_array", ndjson(i, line + "[1,0,0,0]\n"), 400, bad},
+      {"line_truncated", ndjson(i, line + "{\"key\":[1,0,0,0],\"value\":[1,"), 400, bad},
+      {"line_key_string", ndjson(i, line + "{\"key\":\"1,0,0,0\",\"value\":[1,1]}\n"), 400, bad},
+      {"line_value_missing", ndjson(i, line + "{\"key\":[1,0,0,0]}\n"), 400, bad},
+      // A well-formed record the memory rejects: 422, as on the JSON routes.
+      {"line_key_wrong_dimension", ndjson(i, line + "{\"key\":[1,0,0],\"value\":[1,1]}\n"), 422, "invalid_argument"},
+      {"line_unknown_field", ndjson(i, line + "{\"key\":[1,0,0,0],\"value\":[1,1],\"keys\":[]}\n"), 400, bad},
+      {"line_invalid_utf8", ndjson(i, line + "{\"key\":[1,0,0,0],\"value\":[1,1],\"payload\":\"\xff\"}\n"), 400, bad},
+      {"binary_length_not_a_multiple", binary(good_record + good_record.substr(0, 10)), 400, bad},
+      {"binary_payload_length_beyond_body", binary(good_record + record({1, 0, 0, 0, 1, 1}, 1000)), 400, bad},
+      {"binary_payload_length_huge", binary(record({1, 0, 0, 0, 1, 1}, 0xffffffffu)), 400, bad},
+  };
+}
+
 // clang-format on
 
 // ---- the check
@@ -890,6 +1056,12 @@ INSTANTIATE_TEST_SUITE_P(Sizes, BadRequest, ::testing::ValuesIn(size_cases()), c
 INSTANTIATE_TEST_SUITE_P(Names, BadRequest, ::testing::ValuesIn(name_cases()), case_name);
 INSTANTIATE_TEST_SUITE_P(Index, BadRequest, ::testing::ValuesIn(index_cases()), case_name);
 INSTANTIATE_TEST_SUITE_P(Config, BadRequest, ::testing::ValuesIn(config_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Methods, BadRequest, ::testing::ValuesIn(method_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(ContentType, BadRequest, ::testing::ValuesIn(content_type_cases()),
+                         case_name);
+INSTANTIATE_TEST_SUITE_P(Auth, BadRequest, ::testing::ValuesIn(auth_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Framing, BadRequest, ::testing::ValuesIn(framing_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Ingest, BadRequest, ::testing::ValuesIn(ingest_cases()), case_name);
 
 }  // namespace
 }  // namespace engram
