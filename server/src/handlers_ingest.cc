@@ -23,8 +23,6 @@ namespace engram::server {
 
 namespace {
 
-bool is_true(const std::string& flag) { return flag == "true" || flag == "1"; }
-
 Response ingest_body(Service& service, const Request& req, const std::string& name) {
   auto mem = service.memory(name);
   auto claim = service.claim_ingest(name);
@@ -36,7 +34,7 @@ Response ingest_body(Service& service, const Request& req, const std::string& na
                                     req.content_length, "request body");
   ingest::IngestOptions options;
   options.chunk_rows = service.options().ingest_chunk_rows;
-  options.resume = is_true(req.query("resume"));
+  options.resume = Service::query_flag(req, "resume").value_or(false);
   if (!options.resume) {
     // Say what to do in HTTP terms (the pipeline's own message speaks of command-line flags).
     BulkLoader probe(service.database(), mem, /*resume=*/true);

@@ -95,7 +95,7 @@ void add_slot_routes(Router& router, Service& service) {
     auto mem = service.memory(p.at("name"));
     SlotId id = parse_id(p.at("id"));
     WriteOptions options;
-    if (std::string s = req.query("sync"); !s.empty()) options.sync = s == "true" || s == "1";
+    options.sync = Service::query_flag(req, "sync");
     mem->erase({id}, options);
     return no_content();
   });

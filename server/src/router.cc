@@ -2,16 +2,20 @@
 
 namespace engram::server {
 
+// Empty segments are kept ("/v1/memories//ingest" has an empty name, which no route matches):
+// merging them turned a client's empty name variable into another route — a DELETE of
+// "/v1/memories/" + "" + "/ingest" dropped the memory called "ingest". Only the leading slash
+// and one trailing slash are not segments.
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < path.size()) {
-    if (path[pos] == '/') { ++pos; continue; }
+  std::size_t pos = path.empty() || path[0] != '/' ? 0 : 1;
+  while (pos <= path.size()) {
     std::size_t end = path.find('/', pos);
     if (end == std::string::npos) end = path.size();
     out.push_back(path.substr(pos, end - pos));
-    pos = end;
+    pos = end + 1;
   }
+  if (!out.empty() && out.back().empty()) out.pop_back();
   return out;
 }
 

@@ -62,6 +62,15 @@ std::shared_ptr<void> Service::claim_ingest(const std::string& name) {
   });
 }
 
+std::optional<bool> Service::query_flag(const Request& req, const std::string& key) {
+  const std::string none = "\x01";  // no query value can hold it
+  const std::string v = req.query(key, none);
+  if (v == none) return std::nullopt;
+  if (v == "true" || v == "1") return true;
+  if (v == "false" || v == "0") return false;
+  throw HttpError(400, "bad_request", "?" + key + "= must be true or false, not \"" + v + "\"");
+}
+
 void Service::check_batch(std::size_t rows, const char* what) const {
   if (rows > options_.max_batch)
     throw HttpError(413, "batch_too_large",

@@ -61,6 +61,8 @@ class Service {
   // Handler plumbing, used by the handlers_*.cc files.
   std::shared_ptr<Memory> memory(const std::string& name) { return db_->memory(name); }
   void check_batch(std::size_t rows, const char* what) const;
+  // A true/false query parameter ("true"/"1", "false"/"0"); absent: nothing; else 400.
+  static std::optional<bool> query_flag(const Request& req, const std::string& key);
   std::string render_metrics();
 
  private:
