@@ -126,8 +126,13 @@ std::string describe_signal(int sig) {
 void trial_build(const IndexSpec& spec, const TrialLimits& limits) {
   IndexSpec trial = spec;
   trial.factory = trial_factory(spec.factory);
-  if (trial.device != "cpu") return;  // a GPU context does not survive fork(); the grammar still ran
-  check_index_spec(spec);             // the bounds first, without a process
+  check_index_spec(spec);  // the bounds first, without a process
+  if (trial.device != "cpu") {
+    // A GPU context does not survive fork(): build it here (which also refuses "gpu" in a
+    // build without GPU support), after the grammar has bounded it.
+    VectorIndex::create(spec);
+    return;
+  }
   run_isolated("index '" + spec.factory + "' failed a trial build on " + std::to_string(spec.dim) +
                    "-d random vectors: ",
                [&] { exercise(trial); }, limits);

@@ -130,12 +130,12 @@ TEST_F(BadInputTest, UnknownMemory) {
 }
 
 TEST_F(BadInputTest, InvalidConfigsCreateNothing) {
-  expect_error([&] { db_->create_memory("x", make_config(kDim, kDim, "Bogus99")); }, ErrorCode::kInvalidArgument, "invalid index factory string 'Bogus99'");
+  expect_error([&] { db_->create_memory("x", make_config(kDim, kDim, "Bogus99")); }, ErrorCode::kInvalidArgument, "'Bogus99' is not an index component");
   expect_error([&] { db_->create_memory("x", make_config(kDim, kDim, "IDMap,Flat")); }, ErrorCode::kInvalidArgument, "IDMap");
   expect_error([&] { db_->create_memory("x", make_config(0, kDim)); }, ErrorCode::kInvalidArgument, "key_dim");
   auto c = make_config(kDim, kDim);
   c.search_params = "nosuchparam=3";
-  expect_error([&] { db_->create_memory("x", c); }, ErrorCode::kInvalidArgument, "search parameters");
+  expect_error([&] { db_->create_memory("x", c); }, ErrorCode::kInvalidArgument, "search parameter 'nosuchparam=3'");
   c = make_config(kDim, kDim);
   c.device = "gpu";
 #ifndef ENGRAM_WITH_GPU
