@@ -51,6 +51,10 @@ std::chrono::milliseconds ms(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
+// At most this much of a body its handler did not read is read and dropped, so that the answer
+// reaches a client that sends its whole body before reading.
+constexpr std::size_t kDrainBytes = 64u << 20;
+
 class Session;
 
 // What the sessions share with the server.
@@ -119,20 +123,24 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  // Shutdown: close now unless a request is being handled or answered.
+  // Shutdown: close now unless a request is being handled or answered; an answer waiting for
+  // the rest of a body it did not need (finish_stream) goes out now.
   void stop() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       self->stopping_ = true;
       if (self->state_ == State::kReading) self->stream_.socket().close();
+      else if (self->answered_ && self->reading_) self->stream_.cancel();
     });
   }
 
  private:
   enum class State { kReading, kBusy };
 
+  bool stopping() const { return stopping_ || core_.service->stopping(); }
+
   void wait_request() {
     state_ = State::kReading;
-    if (stopping_ || core_.service->stopping()) return close();
+    if (stopping()) return close();
     if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
     stream_.expires_after(ms(core_.options.idle_timeout_s));
     stream_.async_read_some(buffer_.prepare(4096),
@@ -205,7 +213,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // ---- streaming routes: the body goes through a BodyPipe to a handler thread.
   void start_stream() {
     state_ = State::kBusy;  // like a request being handled: shutdown lets it finish
-    answered_ = body_done_ = body_complete_ = false;
+    answered_ = body_done_ = body_complete_ = reading_ = false;
+    drained_ = 0;
     body_parser_.emplace(std::move(*parser_));
     parser_.reset();
     body_parser_->body_limit(core_.service->body_limit(request_));
@@ -237,7 +246,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body_piece() {
-    if (answered_ || body_done_) return;
+    if (reading_ || body_done_) return;
+    reading_ = true;
     auto& body = body_parser_->get().body();
     body.data = piece_.data();
     body.size = piece_.size();
@@ -250,13 +260,15 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_body_piece(beast::error_code ec) {
+    reading_ = false;
     if (ec == http::error::need_buffer) ec = {};
-    if (answered_) {  // the handler answered (and dropped the pipe) while this read was pending
+    const std::size_t got = ec ? 0 : piece_.size() - body_parser_->get().body().size;
+    if (ec || body_parser_->is_done()) {
       body_done_ = true;
-      return;
+      body_complete_ = !ec;
     }
+    if (answered_) return drain_body(got);
     if (ec) {
-      body_done_ = true;
       std::exception_ptr why;
       if (ec == http::error::body_limit) {
         why = std::make_exception_ptr(HttpError(
@@ -270,24 +282,31 @@ class Session : public std::enable_shared_from_this<Session> {
         why = std::make_exception_ptr(
             HttpError(400, "bad_request", "the request body was cut off (" + ec.message() + ")"));
       }
-      pipe_->fail(why);
-      return;
+      return pipe_->fail(why);
     }
-    const std::size_t got = piece_.size() - body_parser_->get().body().size;
     const bool room = pipe_->write(std::string_view(piece_.data(), got));
-    if (body_parser_->is_done()) {
-      body_done_ = body_complete_ = true;
-      pipe_->close();
-      return;
-    }
+    if (body_complete_) return pipe_->close();
     if (room) read_body_piece();  // otherwise the pipe's on_room resumes the reading
   }
 
-  // The handler returned. A body it did not read to the end is not drained: close after answering.
+  // The handler returned. If it did not read its body to the end, the rest is read and dropped
+  // before the answer goes out (drain_body): a client that sends its whole body before reading
+  // would otherwise meet a reset connection instead of the answer.
   void finish_stream(Response res) {
     answered_ = true;
+    answer_ = std::move(res);
     pipe_.reset();
-    respond(std::move(res), !body_complete_);
+    if (!reading_) return drain_body(0);
+    if (stopping()) stream_.cancel();  // a read is pending: it brings us to drain_body at once
+  }
+
+  // Drops `got` more bytes of an answered request's body; answers once the body is complete, or
+  // (closing the connection) once it failed, outgrew kDrainBytes or the server is stopping.
+  void drain_body(std::size_t got) {
+    drained_ += got;
+    if (body_done_) return respond(std::move(answer_), !body_complete_);
+    if (stopping() || drained_ > kDrainBytes) return respond(std::move(answer_), true);
+    read_body_piece();
   }
 
   void read_body() {
@@ -326,8 +345,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
     for (auto& [name, value] : r.headers) res->set(name, value);
     res->body() = std::move(r.body);
-    const bool keep = !force_close && !r.close && request_.keep_alive && !stopping_ &&
-                      !core_.service->stopping();
+    const bool keep = !force_close && !r.close && request_.keep_alive && !stopping();
     res->keep_alive(keep);
     res->prepare_payload();
     stream_.expires_after(ms(core_.options.body_timeout_s));
@@ -352,6 +370,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Streaming routes.
   static constexpr std::size_t kPipeBytes = 8u << 20;
   bool streaming_ = false, answered_ = false, body_done_ = false, body_complete_ = false;
+  bool reading_ = false;   // a read of a streamed body is pending
+  Response answer_;        // the handler's answer, while the rest of its body is drained
+  std::size_t drained_ = 0;  // bytes of an answered request's body dropped (drain_body)
   std::optional<http::request_parser<http::buffer_body>> body_parser_;
   std::shared_ptr<BodyPipe> pipe_;
   std::vector<char> piece_;  // the read buffer for body pieces (allocated by the first stream)

@@ -1,0 +1,159 @@
+// transport_test.cc — HTTP/1.1 at the byte level against a real server on 127.0.0.1: how
+// requests are framed, answered and closed, over raw sockets (a real client would hide the very
+// bytes these tests look at).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <engram/bulk_load.h>
+#include <engram/engram.h>
+#include <nlohmann/json.hpp>
+
+#include "e2e_support.h"
+
+namespace engram {
+namespace {
+
+using e2e::chunk;
+using e2e::RawSocket;
+using e2e::TestServer;
+using e2e::upload_header;
+using e2e::wait_until;
+using nlohmann::json;
+using server::testing::random_matrix;
+using server::testing::TempDir;
+using Clock = std::chrono::steady_clock;
+
+// ---- a minimal HTTP/1.1 response reader (the server frames every answer with Content-Length)
+
+struct Reply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+  json error() const {
+    json j = json::parse(body, nullptr, false);
+    return j.is_object() && j.contains("error") ? j["error"] : json::object();
+  }
+};
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Takes the first complete response off the front of `bytes`; nothing while it is incomplete.
+// `head`: the answer to a HEAD request, which has the headers of a body but not the body.
+std::optional<Reply> take_reply(std::string& bytes, bool head = false) {
+  const auto end = bytes.find("\r\n\r\n");
+  if (end == std::string::npos) return std::nullopt;
+  if (bytes.rfind("HTTP/1.1 ", 0) != 0) {
+    ADD_FAILURE() << "not the start of a response: " << bytes.substr(0, 80);
+    return std::nullopt;
+  }
+  Reply r;
+  r.status = std::stoi(bytes.substr(9, 3));
+  std::istringstream lines(bytes.substr(0, end));
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const auto value = line.find_first_not_of(' ', colon + 1);
+    r.headers[lower(line.substr(0, colon))] = value == std::string::npos ? "" : line.substr(value);
+  }
+  const std::string length = r.header("content-length");
+  const std::size_t body = head || length.empty() ? 0 : std::stoull(length);
+  if (bytes.size() < end + 4 + body) return std::nullopt;
+  r.body = bytes.substr(end + 4, body);
+  bytes.erase(0, end + 4 + body);
+  return r;
+}
+
+// Reads replies from `s`, one per entry of `heads` (true: the answer to a HEAD), until all are
+// complete, the connection ends or `timeout_ms` passes. `pace` > 0 reads like a slow client: at
+// most `pace` bytes a read, with a millisecond's pause after each.
+std::vector<Reply> read_replies(RawSocket& s, const std::vector<bool>& heads, int timeout_ms,
+                                std::size_t pace = 0) {
+  std::vector<Reply> out;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  bool open = true;
+  while (out.size() < heads.size()) {
+    if (auto r = take_reply(s.buffer(), heads[out.size()])) {
+      out.push_back(std::move(*r));
+      continue;
+    }
+    if (!open || Clock::now() >= deadline) break;
+    open = s.receive_some(50, pace > 0 ? pace : 64 << 10);
+    if (pace > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return out;
+}
+
+std::optional<Reply> read_reply(RawSocket& s, int timeout_ms = 5000) {
+  auto replies = read_replies(s, {false}, timeout_ms);
+  if (replies.empty()) return std::nullopt;
+  return replies.front();
+}
+
+// ---- 5. streaming uploads: answers given before the body was read
+
+constexpr std::size_t kIngestDim = 32;
+
+std::string rows(std::size_t first, std::size_t n) {
+  return e2e::binary_rows(first, n, kIngestDim);
+}
+
+std::shared_ptr<Memory> ingest_memory(server::Server& srv) {
+  return e2e::make_ingest_memory(srv, kIngestDim);
+}
+
+std::string binary_upload(const std::string& target, const std::string& body) {
+  return "POST " + target +
+         " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+         "Content-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// A client that sends its whole body before reading must get the answer even when the handler
+// answered without reading the body (here: ?resume=true of a completed load, an unknown memory).
+TEST(Transport, AnswerGivenBeforeTheBodyWasReadReachesTheClient) {
+  TestServer ts;
+  auto mem = ingest_memory(*ts.srv);
+  const std::string body = rows(0, 16000);  // about 4 MB
+  {
+    RawSocket s(ts.srv->port());
+    ASSERT_TRUE(s.send(binary_upload("/v1/memories/m/ingest", body)));
+    auto r = read_reply(s, 60000);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  ASSERT_EQ(mem->count(), 16000u);
+  RawSocket s(ts.srv->port());
+  ASSERT_TRUE(s.send(binary_upload("/v1/memories/m/ingest?resume=true", body)))
+      << "the server stopped reading the body"
+      << (s.was_reset() ? " and reset the connection" : "");
+  auto r = read_reply(s, 30000);
+  ASSERT_TRUE(r) << "no answer";
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body, nullptr, false).value("already_done", false), true) << r->body;
+  // The body was read to its end, so the connection is still in step: it takes more requests.
+  ASSERT_TRUE(s.send(binary_upload("/v1/memories/nope/ingest", body)));
+  r = read_reply(s, 30000);
+  ASSERT_TRUE(r) << "no answer";
+  EXPECT_EQ(r->status, 404) << r->body;
+  EXPECT_EQ(mem->count(), 16000u);
+}
+
+}  // namespace
+}  // namespace engram
