@@ -13,6 +13,10 @@
 // memory, and a slow consumer slows the client down through TCP). The request is then handled inline on the strand: handlers are
 // CPU-bound (FAISS, RocksDB) and the io threads are the request thread pool.
 //
+// Closing: a connection that closes after an answer closes gracefully ("lingering close", see
+// linger_close()), so that input the client is still sending cannot make the kernel reset the
+// connection and destroy an answer the client has not read yet.
+//
 // Shutdown: the acceptor closes, connections waiting for a request are closed, requests being
 // handled finish and their responses go out with "Connection: close".
 #include <boost/asio/signal_set.hpp>
@@ -51,9 +55,11 @@ std::chrono::milliseconds ms(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
-// At most this much of a body its handler did not read is read and dropped, so that the answer
-// reaches a client that sends its whole body before reading.
+// At most this much input is read and dropped so that an answer reaches a client that is still
+// sending: the rest of a body its handler did not read, or what follows a closing answer.
 constexpr std::size_t kDrainBytes = 64u << 20;
+// How long a closing connection waits for the client to stop sending (at shutdown: less).
+constexpr double kLingerSeconds = 2, kLingerSecondsStopping = 0.5;
 
 class Session;
 
@@ -134,13 +140,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
-  enum class State { kReading, kBusy };
+  enum class State { kReading, kBusy, kLingering };
 
   bool stopping() const { return stopping_ || core_.service->stopping(); }
 
   void wait_request() {
     state_ = State::kReading;
-    if (stopping()) return close();
+    if (stopping()) return linger_close();  // the client may have pipelined more requests
     if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
     stream_.expires_after(ms(core_.options.idle_timeout_s));
     stream_.async_read_some(buffer_.prepare(4096),
@@ -351,11 +357,38 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(ms(core_.options.body_timeout_s));
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
-                        if (ec || !keep) return self->close();
+                        if (ec) return self->close();
+                        if (!keep) return self->linger_close();
                         self->wait_request();
                       });
   }
 
+  // Closes after a final answer without losing it. Closing a socket with unread input makes the
+  // kernel reset the connection, and a reset destroys whatever of the answer the client has not
+  // read yet. So: shut the send side (the client sees the end of the answer), read and drop what
+  // the client still sends until it closes its side — at most kDrainBytes, for at most
+  // kLingerSeconds in all — then close.
+  void linger_close() {
+    state_ = State::kLingering;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    drained_ = 0;
+    buffer_.consume(buffer_.size());
+    stream_.expires_after(ms(stopping() ? kLingerSecondsStopping : kLingerSeconds));
+    discard_input();
+  }
+
+  void discard_input() {
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kDrainBytes) return self->close();
+                              self->discard_input();
+                            });
+  }
+
+  // Closes now (after timeouts and errors: nothing is owed to the client).
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -372,7 +405,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool streaming_ = false, answered_ = false, body_done_ = false, body_complete_ = false;
   bool reading_ = false;   // a read of a streamed body is pending
   Response answer_;        // the handler's answer, while the rest of its body is drained
-  std::size_t drained_ = 0;  // bytes of an answered request's body dropped (drain_body)
+  std::size_t drained_ = 0;  // bytes dropped: of a body (drain_body) or after an answer (linger)
   std::optional<http::request_parser<http::buffer_body>> body_parser_;
   std::shared_ptr<BodyPipe> pipe_;
   std::vector<char> piece_;  // the read buffer for body pieces (allocated by the first stream)

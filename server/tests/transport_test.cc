@@ -106,6 +106,81 @@ std::optional<Reply> read_reply(RawSocket& s, int timeout_ms = 5000) {
   return replies.front();
 }
 
+// ---- 1. an answer followed by a refusal arrives whole
+
+// A request with a JSON body framed by Content-Length (no body: none). `headers`: extra header
+// lines, each ending in \r\n.
+std::string request(const std::string& method, const std::string& target,
+                    const std::string& body = {}, const std::string& headers = {}) {
+  std::string out = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers;
+  if (!body.empty())
+    out +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  return out + "\r\n" + body;
+}
+
+constexpr std::size_t kBigDim = 64, kBigSlots = 1024, kBigQueries = 16;
+
+// A memory whose retrieve of kBigQueries queries with k = kBigSlots answers about 11 MB.
+void fill_big_memory(server::Server& srv) {
+  MemoryConfig c;
+  c.key_dim = c.value_dim = kBigDim;
+  c.sync = false;
+  auto mem = srv.database().create_memory("big", c);
+  auto keys = random_matrix(kBigSlots, kBigDim, 1), values = random_matrix(kBigSlots, kBigDim, 2);
+  mem->insert(MatrixView(keys, kBigDim), MatrixView(values, kBigDim));
+}
+
+std::string big_retrieve(const std::string& auth) {
+  auto q = random_matrix(kBigQueries, kBigDim, 3);
+  json queries = json::array();
+  for (std::size_t i = 0; i < kBigQueries; ++i)
+    queries.push_back(std::vector<float>(q.begin() + i * kBigDim, q.begin() + (i + 1) * kBigDim));
+  json body = {{"queries", queries}, {"k", kBigSlots}, {"encoding", "base64"}};
+  return request("POST", "/v1/memories/big/retrieve", body.dump(), auth);
+}
+
+// Pipelines the big retrieve and `refused`, reads slowly, and expects the big answer whole and
+// then the refusal with status `status`. Before lingering close the server closed as soon as it
+// had refused, with the refused body unread: the kernel reset the connection and the client
+// lost the end of the big answer.
+void expect_big_answer_then_refusal(TestServer& ts, const std::string& auth,
+                                    const std::string& refused, int status) {
+  fill_big_memory(*ts.srv);
+  RawSocket s(ts.srv->port());
+  ASSERT_TRUE(s.connected());
+  const std::string both = big_retrieve(auth) + refused;
+  std::thread sender([&] { s.send(both); });  // blocks while the server is behind
+  auto replies = read_replies(s, {false, false}, 60000, /*pace=*/32 << 10);
+  sender.join();
+  ASSERT_GE(replies.size(), 1u) << "the big answer was cut short (" << s.received().size()
+                                << " bytes arrived" << (s.was_reset() ? ", then a reset)" : ")");
+  EXPECT_EQ(replies[0].status, 200) << replies[0].body.substr(0, 200);
+  json big = json::parse(replies[0].body, nullptr, false);
+  ASSERT_TRUE(big.is_object());
+  EXPECT_EQ(big["ids"].size(), kBigQueries);
+  ASSERT_EQ(replies.size(), 2u) << "the refusal was lost" << (s.was_reset() ? " (reset)" : "");
+  EXPECT_EQ(replies[1].status, status) << replies[1].body;
+  EXPECT_EQ(replies[1].header("connection"), "close");
+}
+
+TEST(Transport, BigAnswerSurvivesAPipelinedRequestWithAWrongToken) {
+  server::ServerOptions o;
+  o.token = "tok";
+  TestServer ts(o);
+  const std::string refused = request("POST", "/v1/memories/big/slots", std::string(1 << 20, ' '),
+                                      "Authorization: Bearer wrong\r\n");
+  expect_big_answer_then_refusal(ts, "Authorization: Bearer tok\r\n", refused, 401);
+}
+
+TEST(Transport, BigAnswerSurvivesAPipelinedRequestOverTheBodyLimit) {
+  server::ServerOptions o;
+  o.max_body_bytes = 256 << 10;
+  TestServer ts(o);
+  const std::string refused = request("POST", "/v1/memories/big/slots", std::string(1 << 20, ' '));
+  expect_big_answer_then_refusal(ts, "", refused, 413);
+}
+
 // ---- 5. streaming uploads: answers given before the body was read
 
 constexpr std::size_t kIngestDim = 32;
