@@ -6,12 +6,13 @@
 //   1. wait for its first byte        — idle_timeout   (keep-alive connections that went quiet)
 //   2. read the whole header          — header_timeout (a client sending a byte a second)
 //   3. read the body                  — body_timeout, bounded by the route's body limit
-// The header is checked (auth, route, content type, size) before the body is read, so a refused
-// upload is not read at all. A streaming route (POST …/ingest) is not read whole: its handler
-// runs on a thread of its own and reads the body through a BodyPipe while this session feeds
-// the pipe a piece at a time, pausing when it is full (so an upload of any size takes bounded
-// memory, and a slow consumer slows the client down through TCP). The request is then handled inline on the strand: handlers are
-// CPU-bound (FAISS, RocksDB) and the io threads are the request thread pool.
+// The header is checked (framing, auth, route, content type, size) before the body is read, so
+// a refused upload is not read at all. A streaming route (POST …/ingest) is not read whole: its
+// handler runs on a thread of its own and reads the body through a BodyPipe while this session
+// feeds the pipe a piece at a time, pausing when it is full (so an upload of any size takes
+// bounded memory, and a slow consumer slows the client down through TCP). The request is then
+// handled inline on the strand: handlers are CPU-bound (FAISS, RocksDB) and the io threads are
+// the request thread pool.
 //
 // Closing: a connection that closes after an answer closes gracefully ("lingering close", see
 // linger_close()), so that input the client is still sending cannot make the kernel reset the
@@ -24,12 +25,15 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <map>
-#include <set>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include <omp.h>
 
@@ -60,6 +64,29 @@ std::chrono::milliseconds ms(double seconds) {
 constexpr std::size_t kDrainBytes = 64u << 20;
 // How long a closing connection waits for the client to stop sending (at shutdown: less).
 constexpr double kLingerSeconds = 2, kLingerSecondsStopping = 0.5;
+
+// RFC 9112 §6: the length of a request's body must be unambiguous. Beast refuses some conflicts
+// itself (Content-Length after chunked, chunked twice); this refuses the rest, and the transfer
+// codings Beast would silently ignore (it decodes chunked alone).
+std::optional<Response> check_framing(const http::fields& fields) {
+  if (fields.count(http::field::transfer_encoding) == 0) return std::nullopt;
+  if (fields.count(http::field::content_length) > 0)
+    return make_error(400, "bad_request",
+                      "a request may not have both Content-Length and Transfer-Encoding");
+  std::vector<std::string> codings;
+  const auto fields_te = fields.equal_range(http::field::transfer_encoding);
+  for (auto field = fields_te.first; field != fields_te.second; ++field)
+    for (const auto coding : http::token_list(field->value()))
+      codings.emplace_back(coding.data(), coding.size());
+  const auto is_chunked = [](const std::string& c) { return beast::iequals(c, "chunked"); };
+  if (std::count_if(codings.begin(), codings.end(), is_chunked) != 1 || !is_chunked(codings.back()))
+    return make_error(400, "bad_request", "Transfer-Encoding must end in chunked, once");
+  if (codings.size() > 1)
+    return make_error(501, "not_implemented",
+                      "transfer codings other than chunked are not supported: send the body chunked "
+                      "or with a Content-Length");
+  return std::nullopt;
+}
 
 class Session;
 
@@ -125,7 +152,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers 503 and closes: the server is at max_connections.
   void reject() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      self->respond_refusal(503, "unavailable", "too many connections");
+      self->refuse(503, "unavailable", "too many connections");
     });
   }
 
@@ -158,6 +185,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_header() {
+    request_ = Request{};
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     // The route's own limit is set once the target is known (on_header); until then the
@@ -171,19 +199,18 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_header(beast::error_code ec) {
-    if (ec == http::error::header_limit) return respond_refusal(431, "bad_request", "header too large");
+    if (ec == http::error::header_limit) return refuse(431, "bad_request", "header too large");
     if (ec == http::error::body_limit)
-      return respond_refusal(413, "payload_too_large", "the announced body is too large");
+      return refuse(413, "payload_too_large", "the announced body is too large");
     if (ec == beast::error::timeout) {
       spdlog::warn("closing a connection whose request header did not arrive within {} s",
                    core_.options.header_timeout_s);
       return close();
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof) return close();
-    if (ec) return respond_refusal(400, "bad_request", "malformed HTTP request: " + ec.message());
+    if (ec) return refuse(400, "bad_request", "malformed HTTP request: " + ec.message());
 
     auto& head = parser_->get();
-    request_ = Request{};
     request_.method = std::string(head.method_string());
     request_.target = std::string(head.target());
     request_.content_type = std::string(head[http::field::content_type]);
@@ -191,11 +218,12 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.keep_alive = head.keep_alive();
     request_.expects_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
 
+    if (auto refusal = check_framing(head)) return refuse(std::move(*refusal));
     if (auto refusal = core_.service->check_head(request_)) return respond(std::move(*refusal), true);
     const std::size_t limit = core_.service->body_limit(request_);
     if (parser_->content_length().value_or(0) > limit)
-      return respond_refusal(413, "payload_too_large",
-                             "the body exceeds " + std::to_string(limit) + " bytes");
+      return refuse(413, "payload_too_large",
+                    "the body exceeds " + std::to_string(limit) + " bytes");
     parser_->body_limit(limit);
     request_.content_length = parser_->content_length().value_or(0);
     streaming_ = core_.service->streams(request_);
@@ -212,6 +240,20 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     begin_body();
+  }
+
+  // Why reading a body failed, as the client is told: the client's doing, so a 4xx (not logged
+  // as a server error).
+  HttpError body_failure(beast::error_code ec) const {
+    if (ec == http::error::body_limit)
+      return HttpError(413, "payload_too_large", "the body exceeds " +
+                       std::to_string(core_.service->body_limit(request_)) + " bytes");
+    if (ec == beast::error::timeout)
+      return HttpError(408, "request_timeout", "the request body stopped arriving");
+    if (ec == http::error::partial_message || ec == net::error::eof ||
+        ec == net::error::connection_reset)
+      return HttpError(400, "bad_request", "the request body was cut off (" + ec.message() + ")");
+    return HttpError(400, "bad_request", "malformed request body: " + ec.message());
   }
 
   void begin_body() { streaming_ ? start_stream() : read_body(); }
@@ -275,20 +317,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (answered_) return drain_body(got);
     if (ec) {
-      std::exception_ptr why;
-      if (ec == http::error::body_limit) {
-        why = std::make_exception_ptr(HttpError(
-            413, "payload_too_large",
-            "the body exceeds " + std::to_string(core_.service->body_limit(request_)) + " bytes"));
-      } else if (ec == beast::error::timeout) {
+      if (ec == beast::error::timeout)
         spdlog::warn("closing a connection whose request body stopped arriving for {} s",
                      core_.options.body_timeout_s);
-        why = std::make_exception_ptr(HttpError(408, "request_timeout", "the request body stopped arriving"));
-      } else {  // the client's doing (it went away): a 4xx, not logged as a server error
-        why = std::make_exception_ptr(
-            HttpError(400, "bad_request", "the request body was cut off (" + ec.message() + ")"));
-      }
-      return pipe_->fail(why);
+      return pipe_->fail(std::make_exception_ptr(body_failure(ec)));
     }
     const bool room = pipe_->write(std::string_view(piece_.data(), got));
     if (body_complete_) return pipe_->close();
@@ -323,24 +355,30 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_body(beast::error_code ec) {
-    if (ec == http::error::body_limit)
-      return respond_refusal(413, "payload_too_large",
-                             "the body exceeds " + std::to_string(core_.service->body_limit(request_)) + " bytes");
     if (ec == beast::error::timeout) {
       spdlog::warn("closing a connection whose request body did not arrive within {} s",
                    core_.options.body_timeout_s);
       return close();
     }
-    if (ec) return close();
+    if (ec == net::error::operation_aborted) return close();  // stop() closed the connection
+    if (ec) {
+      const HttpError why = body_failure(ec);
+      return refuse(why.status(), why.code(), why.what());
+    }
     state_ = State::kBusy;
     request_.body = std::move(parser_->get().body());
     Response res = core_.service->handle(request_);
     respond(std::move(res), false);
   }
 
-  void respond_refusal(int status, const std::string& code, const std::string& message) {
-    core_.service->observe("transport", request_.method.empty() ? "-" : request_.method, status, 0);
-    respond(make_error(status, code, message), true);
+  // Answers a request the network layer refuses (counted under the route "transport") and
+  // closes: the rest of the request was not read.
+  void refuse(Response r) {
+    core_.service->observe("transport", request_.method.empty() ? "-" : request_.method, r.status, 0);
+    respond(std::move(r), true);
+  }
+  void refuse(int status, const std::string& code, const std::string& message) {
+    refuse(make_error(status, code, message));
   }
 
   // Sends `r`; `force_close` when the rest of the request was not read.

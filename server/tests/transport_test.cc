@@ -181,6 +181,79 @@ TEST(Transport, BigAnswerSurvivesAPipelinedRequestOverTheBodyLimit) {
   expect_big_answer_then_refusal(ts, "", refused, 413);
 }
 
+// ---- 2. malformed framing is answered 400 (501 for a transfer coding other than chunked)
+
+std::shared_ptr<Memory> small_memory(server::Server& srv) {
+  MemoryConfig c;
+  c.key_dim = 4;
+  c.value_dim = 2;
+  c.sync = false;
+  return srv.database().create_memory("m", c);
+}
+
+const std::string kInsert = R"({"keys":[[1,0,0,0]],"values":[[1,2]]})";
+
+struct FramingCase {
+  std::string what;
+  std::string framing_and_body;  // header lines about the body, the blank line, the body
+  int status;
+  std::string code;
+};
+
+std::vector<FramingCase> framing_cases(const std::string& body) {
+  const std::string chunked = "Transfer-Encoding: chunked\r\n\r\n";
+  const std::string length = "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  const std::string end = "\r\n0\r\n\r\n";
+  char short_size[16];
+  std::snprintf(short_size, sizeof short_size, "%zx\r\n", body.size() - 5);
+  return {
+      {"chunk size not hex", chunked + "zz\r\n" + body + end, 400, "bad_request"},
+      {"negative chunk size", chunked + "-5\r\n" + body + end, 400, "bad_request"},
+      {"chunk size over 64 bits", chunked + "ffffffffffffffffff\r\n" + body + end, 400,
+       "bad_request"},
+      {"chunk size smaller than its data", chunked + short_size + body + end, 400, "bad_request"},
+      {"gzip, chunked", "Transfer-Encoding: gzip, chunked\r\n\r\n" + chunk(body) + "0\r\n\r\n", 501,
+       "not_implemented"},
+      {"gzip then chunked in two fields",
+       "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(body) + "0\r\n\r\n",
+       501, "not_implemented"},
+      {"gzip alone, with Content-Length", "Transfer-Encoding: gzip\r\n" + length + "\r\n" + body,
+       400, "bad_request"},
+      {"Content-Length, then chunked", length + chunked + chunk(body) + "0\r\n\r\n", 400,
+       "bad_request"},
+      {"chunked, then Content-Length",
+       "Transfer-Encoding: chunked\r\n" + length + "\r\n" + chunk(body) + "0\r\n\r\n", 400,
+       "bad_request"},
+  };
+}
+
+TEST(Transport, MalformedFramingIsAnsweredNotDropped) {
+  TestServer ts;
+  auto mem = small_memory(*ts.srv);
+  struct Route {
+    std::string target, content_type, body;
+  };
+  const Route routes[] = {
+      {"/v1/memories/m/slots", "application/json", kInsert},
+      {"/v1/memories/m/ingest", "application/x-ndjson", "{\"key\":[1,0,0,0],\"value\":[1,2]}\n"},
+  };
+  for (const Route& route : routes) {
+    for (const FramingCase& c : framing_cases(route.body)) {
+      SCOPED_TRACE(route.target + ": " + c.what);
+      RawSocket s(ts.srv->port());
+      ASSERT_TRUE(s.send("POST " + route.target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " +
+                         route.content_type + "\r\n" + c.framing_and_body));
+      auto r = read_reply(s);
+      ASSERT_TRUE(r) << "no answer; got: " << s.received();
+      EXPECT_EQ(r->status, c.status) << r->body;
+      EXPECT_EQ(r->error()["code"], c.code) << r->body;
+      EXPECT_FALSE(r->error().value("message", "").empty()) << r->body;
+      EXPECT_EQ(r->header("connection"), "close");
+    }
+  }
+  EXPECT_EQ(mem->count(), 0u);
+}
+
 // ---- 5. streaming uploads: answers given before the body was read
 
 constexpr std::size_t kIngestDim = 32;
