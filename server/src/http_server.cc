@@ -219,7 +219,10 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.expects_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
 
     if (auto refusal = check_framing(head)) return refuse(std::move(*refusal));
-    if (auto refusal = core_.service->check_head(request_)) return respond(std::move(*refusal), true);
+    // A refused request whose body is not read must end the connection; one without a body
+    // leaves it usable.
+    if (auto refusal = core_.service->check_head(request_))
+      return respond(std::move(*refusal), request_.expects_body);
     const std::size_t limit = core_.service->body_limit(request_);
     if (parser_->content_length().value_or(0) > limit)
       return refuse(413, "payload_too_large",
@@ -392,6 +395,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep = !force_close && !r.close && request_.keep_alive && !stopping();
     res->keep_alive(keep);
     res->prepare_payload();
+    // RFC 9110 §9.3.2: HEAD gets the header GET would get, Content-Length included, and no content.
+    if (request_.method == "HEAD") res->body().clear();
     stream_.expires_after(ms(core_.options.body_timeout_s));
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {

@@ -254,6 +254,51 @@ TEST(Transport, MalformedFramingIsAnsweredNotDropped) {
   EXPECT_EQ(mem->count(), 0u);
 }
 
+// ---- 3. HEAD, and the auth scheme's case
+
+TEST(Transport, HeadIsAnsweredLikeGetWithoutABody) {
+  TestServer ts;
+  small_memory(*ts.srv);
+  RawSocket s(ts.srv->port());
+  ASSERT_TRUE(s.send(request("HEAD", "/v1/memories/m") + request("GET", "/v1/memories/m") +
+                     request("HEAD", "/v1/health") + request("HEAD", "/v1/nothing") +
+                     request("HEAD", "/v1/memories/m/read") + request("GET", "/v1/health")));
+  auto r = read_replies(s, {true, false, true, true, true, false}, 5000);
+  ASSERT_EQ(r.size(), 6u) << "left: " << s.received();
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[1].status, 200);
+  EXPECT_EQ(r[0].header("content-length"), std::to_string(r[1].body.size()));
+  EXPECT_EQ(r[0].header("content-type"), r[1].header("content-type"));
+  EXPECT_EQ(r[2].status, 200);
+  EXPECT_EQ(r[3].status, 404);
+  EXPECT_EQ(r[4].status, 405);
+  EXPECT_EQ(r[4].header("allow"), "POST");
+  // The sixth answer parsed where it should: no HEAD answer carried body bytes.
+  EXPECT_EQ(r[5].status, 200);
+  EXPECT_EQ(json::parse(r[5].body, nullptr, false).value("status", ""), "ok");
+  EXPECT_TRUE(s.received().empty()) << "stray bytes: " << s.received();
+}
+
+TEST(Transport, BearerSchemeIsCaseInsensitiveTheTokenIsNot) {
+  server::ServerOptions o;
+  o.token = "s3cret-Token";
+  TestServer ts(o);
+  const std::pair<const char*, int> cases[] = {
+      {"Bearer s3cret-Token", 200},  {"bearer s3cret-Token", 200}, {"BEARER s3cret-Token", 200},
+      {"bEaReR  s3cret-Token", 200}, {"Bearer s3cret-token", 401}, {"bearer wrong", 401},
+      {"Basic s3cret-Token", 401},   {"Bearers3cret-Token", 401},  {"Bearer", 401},
+  };
+  for (const auto& [auth, status] : cases) {
+    SCOPED_TRACE(auth);
+    RawSocket s(ts.srv->port());
+    ASSERT_TRUE(
+        s.send(request("GET", "/v1/memories", "", std::string("Authorization: ") + auth + "\r\n")));
+    auto r = read_reply(s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, status) << r->body;
+  }
+}
+
 // ---- 5. streaming uploads: answers given before the body was read
 
 constexpr std::size_t kIngestDim = 32;
