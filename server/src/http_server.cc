@@ -18,8 +18,9 @@
 // linger_close()), so that input the client is still sending cannot make the kernel reset the
 // connection and destroy an answer the client has not read yet.
 //
-// Shutdown: the acceptor closes, connections waiting for a request are closed, requests being
-// handled finish and their responses go out with "Connection: close".
+// Shutdown: the acceptor closes, uploads still streaming are failed (their clients get 503),
+// connections waiting for a request are closed, requests being handled finish and their
+// responses go out with "Connection: close".
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -117,13 +118,19 @@ struct Core {
     streams.erase(pipe);
     cv.notify_all();
   }
-  // Fails every running stream and waits until their handlers have returned.
-  void close_streams() {
-    std::unique_lock<std::mutex> lock(mu);
+  // Fails every running stream (their handlers undo their loads and answer 503) and every one
+  // started from now on.
+  void fail_streams() {
+    std::lock_guard<std::mutex> lock(mu);
     streams_closed = true;
     for (const auto& pipe : streams) pipe->fail(shutting_down());
+  }
+  // Waits until the handlers of failed streams have returned.
+  void wait_for_streams() {
+    std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [this] { return streams.empty(); });
   }
+
   static std::exception_ptr shutting_down() {
     return std::make_exception_ptr(Error(ErrorCode::kUnavailable, "the server is shutting down"));
   }
@@ -544,6 +551,9 @@ void Server::stop() {
     beast::error_code ec;
     im.acceptor.close(ec);
   });
+  // Uploads are cut first: nothing else would end one whose client sends slowly, and their
+  // clients get their 503 while the other requests finish.
+  im.core.fail_streams();
   std::vector<std::shared_ptr<Session>> live;
   {
     std::lock_guard<std::mutex> lock(im.core.mu);
@@ -563,9 +573,9 @@ void Server::stop() {
   for (auto& t : im.threads)
     if (t.joinable()) t.join();
   im.threads.clear();
-  // Uploads still streaming fail now (their handlers undo what they had loaded); the database
-  // closes only after their handlers have returned.
-  im.core.close_streams();
+  // The database closes only after the handlers of the failed uploads have returned (they undo
+  // what they had loaded).
+  im.core.wait_for_streams();
   {
     std::lock_guard<std::mutex> lock(im.wait_mu);
     im.wait_cv.notify_all();

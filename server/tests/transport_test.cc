@@ -299,7 +299,7 @@ TEST(Transport, BearerSchemeIsCaseInsensitiveTheTokenIsNot) {
   }
 }
 
-// ---- 5. streaming uploads: answers given before the body was read
+// ---- 4 and 5. streaming uploads: shutdown, and answers given before the body was read
 
 constexpr std::size_t kIngestDim = 32;
 
@@ -309,6 +309,47 @@ std::string rows(std::size_t first, std::size_t n) {
 
 std::shared_ptr<Memory> ingest_memory(server::Server& srv) {
   return e2e::make_ingest_memory(srv, kIngestDim);
+}
+
+// Sends a slow chunked upload (a piece every 50 ms) until an answer has arrived, the server
+// closes or `timeout_ms` passes; returns the answer.
+std::optional<Reply> slow_upload(RawSocket& s, int timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (std::size_t first = 0; Clock::now() < deadline; first += 200) {
+    if (auto r = take_reply(s.buffer())) return r;
+    if (!s.send(chunk(rows(first, 200)))) break;
+    if (!s.receive_some(50, 64 << 10)) break;
+  }
+  return read_reply(s, 1000);
+}
+
+TEST(Transport, StopDuringAnUploadAnswers503AndReturnsPromptly) {
+  TempDir dir;
+  std::optional<Reply> reply;
+  double stop_seconds = 0;
+  {
+    server::ServerOptions o;
+    o.ingest_chunk_rows = 500;
+    o.shutdown_grace_s = 5;
+    TestServer ts(o, dir.path());
+    auto mem = ingest_memory(*ts.srv);
+    RawSocket s(ts.srv->port());
+    ASSERT_TRUE(s.send(upload_header("/v1/memories/m/ingest")));
+    std::thread client([&] { reply = slow_upload(s, 8000); });
+    EXPECT_TRUE(wait_until([&] { return mem->count() >= 500; }, 30000)) << "no chunk was committed";
+    const auto start = Clock::now();
+    ts.srv->stop();
+    stop_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    client.join();
+  }
+  EXPECT_LE(stop_seconds, 2.0);
+  ASSERT_TRUE(reply) << "the uploading client got no answer";
+  EXPECT_EQ(reply->status, 503) << reply->body;
+  EXPECT_EQ(reply->error()["code"], "unavailable") << reply->body;
+  auto db = Database::open(dir.path());
+  auto mem = db->memory("m");
+  EXPECT_EQ(mem->count(), 0u) << "the cut upload was not undone";
+  EXPECT_NO_THROW(BulkLoader(*db, mem, /*resume=*/false)) << "an interrupted ingest job was left";
 }
 
 std::string binary_upload(const std::string& target, const std::string& body) {

@@ -61,9 +61,10 @@ class Server {
   const ServerOptions& options() const;
   Database& database();
 
-  // Graceful stop: stops accepting, answers new requests on open connections with 503, lets
-  // in-flight requests finish (up to shutdown_grace_s), closes connections and joins the
-  // threads. The database stays open until the destructor. Idempotent, thread-safe.
+  // Graceful stop: stops accepting, cuts uploads still streaming (POST .../ingest: the load is
+  // undone and the client answered 503 at once), answers new requests on open connections with
+  // 503, lets in-flight requests finish (up to shutdown_grace_s), closes connections and joins
+  // the threads. The database stays open until the destructor. Idempotent, thread-safe.
   void stop();
 
   // Blocks until SIGINT or SIGTERM arrives (or stop() is called), then stops gracefully.
