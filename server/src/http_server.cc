@@ -6,17 +6,20 @@
 //   1. wait for its first byte        — idle_timeout   (keep-alive connections that went quiet)
 //   2. read the whole header          — header_timeout (a client sending a byte a second)
 //   3. read the body                  — body_timeout, bounded by the route's body limit
-// The header is checked (framing, auth, route, content type, size) before the body is read, so
-// a refused upload is not read at all. A streaming route (POST …/ingest) is not read whole: its
-// handler runs on a thread of its own and reads the body through a BodyPipe while this session
-// feeds the pipe a piece at a time, pausing when it is full (so an upload of any size takes
-// bounded memory, and a slow consumer slows the client down through TCP). The request is then
-// handled inline on the strand: handlers are CPU-bound (FAISS, RocksDB) and the io threads are
-// the request thread pool.
+// The header is checked (framing, auth, route, content type, size, the body budget) before the
+// body is read, so a refused upload is not read at all. A streaming route (POST …/ingest) is not
+// read whole: its handler runs on a thread of its own and reads the body through a BodyPipe
+// while this session feeds the pipe a piece at a time, pausing when it is full (so an upload of
+// any size takes bounded memory, and a slow consumer slows the client down through TCP). The
+// request is then handled inline on the strand: handlers are CPU-bound (FAISS, RocksDB) and the
+// io threads are the request thread pool.
 //
 // Closing: a connection that closes after an answer closes gracefully ("lingering close", see
 // linger_close()), so that input the client is still sending cannot make the kernel reset the
 // connection and destroy an answer the client has not read yet.
+//
+// Memory: the bodies of ordinary routes are held whole, so they are charged to a server-wide
+// budget (ServerOptions::max_inflight_body_bytes) from their header until their answer.
 //
 // Shutdown: the acceptor closes, uploads still streaming are failed (their clients get 503),
 // connections waiting for a request are closed, requests being handled finish and their
@@ -27,6 +30,7 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -102,6 +106,8 @@ struct Core {
   // and the server waits for their handlers before closing the database.
   std::set<std::shared_ptr<BodyPipe>> streams;
   bool streams_closed = false;
+  // Bytes of request bodies charged to options.max_inflight_body_bytes (see BodyReservation).
+  std::atomic<std::size_t> inflight_body_bytes{0};
 
   std::size_t connections() {
     std::lock_guard<std::mutex> lock(mu);
@@ -131,14 +137,53 @@ struct Core {
     cv.wait(lock, [this] { return streams.empty(); });
   }
 
+  // Charges `bytes` to the in-flight body budget; false (nothing charged) when it has no room.
+  bool reserve_body_bytes(std::size_t bytes) {
+    const std::size_t budget = options.max_inflight_body_bytes;
+    std::size_t used = inflight_body_bytes.load();
+    do {
+      if (budget > 0 && (bytes > budget || used > budget - bytes)) return false;
+    } while (!inflight_body_bytes.compare_exchange_weak(used, used + bytes));
+    return true;
+  }
+  void release_body_bytes(std::size_t bytes) { inflight_body_bytes -= bytes; }
+
   static std::exception_ptr shutting_down() {
     return std::make_exception_ptr(Error(ErrorCode::kUnavailable, "the server is shutting down"));
   }
 };
 
+// The share of the in-flight body budget one request holds. Released when the request is
+// answered and, failing that, when the session goes away, so every way a request can end
+// (answered, refused, timed out, connection lost) gives it back.
+class BodyReservation {
+ public:
+  explicit BodyReservation(Core& core) : core_(core) {}
+  ~BodyReservation() { reset(); }
+  BodyReservation(const BodyReservation&) = delete;
+  BodyReservation& operator=(const BodyReservation&) = delete;
+
+  // Grows the share to `bytes`; false (the share unchanged) when the budget has no room.
+  bool grow_to(std::size_t bytes) {
+    if (bytes <= held_) return true;
+    if (!core_.reserve_body_bytes(bytes - held_)) return false;
+    held_ = bytes;
+    return true;
+  }
+  void reset() {
+    core_.release_body_bytes(held_);
+    held_ = 0;
+  }
+
+ private:
+  Core& core_;
+  std::size_t held_ = 0;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, Core& core) : stream_(std::move(socket)), core_(core) {}
+  Session(tcp::socket&& socket, Core& core)
+      : stream_(std::move(socket)), core_(core), reservation_(core) {}
 
   ~Session() {
     if (!registered_) return;
@@ -237,6 +282,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(limit);
     request_.content_length = parser_->content_length().value_or(0);
     streaming_ = core_.service->streams(request_);
+    // Streamed bodies pass through bounded buffers (the pipe): only bodies held whole are charged.
+    if (!streaming_ && !reservation_.grow_to(request_.content_length))
+      return refuse(budget_refusal());
 
     stream_.expires_after(ms(core_.options.body_timeout_s));
     if (beast::iequals(head[http::field::expect], "100-continue")) {
@@ -250,6 +298,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     begin_body();
+  }
+
+  Response budget_refusal() const {
+    Response r = make_error(503, "unavailable",
+                            "the server's budget for request bodies in flight (" +
+                                std::to_string(core_.options.max_inflight_body_bytes) +
+                                " bytes, --max-inflight-body-bytes) is taken; retry shortly");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
   }
 
   // Why reading a body failed, as the client is told: the client's doing, so a 4xx (not logged
@@ -357,11 +414,14 @@ class Session : public std::enable_shared_from_this<Session> {
     read_body_piece();
   }
 
+  // ---- other routes: the body is read whole, a piece at a time so that a chunked body is
+  // charged to the budget as it grows (one with a Content-Length was charged at its header).
   void read_body() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_body(ec);
-                     });
+    if (parser_->is_done()) return handle_request();
+    http::async_read_some(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->on_body(ec);
+                          });
   }
 
   void on_body(beast::error_code ec) {
@@ -375,6 +435,11 @@ class Session : public std::enable_shared_from_this<Session> {
       const HttpError why = body_failure(ec);
       return refuse(why.status(), why.code(), why.what());
     }
+    if (!reservation_.grow_to(parser_->get().body().size())) return refuse(budget_refusal());
+    read_body();
+  }
+
+  void handle_request() {
     state_ = State::kBusy;
     request_.body = std::move(parser_->get().body());
     Response res = core_.service->handle(request_);
@@ -394,6 +459,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Sends `r`; `force_close` when the rest of the request was not read.
   void respond(Response r, bool force_close) {
     state_ = State::kBusy;
+    release_body();
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
     res->set(http::field::server, "engram");
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
@@ -411,6 +477,12 @@ class Session : public std::enable_shared_from_this<Session> {
                         if (!keep) return self->linger_close();
                         self->wait_request();
                       });
+  }
+
+  // The request's body is no longer held: its memory and its share of the budget go back.
+  void release_body() {
+    std::string().swap(request_.body);
+    reservation_.reset();
   }
 
   // Closes after a final answer without losing it. Closing a socket with unread input makes the
@@ -440,6 +512,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Closes now (after timeouts and errors: nothing is owed to the client).
   void close() {
+    release_body();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.socket().close(ec);
@@ -450,6 +523,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Request request_;
+  BodyReservation reservation_;
   // Streaming routes.
   static constexpr std::size_t kPipeBytes = 8u << 20;
   bool streaming_ = false, answered_ = false, body_done_ = false, body_complete_ = false;

@@ -65,7 +65,10 @@ void Service::add_routes() {
 }
 
 std::size_t Service::body_limit(const Request& req) const {
-  return is_ingest(req.path()) ? options_.max_ingest_bytes : options_.max_body_bytes;
+  if (is_ingest(req.path())) return options_.max_ingest_bytes;  // streams: not held whole
+  // A body held whole must also fit the in-flight budget, or it could never be accepted.
+  const std::size_t budget = options_.max_inflight_body_bytes;
+  return budget > 0 ? std::min(options_.max_body_bytes, budget) : options_.max_body_bytes;
 }
 
 bool Service::streams(const Request& req) const { return router_.match(req.method, req.path()).streaming; }

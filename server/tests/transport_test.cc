@@ -389,5 +389,73 @@ TEST(Transport, AnswerGivenBeforeTheBodyWasReadReachesTheClient) {
   EXPECT_EQ(mem->count(), 16000u);
 }
 
+// ---- 6. the budget for request bodies in flight
+
+TEST(Transport, BodiesInFlightShareABudget) {
+  server::ServerOptions o;
+  o.max_inflight_body_bytes = 1 << 20;
+  TestServer ts(o);
+  auto mem = small_memory(*ts.srv);
+  const std::size_t size = 400 << 10;
+  const std::string body = kInsert + std::string(size - kInsert.size(), ' ');
+  const std::string header =
+      "POST /v1/memories/m/slots HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Expect: 100-continue\r\nContent-Length: " +
+      std::to_string(size) + "\r\n\r\n";
+  // Opens a request whose body the server has agreed to take (its share is reserved); null
+  // when the server refused.
+  auto open_request = [&]() -> std::unique_ptr<RawSocket> {
+    auto s = std::make_unique<RawSocket>(ts.srv->port());
+    if (!s->send(header) || !s->wait_for("\r\n\r\n", 5000)) return nullptr;
+    if (s->received().rfind("HTTP/1.1 100", 0) != 0) return nullptr;
+    s->buffer().clear();
+    return s;
+  };
+  auto a = open_request(), b = open_request();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->send(body.substr(0, 100000)) && b->send(body.substr(0, 100000)));
+
+  // A third 400 KiB would take the bodies in flight past 1 MiB: refused before its body is read.
+  {
+    RawSocket c(ts.srv->port());
+    ASSERT_TRUE(c.send(header));
+    auto r = read_reply(c);
+    ASSERT_TRUE(r) << "got: " << c.received();
+    EXPECT_EQ(r->status, 503) << r->body;
+    EXPECT_EQ(r->error()["code"], "unavailable");
+    EXPECT_NE(r->error().value("message", "").find("budget"), std::string::npos) << r->body;
+    EXPECT_FALSE(r->header("retry-after").empty());
+  }
+  // A chunked body is charged as it grows: refused once it would pass the budget.
+  {
+    RawSocket c(ts.srv->port());
+    ASSERT_TRUE(c.send("POST /v1/memories/m/slots HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    std::optional<Reply> r;
+    for (int i = 0; i < 16 && !r; ++i) {  // 64 KiB a chunk: 1 MiB at most
+      if (!c.send(chunk(std::string(64 << 10, ' ')))) break;
+      c.receive_some(20);
+      r = take_reply(c.buffer());
+    }
+    if (!r) r = read_reply(c);
+    ASSERT_TRUE(r) << "got: " << c.received();
+    EXPECT_EQ(r->status, 503) << r->body;
+  }
+  // A client that vanishes mid-body gives its share back.
+  a.reset();
+  std::unique_ptr<RawSocket> d;
+  ASSERT_TRUE(wait_until([&] { return (d = open_request()) != nullptr; }, 5000));
+  // Bodies that complete are handled and give their share back too.
+  ASSERT_TRUE(b->send(body.substr(100000)) && d->send(body));
+  for (RawSocket* s : {b.get(), d.get()}) {
+    auto r = read_reply(*s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+  auto e = open_request(), f = open_request();
+  ASSERT_TRUE(e && f) << "the budget was not given back";
+  EXPECT_EQ(mem->count(), 2u);
+}
+
 }  // namespace
 }  // namespace engram
