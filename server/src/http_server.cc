@@ -24,6 +24,7 @@
 // Shutdown: the acceptor closes, uploads still streaming are failed (their clients get 503),
 // connections waiting for a request are closed, requests being handled finish and their
 // responses go out with "Connection: close".
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -543,6 +544,11 @@ class Session : public std::enable_shared_from_this<Session> {
 struct Server::Impl {
   Core core;
   net::io_context ioc;
+  // The io threads run until stop() stops them. Without this, run() returns as soon as no
+  // operation is pending — during shutdown, once the acceptor is closed and the last socket
+  // operation is done — and what is posted after that (a session's stop(), an upload handler's
+  // answer) never runs: the session it holds stays registered and stop() waits its whole grace.
+  net::executor_work_guard<net::io_context::executor_type> keep_running = net::make_work_guard(ioc);
   // The acceptor lives on a strand: its accept handler (any io thread) and stop()'s close must
   // not touch it at the same time.
   net::strand<net::io_context::executor_type> accept_strand = net::make_strand(ioc);
