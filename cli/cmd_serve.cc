@@ -25,6 +25,9 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
   cmd.add_option("--max-ingest-bytes", o->max_ingest_bytes, "Largest body for .../ingest")->capture_default_str();
   cmd.add_option("--max-batch", o->max_batch, "Most rows in one request")->capture_default_str();
   cmd.add_option("--max-connections", o->max_connections, "Most open connections")->capture_default_str();
+  cmd.add_option("--max-inflight-body-bytes", o->max_inflight_body_bytes,
+                 "Request bodies held at once, all connections together (503 beyond; 0: no budget)")
+      ->capture_default_str();
   cmd.add_option("--idle-timeout-s", o->idle_timeout_s, "Close a keep-alive connection idle this long")
       ->capture_default_str();
   cmd.add_option("--header-timeout", o->header_timeout_s, "Seconds a request header may take to arrive")

@@ -6,26 +6,40 @@
 //   1. wait for its first byte        — idle_timeout   (keep-alive connections that went quiet)
 //   2. read the whole header          — header_timeout (a client sending a byte a second)
 //   3. read the body                  — body_timeout, bounded by the route's body limit
-// The header is checked (auth, route, content type, size) before the body is read, so a refused
-// upload is not read at all. A streaming route (POST …/ingest) is not read whole: its handler
-// runs on a thread of its own and reads the body through a BodyPipe while this session feeds
-// the pipe a piece at a time, pausing when it is full (so an upload of any size takes bounded
-// memory, and a slow consumer slows the client down through TCP). The request is then handled inline on the strand: handlers are
-// CPU-bound (FAISS, RocksDB) and the io threads are the request thread pool.
+// The header is checked (framing, auth, route, content type, size, the body budget) before the
+// body is read, so a refused upload is not read at all. A streaming route (POST …/ingest) is not
+// read whole: its handler runs on a thread of its own and reads the body through a BodyPipe
+// while this session feeds the pipe a piece at a time, pausing when it is full (so an upload of
+// any size takes bounded memory, and a slow consumer slows the client down through TCP). The
+// request is then handled inline on the strand: handlers are CPU-bound (FAISS, RocksDB) and the
+// io threads are the request thread pool.
 //
-// Shutdown: the acceptor closes, connections waiting for a request are closed, requests being
-// handled finish and their responses go out with "Connection: close".
+// Closing: a connection that closes after an answer closes gracefully ("lingering close", see
+// linger_close()), so that input the client is still sending cannot make the kernel reset the
+// connection and destroy an answer the client has not read yet.
+//
+// Memory: the bodies of ordinary routes are held whole, so they are charged to a server-wide
+// budget (ServerOptions::max_inflight_body_bytes) from their header until their answer.
+//
+// Shutdown: the acceptor closes, uploads still streaming are failed (their clients get 503),
+// connections waiting for a request are closed, requests being handled finish and their
+// responses go out with "Connection: close".
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
-#include <set>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include <omp.h>
 
@@ -51,6 +65,35 @@ std::chrono::milliseconds ms(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
+// At most this much input is read and dropped so that an answer reaches a client that is still
+// sending: the rest of a body its handler did not read, or what follows a closing answer.
+constexpr std::size_t kDrainBytes = 64u << 20;
+// How long a closing connection waits for the client to stop sending (at shutdown: less).
+constexpr double kLingerSeconds = 2, kLingerSecondsStopping = 0.5;
+
+// RFC 9112 §6: the length of a request's body must be unambiguous. Beast refuses some conflicts
+// itself (Content-Length after chunked, chunked twice); this refuses the rest, and the transfer
+// codings Beast would silently ignore (it decodes chunked alone).
+std::optional<Response> check_framing(const http::fields& fields) {
+  if (fields.count(http::field::transfer_encoding) == 0) return std::nullopt;
+  if (fields.count(http::field::content_length) > 0)
+    return make_error(400, "bad_request",
+                      "a request may not have both Content-Length and Transfer-Encoding");
+  std::vector<std::string> codings;
+  const auto fields_te = fields.equal_range(http::field::transfer_encoding);
+  for (auto field = fields_te.first; field != fields_te.second; ++field)
+    for (const auto coding : http::token_list(field->value()))
+      codings.emplace_back(coding.data(), coding.size());
+  const auto is_chunked = [](const std::string& c) { return beast::iequals(c, "chunked"); };
+  if (std::count_if(codings.begin(), codings.end(), is_chunked) != 1 || !is_chunked(codings.back()))
+    return make_error(400, "bad_request", "Transfer-Encoding must end in chunked, once");
+  if (codings.size() > 1)
+    return make_error(501, "not_implemented",
+                      "transfer codings other than chunked are not supported: send the body chunked "
+                      "or with a Content-Length");
+  return std::nullopt;
+}
+
 class Session;
 
 // What the sessions share with the server.
@@ -64,6 +107,8 @@ struct Core {
   // and the server waits for their handlers before closing the database.
   std::set<std::shared_ptr<BodyPipe>> streams;
   bool streams_closed = false;
+  // Bytes of request bodies charged to options.max_inflight_body_bytes (see BodyReservation).
+  std::atomic<std::size_t> inflight_body_bytes{0};
 
   std::size_t connections() {
     std::lock_guard<std::mutex> lock(mu);
@@ -80,21 +125,66 @@ struct Core {
     streams.erase(pipe);
     cv.notify_all();
   }
-  // Fails every running stream and waits until their handlers have returned.
-  void close_streams() {
-    std::unique_lock<std::mutex> lock(mu);
+  // Fails every running stream (their handlers undo their loads and answer 503) and every one
+  // started from now on.
+  void fail_streams() {
+    std::lock_guard<std::mutex> lock(mu);
     streams_closed = true;
     for (const auto& pipe : streams) pipe->fail(shutting_down());
+  }
+  // Waits until the handlers of failed streams have returned.
+  void wait_for_streams() {
+    std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [this] { return streams.empty(); });
   }
+
+  // Charges `bytes` to the in-flight body budget; false (nothing charged) when it has no room.
+  bool reserve_body_bytes(std::size_t bytes) {
+    const std::size_t budget = options.max_inflight_body_bytes;
+    std::size_t used = inflight_body_bytes.load();
+    do {
+      if (budget > 0 && (bytes > budget || used > budget - bytes)) return false;
+    } while (!inflight_body_bytes.compare_exchange_weak(used, used + bytes));
+    return true;
+  }
+  void release_body_bytes(std::size_t bytes) { inflight_body_bytes -= bytes; }
+
   static std::exception_ptr shutting_down() {
     return std::make_exception_ptr(Error(ErrorCode::kUnavailable, "the server is shutting down"));
   }
 };
 
+// The share of the in-flight body budget one request holds. Released when the request is
+// answered and, failing that, when the session goes away, so every way a request can end
+// (answered, refused, timed out, connection lost) gives it back.
+class BodyReservation {
+ public:
+  explicit BodyReservation(Core& core) : core_(core) {}
+  ~BodyReservation() { reset(); }
+  BodyReservation(const BodyReservation&) = delete;
+  BodyReservation& operator=(const BodyReservation&) = delete;
+
+  // Grows the share to `bytes`; false (the share unchanged) when the budget has no room.
+  bool grow_to(std::size_t bytes) {
+    if (bytes <= held_) return true;
+    if (!core_.reserve_body_bytes(bytes - held_)) return false;
+    held_ = bytes;
+    return true;
+  }
+  void reset() {
+    core_.release_body_bytes(held_);
+    held_ = 0;
+  }
+
+ private:
+  Core& core_;
+  std::size_t held_ = 0;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, Core& core) : stream_(std::move(socket)), core_(core) {}
+  Session(tcp::socket&& socket, Core& core)
+      : stream_(std::move(socket)), core_(core), reservation_(core) {}
 
   ~Session() {
     if (!registered_) return;
@@ -115,24 +205,28 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers 503 and closes: the server is at max_connections.
   void reject() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      self->respond_refusal(503, "unavailable", "too many connections");
+      self->refuse(503, "unavailable", "too many connections");
     });
   }
 
-  // Shutdown: close now unless a request is being handled or answered.
+  // Shutdown: close now unless a request is being handled or answered; an answer waiting for
+  // the rest of a body it did not need (finish_stream) goes out now.
   void stop() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       self->stopping_ = true;
       if (self->state_ == State::kReading) self->stream_.socket().close();
+      else if (self->answered_ && self->reading_) self->stream_.cancel();
     });
   }
 
  private:
-  enum class State { kReading, kBusy };
+  enum class State { kReading, kBusy, kLingering };
+
+  bool stopping() const { return stopping_ || core_.service->stopping(); }
 
   void wait_request() {
     state_ = State::kReading;
-    if (stopping_ || core_.service->stopping()) return close();
+    if (stopping()) return linger_close();  // the client may have pipelined more requests
     if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
     stream_.expires_after(ms(core_.options.idle_timeout_s));
     stream_.async_read_some(buffer_.prepare(4096),
@@ -144,6 +238,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_header() {
+    request_ = Request{};
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     // The route's own limit is set once the target is known (on_header); until then the
@@ -157,19 +252,18 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_header(beast::error_code ec) {
-    if (ec == http::error::header_limit) return respond_refusal(431, "bad_request", "header too large");
+    if (ec == http::error::header_limit) return refuse(431, "bad_request", "header too large");
     if (ec == http::error::body_limit)
-      return respond_refusal(413, "payload_too_large", "the announced body is too large");
+      return refuse(413, "payload_too_large", "the announced body is too large");
     if (ec == beast::error::timeout) {
       spdlog::warn("closing a connection whose request header did not arrive within {} s",
                    core_.options.header_timeout_s);
       return close();
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof) return close();
-    if (ec) return respond_refusal(400, "bad_request", "malformed HTTP request: " + ec.message());
+    if (ec) return refuse(400, "bad_request", "malformed HTTP request: " + ec.message());
 
     auto& head = parser_->get();
-    request_ = Request{};
     request_.method = std::string(head.method_string());
     request_.target = std::string(head.target());
     request_.content_type = std::string(head[http::field::content_type]);
@@ -177,14 +271,21 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.keep_alive = head.keep_alive();
     request_.expects_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
 
-    if (auto refusal = core_.service->check_head(request_)) return respond(std::move(*refusal), true);
+    if (auto refusal = check_framing(head)) return refuse(std::move(*refusal));
+    // A refused request whose body is not read must end the connection; one without a body
+    // leaves it usable.
+    if (auto refusal = core_.service->check_head(request_))
+      return respond(std::move(*refusal), request_.expects_body);
     const std::size_t limit = core_.service->body_limit(request_);
     if (parser_->content_length().value_or(0) > limit)
-      return respond_refusal(413, "payload_too_large",
-                             "the body exceeds " + std::to_string(limit) + " bytes");
+      return refuse(413, "payload_too_large",
+                    "the body exceeds " + std::to_string(limit) + " bytes");
     parser_->body_limit(limit);
     request_.content_length = parser_->content_length().value_or(0);
     streaming_ = core_.service->streams(request_);
+    // Streamed bodies pass through bounded buffers (the pipe): only bodies held whole are charged.
+    if (!streaming_ && !reservation_.grow_to(request_.content_length))
+      return refuse(budget_refusal());
 
     stream_.expires_after(ms(core_.options.body_timeout_s));
     if (beast::iequals(head[http::field::expect], "100-continue")) {
@@ -200,12 +301,36 @@ class Session : public std::enable_shared_from_this<Session> {
     begin_body();
   }
 
+  Response budget_refusal() const {
+    Response r = make_error(503, "unavailable",
+                            "the server's budget for request bodies in flight (" +
+                                std::to_string(core_.options.max_inflight_body_bytes) +
+                                " bytes, --max-inflight-body-bytes) is taken; retry shortly");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+
+  // Why reading a body failed, as the client is told: the client's doing, so a 4xx (not logged
+  // as a server error).
+  HttpError body_failure(beast::error_code ec) const {
+    if (ec == http::error::body_limit)
+      return HttpError(413, "payload_too_large", "the body exceeds " +
+                       std::to_string(core_.service->body_limit(request_)) + " bytes");
+    if (ec == beast::error::timeout)
+      return HttpError(408, "request_timeout", "the request body stopped arriving");
+    if (ec == http::error::partial_message || ec == net::error::eof ||
+        ec == net::error::connection_reset)
+      return HttpError(400, "bad_request", "the request body was cut off (" + ec.message() + ")");
+    return HttpError(400, "bad_request", "malformed request body: " + ec.message());
+  }
+
   void begin_body() { streaming_ ? start_stream() : read_body(); }
 
   // ---- streaming routes: the body goes through a BodyPipe to a handler thread.
   void start_stream() {
     state_ = State::kBusy;  // like a request being handled: shutdown lets it finish
-    answered_ = body_done_ = body_complete_ = false;
+    answered_ = body_done_ = body_complete_ = reading_ = false;
+    drained_ = 0;
     body_parser_.emplace(std::move(*parser_));
     parser_.reset();
     body_parser_->body_limit(core_.service->body_limit(request_));
@@ -237,7 +362,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body_piece() {
-    if (answered_ || body_done_) return;
+    if (reading_ || body_done_) return;
+    reading_ = true;
     auto& body = body_parser_->get().body();
     body.data = piece_.data();
     body.size = piece_.size();
@@ -250,95 +376,144 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_body_piece(beast::error_code ec) {
+    reading_ = false;
     if (ec == http::error::need_buffer) ec = {};
-    if (answered_) {  // the handler answered (and dropped the pipe) while this read was pending
+    const std::size_t got = ec ? 0 : piece_.size() - body_parser_->get().body().size;
+    if (ec || body_parser_->is_done()) {
       body_done_ = true;
-      return;
+      body_complete_ = !ec;
     }
+    if (answered_) return drain_body(got);
     if (ec) {
-      body_done_ = true;
-      std::exception_ptr why;
-      if (ec == http::error::body_limit) {
-        why = std::make_exception_ptr(HttpError(
-            413, "payload_too_large",
-            "the body exceeds " + std::to_string(core_.service->body_limit(request_)) + " bytes"));
-      } else if (ec == beast::error::timeout) {
+      if (ec == beast::error::timeout)
         spdlog::warn("closing a connection whose request body stopped arriving for {} s",
                      core_.options.body_timeout_s);
-        why = std::make_exception_ptr(HttpError(408, "request_timeout", "the request body stopped arriving"));
-      } else {  // the client's doing (it went away): a 4xx, not logged as a server error
-        why = std::make_exception_ptr(
-            HttpError(400, "bad_request", "the request body was cut off (" + ec.message() + ")"));
-      }
-      pipe_->fail(why);
-      return;
+      return pipe_->fail(std::make_exception_ptr(body_failure(ec)));
     }
-    const std::size_t got = piece_.size() - body_parser_->get().body().size;
     const bool room = pipe_->write(std::string_view(piece_.data(), got));
-    if (body_parser_->is_done()) {
-      body_done_ = body_complete_ = true;
-      pipe_->close();
-      return;
-    }
+    if (body_complete_) return pipe_->close();
     if (room) read_body_piece();  // otherwise the pipe's on_room resumes the reading
   }
 
-  // The handler returned. A body it did not read to the end is not drained: close after answering.
+  // The handler returned. If it did not read its body to the end, the rest is read and dropped
+  // before the answer goes out (drain_body): a client that sends its whole body before reading
+  // would otherwise meet a reset connection instead of the answer.
   void finish_stream(Response res) {
     answered_ = true;
+    answer_ = std::move(res);
     pipe_.reset();
-    respond(std::move(res), !body_complete_);
+    if (!reading_) return drain_body(0);
+    if (stopping()) stream_.cancel();  // a read is pending: it brings us to drain_body at once
   }
 
+  // Drops `got` more bytes of an answered request's body; answers once the body is complete, or
+  // (closing the connection) once it failed, outgrew kDrainBytes or the server is stopping.
+  void drain_body(std::size_t got) {
+    drained_ += got;
+    if (body_done_) return respond(std::move(answer_), !body_complete_);
+    if (stopping() || drained_ > kDrainBytes) return respond(std::move(answer_), true);
+    read_body_piece();
+  }
+
+  // ---- other routes: the body is read whole, a piece at a time so that a chunked body is
+  // charged to the budget as it grows (one with a Content-Length was charged at its header).
   void read_body() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_body(ec);
-                     });
+    if (parser_->is_done()) return handle_request();
+    http::async_read_some(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->on_body(ec);
+                          });
   }
 
   void on_body(beast::error_code ec) {
-    if (ec == http::error::body_limit)
-      return respond_refusal(413, "payload_too_large",
-                             "the body exceeds " + std::to_string(core_.service->body_limit(request_)) + " bytes");
     if (ec == beast::error::timeout) {
       spdlog::warn("closing a connection whose request body did not arrive within {} s",
                    core_.options.body_timeout_s);
       return close();
     }
-    if (ec) return close();
+    if (ec == net::error::operation_aborted) return close();  // stop() closed the connection
+    if (ec) {
+      const HttpError why = body_failure(ec);
+      return refuse(why.status(), why.code(), why.what());
+    }
+    if (!reservation_.grow_to(parser_->get().body().size())) return refuse(budget_refusal());
+    read_body();
+  }
+
+  void handle_request() {
     state_ = State::kBusy;
     request_.body = std::move(parser_->get().body());
     Response res = core_.service->handle(request_);
     respond(std::move(res), false);
   }
 
-  void respond_refusal(int status, const std::string& code, const std::string& message) {
-    core_.service->observe("transport", request_.method.empty() ? "-" : request_.method, status, 0);
-    respond(make_error(status, code, message), true);
+  // Answers a request the network layer refuses (counted under the route "transport") and
+  // closes: the rest of the request was not read.
+  void refuse(Response r) {
+    core_.service->observe("transport", request_.method.empty() ? "-" : request_.method, r.status, 0);
+    respond(std::move(r), true);
+  }
+  void refuse(int status, const std::string& code, const std::string& message) {
+    refuse(make_error(status, code, message));
   }
 
   // Sends `r`; `force_close` when the rest of the request was not read.
   void respond(Response r, bool force_close) {
     state_ = State::kBusy;
+    release_body();
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
     res->set(http::field::server, "engram");
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
     for (auto& [name, value] : r.headers) res->set(name, value);
     res->body() = std::move(r.body);
-    const bool keep = !force_close && !r.close && request_.keep_alive && !stopping_ &&
-                      !core_.service->stopping();
+    const bool keep = !force_close && !r.close && request_.keep_alive && !stopping();
     res->keep_alive(keep);
     res->prepare_payload();
+    // RFC 9110 §9.3.2: HEAD gets the header GET would get, Content-Length included, and no content.
+    if (request_.method == "HEAD") res->body().clear();
     stream_.expires_after(ms(core_.options.body_timeout_s));
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
-                        if (ec || !keep) return self->close();
+                        if (ec) return self->close();
+                        if (!keep) return self->linger_close();
                         self->wait_request();
                       });
   }
 
+  // The request's body is no longer held: its memory and its share of the budget go back.
+  void release_body() {
+    std::string().swap(request_.body);
+    reservation_.reset();
+  }
+
+  // Closes after a final answer without losing it. Closing a socket with unread input makes the
+  // kernel reset the connection, and a reset destroys whatever of the answer the client has not
+  // read yet. So: shut the send side (the client sees the end of the answer), read and drop what
+  // the client still sends until it closes its side — at most kDrainBytes, for at most
+  // kLingerSeconds in all — then close.
+  void linger_close() {
+    state_ = State::kLingering;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    drained_ = 0;
+    buffer_.consume(buffer_.size());
+    stream_.expires_after(ms(stopping() ? kLingerSecondsStopping : kLingerSeconds));
+    discard_input();
+  }
+
+  void discard_input() {
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kDrainBytes) return self->close();
+                              self->discard_input();
+                            });
+  }
+
+  // Closes now (after timeouts and errors: nothing is owed to the client).
   void close() {
+    release_body();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.socket().close(ec);
@@ -349,9 +524,13 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Request request_;
+  BodyReservation reservation_;
   // Streaming routes.
   static constexpr std::size_t kPipeBytes = 8u << 20;
   bool streaming_ = false, answered_ = false, body_done_ = false, body_complete_ = false;
+  bool reading_ = false;   // a read of a streamed body is pending
+  Response answer_;        // the handler's answer, while the rest of its body is drained
+  std::size_t drained_ = 0;  // bytes dropped: of a body (drain_body) or after an answer (linger)
   std::optional<http::request_parser<http::buffer_body>> body_parser_;
   std::shared_ptr<BodyPipe> pipe_;
   std::vector<char> piece_;  // the read buffer for body pieces (allocated by the first stream)
@@ -365,6 +544,11 @@ class Session : public std::enable_shared_from_this<Session> {
 struct Server::Impl {
   Core core;
   net::io_context ioc;
+  // The io threads run until stop() stops them. Without this, run() returns as soon as no
+  // operation is pending — during shutdown, once the acceptor is closed and the last socket
+  // operation is done — and what is posted after that (a session's stop(), an upload handler's
+  // answer) never runs: the session it holds stays registered and stop() waits its whole grace.
+  net::executor_work_guard<net::io_context::executor_type> keep_running = net::make_work_guard(ioc);
   // The acceptor lives on a strand: its accept handler (any io thread) and stop()'s close must
   // not touch it at the same time.
   net::strand<net::io_context::executor_type> accept_strand = net::make_strand(ioc);
@@ -447,6 +631,9 @@ void Server::stop() {
     beast::error_code ec;
     im.acceptor.close(ec);
   });
+  // Uploads are cut first: nothing else would end one whose client sends slowly, and their
+  // clients get their 503 while the other requests finish.
+  im.core.fail_streams();
   std::vector<std::shared_ptr<Session>> live;
   {
     std::lock_guard<std::mutex> lock(im.core.mu);
@@ -466,9 +653,9 @@ void Server::stop() {
   for (auto& t : im.threads)
     if (t.joinable()) t.join();
   im.threads.clear();
-  // Uploads still streaming fail now (their handlers undo what they had loaded); the database
-  // closes only after their handlers have returned.
-  im.core.close_streams();
+  // The database closes only after the handlers of the failed uploads have returned (they undo
+  // what they had loaded).
+  im.core.wait_for_streams();
   {
     std::lock_guard<std::mutex> lock(im.wait_mu);
     im.wait_cv.notify_all();

@@ -19,6 +19,18 @@ std::vector<std::string> split_path(const std::string& path) {
   return out;
 }
 
+namespace {
+// Whether a route for `route_method` answers `method`: HEAD is answered wherever GET is
+// (RFC 9110 §9.3.2; the network layer leaves the body out).
+bool serves(const std::string& route_method, const std::string& method) {
+  return route_method == method || (method == "HEAD" && route_method == "GET");
+}
+
+void add_allowed(std::string& allow, const std::string& method) {
+  if (allow.find(method) == std::string::npos) allow += (allow.empty() ? "" : ", ") + method;
+}
+}  // namespace
+
 void Router::add(const std::string& method, const std::string& pattern, Handler handler) {
   routes_.push_back(Route{method, pattern, split_path(pattern), std::move(handler), false});
 }
@@ -55,8 +67,9 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
     if (!match_segments(r, segs, nullptr)) continue;
     int literals = 0;
     for (const auto& s : r.segments) literals += s.empty() || s.front() != '{';
-    if (r.method == method) {
-      if (literals > best_literals) { best = &r; best_literals = literals; }
+    if (serves(r.method, method) && literals > best_literals) {
+      best = &r;
+      best_literals = literals;
     }
   }
   if (best) {
@@ -69,7 +82,8 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
   // No route for this method: list what the path does support (405) or leave allow empty (404).
   for (const Route& r : routes_) {
     if (!match_segments(r, segs, nullptr)) continue;
-    if (m.allow.find(r.method) == std::string::npos) m.allow += (m.allow.empty() ? "" : ", ") + r.method;
+    add_allowed(m.allow, r.method);
+    if (r.method == "GET") add_allowed(m.allow, "HEAD");
     m.route = r.pattern;
   }
   return m;

@@ -2,7 +2,7 @@
 //
 // A path no pattern matches is 404; a path some pattern matches under another method is 405
 // (with the Allow header). Literal segments win over parameters, so "/v1/memories/{name}/read"
-// is never taken for a slot id.
+// is never taken for a slot id. HEAD takes the GET route of its path.
 #pragma once
 
 #include <functional>

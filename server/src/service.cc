@@ -1,5 +1,7 @@
 #include "service.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <sstream>
 
@@ -21,6 +23,22 @@ bool starts_with(const std::string& s, const char* prefix) { return s.rfind(pref
 
 bool is_ingest(const std::string& path) {
   return path.size() > 7 && path.compare(path.size() - 7, 7, "/ingest") == 0;
+}
+
+bool equals_ignoring_case(const std::string& a, const std::string& b) {
+  auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+// The token of "Authorization: Bearer <token>"; nothing for another scheme. The scheme is
+// case-insensitive (RFC 9110 §11.1: "bearer" and "BEARER" are Bearer); the token is not.
+std::optional<std::string> bearer_token(const std::string& authorization) {
+  const auto space = authorization.find(' ');
+  if (space == std::string::npos || !equals_ignoring_case(authorization.substr(0, space), "bearer"))
+    return std::nullopt;
+  const auto token = authorization.find_first_not_of(' ', space);
+  return token == std::string::npos ? std::string() : authorization.substr(token);
 }
 
 // Compares without an early exit, so the time taken does not reveal how much of a guess matched.
@@ -47,7 +65,10 @@ void Service::add_routes() {
 }
 
 std::size_t Service::body_limit(const Request& req) const {
-  return is_ingest(req.path()) ? options_.max_ingest_bytes : options_.max_body_bytes;
+  if (is_ingest(req.path())) return options_.max_ingest_bytes;  // streams: not held whole
+  // A body held whole must also fit the in-flight budget, or it could never be accepted.
+  const std::size_t budget = options_.max_inflight_body_bytes;
+  return budget > 0 ? std::min(options_.max_body_bytes, budget) : options_.max_body_bytes;
 }
 
 bool Service::streams(const Request& req) const { return router_.match(req.method, req.path()).streaming; }
@@ -83,10 +104,10 @@ std::optional<Response> Service::check_head(const Request& req) const {
   if (stopping_) return make_error(503, "unavailable", "the server is shutting down");
   // Health stays open so that a load balancer needs no token.
   if (!options_.token.empty() && path != "/v1/health") {
-    const std::string expected = "Bearer " + options_.token;
     if (req.authorization.empty())
       return make_error(401, "unauthenticated", "this server needs \"Authorization: Bearer <token>\"");
-    if (!equal_constant_time(req.authorization, expected))
+    const auto token = bearer_token(req.authorization);
+    if (!token || !equal_constant_time(*token, options_.token))
       return make_error(401, "unauthenticated", "wrong bearer token");
   }
   RouteMatch m = router_.match(req.method, path);

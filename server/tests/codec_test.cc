@@ -72,6 +72,12 @@ TEST(Router, LiteralsBeatParametersAnd405ListsMethods) {
   auto missing = r.match("GET", "/v2/x");
   EXPECT_EQ(missing.handler, nullptr);
   EXPECT_TRUE(missing.allow.empty());
+  // HEAD is answered wherever GET is, and listed with it.
+  auto head = r.match("HEAD", "/v1/memories/a");
+  ASSERT_NE(head.handler, nullptr);
+  EXPECT_EQ(head.route, "/v1/memories/{name}");
+  EXPECT_EQ(r.match("HEAD", "/v1/memories/a/read").allow, "POST");
+  EXPECT_EQ(r.match("DELETE", "/v1/memories/a").allow, "GET, HEAD");
 }
 
 TEST(Errors, OneTableBothWays) {

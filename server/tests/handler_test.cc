@@ -230,6 +230,10 @@ TEST_F(HandlerTest, BearerToken) {
   EXPECT_EQ(with_auth("/v1/memories", "").status, 401);
   EXPECT_EQ(with_auth("/v1/memories", "Bearer wrong").status, 401);
   EXPECT_EQ(with_auth("/v1/memories", "Bearer s3cret").status, 200);
+  EXPECT_EQ(with_auth("/v1/memories", "bearer s3cret").status, 200);  // the scheme's case is free
+  EXPECT_EQ(with_auth("/v1/memories", "BEARER s3cret").status, 200);
+  EXPECT_EQ(with_auth("/v1/memories", "Bearer S3CRET").status, 401);  // the token's is not
+  EXPECT_EQ(with_auth("/v1/memories", "Basic s3cret").status, 401);
   EXPECT_EQ(with_auth("/v1/metrics", "").status, 401);
   Response r = with_auth("/v1/memories", "");
   EXPECT_EQ(json::parse(r.body)["error"]["code"], "unauthenticated");

@@ -1,12 +1,8 @@
 // ingest_e2e_test.cc — POST …/ingest over a real socket: a body far larger than the server's
-// buffers streams through (chunked transfer encoding, backpressure), and every way an upload can
-// fail half-way — the client vanishing, the body outgrowing its limit, the server shutting
-// down — leaves the memory as it was.
+// buffers streams through (chunked transfer encoding, backpressure), and the ways an upload can
+// fail half-way — the client vanishing, the body outgrowing its limit — leave the memory as it
+// was. (The server shutting down mid-upload: transport_test.cc.)
 #include <gtest/gtest.h>
-
-#include <chrono>
-#include <cstring>
-#include <thread>
 
 #include <engram/bulk_load.h>
 #include <engram/engram.h>
@@ -17,58 +13,18 @@
 namespace engram {
 namespace {
 
+using e2e::chunk;
 using e2e::RawSocket;
 using e2e::TestServer;
-using server::testing::TempDir;
+using e2e::upload_header;
+using e2e::wait_until;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kDim = 32;
 
-// Binary records (ingest/stream_source.h): key, value, u32 payload length, payload.
-std::string binary_rows(std::size_t first, std::size_t n) {
-  std::string out;
-  float row[kDim];
-  for (std::size_t i = first; i < first + n; ++i) {
-    for (std::size_t d = 0; d < kDim; ++d) row[d] = static_cast<float>((i * 31 + d * 7) % 1009) / 1009.0f;
-    out.append(reinterpret_cast<const char*>(row), sizeof row);  // key
-    row[0] = static_cast<float>(i);
-    out.append(reinterpret_cast<const char*>(row), sizeof row);  // value: row 0 holds the record number
-    const std::string payload = "r" + std::to_string(i);
-    const auto len = static_cast<std::uint32_t>(payload.size());
-    out.append(reinterpret_cast<const char*>(&len), sizeof len);
-    out += payload;
-  }
-  return out;
-}
+std::string rows(std::size_t first, std::size_t n) { return e2e::binary_rows(first, n, kDim); }
 
-std::string chunk(const std::string& data) {
-  char size[32];
-  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  return size + data + "\r\n";
-}
-
-std::string upload_header(const std::string& target) {
-  return "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
-         "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-}
-
-std::shared_ptr<Memory> make_memory(server::Server& srv) {
-  MemoryConfig c;
-  c.key_dim = kDim;
-  c.value_dim = kDim;
-  c.index = "Flat";
-  return srv.database().create_memory("m", c);
-}
-
-bool wait_until(const std::function<bool()>& done, int timeout_ms) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
+std::shared_ptr<Memory> make_memory(server::Server& srv) { return e2e::make_ingest_memory(srv, kDim); }
 
 // No interrupted job is left behind: a loader that refuses pending jobs can be made.
 void expect_no_pending_job(Database& db, const std::shared_ptr<Memory>& mem) {
@@ -85,7 +41,7 @@ TEST(IngestE2E, LargeUploadStreamsThroughBoundedBuffers) {
   RawSocket s(ts.srv->port());
   ASSERT_TRUE(s.connected());
   ASSERT_TRUE(s.send(upload_header("/v1/memories/m/ingest")));
-  for (std::size_t first = 0; first < kRows; first += 2000) ASSERT_TRUE(s.send(chunk(binary_rows(first, 2000))));
+  for (std::size_t first = 0; first < kRows; first += 2000) ASSERT_TRUE(s.send(chunk(rows(first, 2000))));
   ASSERT_TRUE(s.send("0\r\n\r\n"));
   const std::string response = s.read_all(120000);
   ASSERT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response.substr(0, 400);
@@ -109,7 +65,7 @@ TEST(IngestE2E, ClientVanishingMidUploadLeavesNothing) {
   {
     RawSocket s(ts.srv->port());
     ASSERT_TRUE(s.send(upload_header("/v1/memories/m/ingest")));
-    for (std::size_t first = 0; first < 5000; first += 500) ASSERT_TRUE(s.send(chunk(binary_rows(first, 500))));
+    for (std::size_t first = 0; first < 5000; first += 500) ASSERT_TRUE(s.send(chunk(rows(first, 500))));
     // Some chunks are committed and visible while the upload runs...
     ASSERT_TRUE(wait_until([&] { return mem->count() >= 1000; }, 30000));
     s.close();  // ...then the client dies without finishing the body.
@@ -118,7 +74,7 @@ TEST(IngestE2E, ClientVanishingMidUploadLeavesNothing) {
   // The claim on the memory is released too: a new upload goes through.
   ASSERT_TRUE(wait_until([&] {
     RawSocket s(ts.srv->port());
-    s.send(upload_header("/v1/memories/m/ingest") + chunk(binary_rows(0, 10)) + "0\r\n\r\n");
+    s.send(upload_header("/v1/memories/m/ingest") + chunk(rows(0, 10)) + "0\r\n\r\n");
     return s.read_all(10000).rfind("HTTP/1.1 200", 0) == 0;
   }, 10000));
   EXPECT_EQ(mem->count(), 10u);
@@ -135,33 +91,13 @@ TEST(IngestE2E, UploadOverTheIngestLimitIs413AndUndone) {
   ASSERT_TRUE(s.send(upload_header("/v1/memories/m/ingest")));
   // ~1 MB in chunks; the server refuses once 200 KiB have arrived and may close before the end.
   for (std::size_t first = 0; first < 4000; first += 200) {
-    if (!s.send(chunk(binary_rows(first, 200)))) break;
+    if (!s.send(chunk(rows(first, 200)))) break;
   }
   const std::string response = s.read_all(30000);
   EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << response.substr(0, 400);
   EXPECT_NE(response.find("payload_too_large"), std::string::npos);
   EXPECT_TRUE(wait_until([&] { return mem->count() == 0; }, 10000));
   expect_no_pending_job(ts.srv->database(), mem);
-}
-
-TEST(IngestE2E, ShutdownDuringUploadUndoesIt) {
-  TempDir dir;
-  {
-    server::ServerOptions o;
-    o.ingest_chunk_rows = 500;
-    o.shutdown_grace_s = 0.5;
-    TestServer ts(o, dir.path());
-    auto mem = make_memory(*ts.srv);
-    RawSocket s(ts.srv->port());
-    ASSERT_TRUE(s.send(upload_header("/v1/memories/m/ingest")));
-    ASSERT_TRUE(s.send(chunk(binary_rows(0, 2000))));
-    ASSERT_TRUE(wait_until([&] { return mem->count() >= 500; }, 30000));
-    ts.srv->stop();  // the body never completes: after the grace period the upload is failed
-  }
-  auto db = Database::open(dir.path());
-  auto mem = db->memory("m");
-  EXPECT_EQ(mem->count(), 0u);
-  expect_no_pending_job(*db, mem);
 }
 
 }  // namespace

@@ -42,6 +42,13 @@ struct ServerOptions {
   std::size_t max_ingest_bytes = std::size_t{64} << 30;
   std::size_t max_batch = 10000;              // rows in one request (not ingest: it streams)
   std::size_t max_connections = 1024;         // further connections get 503 and are closed
+  // Request bodies the server holds at once, all connections together (the per-request limit
+  // alone would let max_connections × max_body_bytes pile up). A body is charged from its
+  // Content-Length when its header arrives (a chunked body: as it grows) until its request is
+  // answered; a request that would pass the budget is answered 503 with Retry-After before its
+  // body is read. Ingest bodies stream through bounded buffers and are not charged. A body
+  // larger than the whole budget is 413, as over max_body_bytes. 0: no budget.
+  std::size_t max_inflight_body_bytes = 256u << 20;
   double idle_timeout_s = 60;    // a keep-alive connection with no request for this long is closed
   double header_timeout_s = 10;  // the whole request header must arrive within this time
   double body_timeout_s = 120;   // the whole body must arrive within this time after the header
@@ -66,9 +73,10 @@ class Server {
   const ServerOptions& options() const;
   Database& database();
 
-  // Graceful stop: stops accepting, answers new requests on open connections with 503, lets
-  // in-flight requests finish (up to shutdown_grace_s), closes connections and joins the
-  // threads. The database stays open until the destructor. Idempotent, thread-safe.
+  // Graceful stop: stops accepting, cuts uploads still streaming (POST .../ingest: the load is
+  // undone and the client answered 503 at once), answers new requests on open connections with
+  // 503, lets in-flight requests finish (up to shutdown_grace_s), closes connections and joins
+  // the threads. The database stays open until the destructor. Idempotent, thread-safe.
   void stop();
 
   // Blocks until SIGINT or SIGTERM arrives (or stop() is called), then stops gracefully.
