@@ -932,7 +932,8 @@ std::vector<Case> ingest_cases() {
 
 // ---- the check
 
-// The methods of an Allow header (or of a case's expectation), in any order.
+// The methods of an Allow header (or of a case's expectation), in any order. HEAD is served
+// wherever GET is (RFC 9110 §9.3.2), so a GET in the list brings HEAD with it.
 std::set<std::string> method_set(const std::string& list) {
   std::set<std::string> out;
   for (std::size_t p = 0; p <= list.size();) {
@@ -943,6 +944,7 @@ std::set<std::string> method_set(const std::string& list) {
     if (!m.empty()) out.insert(m);
     p = e + 1;
   }
+  if (out.count("GET")) out.insert("HEAD");
   return out;
 }
 
