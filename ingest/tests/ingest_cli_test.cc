@@ -135,6 +135,12 @@ TEST(IngestCli, IngestSearchReadInfoExportCompactSnapshot) {
   EXPECT_EQ(r.exit_code, 1);  // exists
   r = run_engram({"info", "--data", s / "nowhere"});
   EXPECT_EQ(r.exit_code, 1);
+
+  r = run_engram({"drop", "--data", db, "--memory", "copy"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_engram({"drop", "--data", db, "--memory", "copy"});
+  EXPECT_EQ(r.exit_code, 1);  // no such memory any more
+  EXPECT_EQ(Database::open(db)->list_memories(), std::vector<std::string>{"m"});
 }
 
 TEST(IngestCli, BadInputIsRejectedWholeWithFileAndRecord) {
