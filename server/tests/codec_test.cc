@@ -32,6 +32,18 @@ TEST(Base64, FloatsAreLittleEndian) {
   ASSERT_TRUE(base64_to_floats("AACAPw==", v));
   EXPECT_EQ(v, std::vector<float>{1.0f});
   EXPECT_FALSE(base64_to_floats("AACA", v));  // 3 bytes: not a float
+  EXPECT_FALSE(base64_to_floats("AAC$PwAA", v));
+}
+
+// The decoded size comes from the length and padding alone, so a too large value can be refused
+// before anything is allocated for it.
+TEST(Base64, DecodedSizeWithoutDecoding) {
+  for (std::size_t n = 0; n < 20; ++n) {
+    const std::string text = base64_encode(std::string(n, 'x').data(), n);
+    ASSERT_TRUE(base64_decoded_size(text).has_value());
+    EXPECT_EQ(*base64_decoded_size(text), n);
+  }
+  EXPECT_FALSE(base64_decoded_size("AAA").has_value());
 }
 
 TEST(Codec, MatrixFromEitherEncoding) {
