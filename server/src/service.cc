@@ -62,11 +62,8 @@ std::shared_ptr<void> Service::claim_ingest(const std::string& name) {
   });
 }
 
-void Service::check_batch(std::size_t rows, const char* what) const {
-  if (rows > options_.max_batch)
-    throw HttpError(413, "batch_too_large",
-                    std::string(what) + " has " + std::to_string(rows) +
-                        " rows; the server accepts at most " + std::to_string(options_.max_batch));
+Fields Service::decode(const Request& req, const Schema& schema) const {
+  return decode_body(req.body, schema, options_.max_batch);
 }
 
 std::optional<Response> Service::check_head(const Request& req) const {
