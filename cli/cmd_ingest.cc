@@ -30,6 +30,7 @@ struct Options {
   std::string index = "Flat", metric = "ip", search_params, progress = "auto";
   bool no_value_cache = false;
   std::size_t chunk_rows = 0;
+  std::size_t max_line_bytes = 0;
   double progress_every = 5.0;
 #ifdef ENGRAM_WITH_LM
   engram::lm::TextIngestArgs text;  // --text FILE... --model M: the LM path
@@ -58,6 +59,8 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
   cmd.add_flag("--resume", o->resume, "Finish the interrupted ingest of the same file(s)");
   cmd.add_flag("--abort", o->abort, "Undo the interrupted ingest of this memory, load nothing");
   cmd.add_option("--chunk-rows", o->chunk_rows, "Rows per atomic chunk (default: ~64 MiB of vectors)");
+  cmd.add_option("--max-line-bytes", o->max_line_bytes,
+                 "Longest .jsonl line (default: 1 MiB + 32 bytes per number of a record, up to 5 MiB)");
   cmd.add_flag("-q,--quiet", o->quiet, "No progress display");
   cmd.add_option("--progress", o->progress, "auto, bar or lines")->capture_default_str()
       ->check(CLI::IsMember({"auto", "bar", "lines"}));
@@ -93,7 +96,7 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
     auto db = engram::Database::open(o->data, dbo);
 
     std::unique_ptr<engram::ingest::RecordSource> source;
-    if (!o->abort) source = engram::ingest::RecordSource::open(o->file, o->values);
+    if (!o->abort) source = engram::ingest::RecordSource::open(o->file, o->values, o->max_line_bytes);
     std::shared_ptr<engram::Memory> memory;
     if (o->create && !db->has_memory(o->memory)) {
       engram::MemoryConfig cfg;

@@ -24,6 +24,9 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
   cmd.add_option("--max-body-bytes", o->max_body_bytes, "Largest request body")->capture_default_str();
   cmd.add_option("--max-ingest-bytes", o->max_ingest_bytes, "Largest body for .../ingest")->capture_default_str();
   cmd.add_option("--max-batch", o->max_batch, "Most rows in one request")->capture_default_str();
+  cmd.add_option("--max-line-bytes", o->max_line_bytes,
+                 "Longest JSON Lines line of an ingest (0: 1 MiB + 32 bytes per number of a record)")
+      ->capture_default_str();
   cmd.add_option("--max-connections", o->max_connections, "Most open connections")->capture_default_str();
   cmd.add_option("--max-inflight-body-bytes", o->max_inflight_body_bytes,
                  "Request bodies held at once, all connections together (503 beyond; 0: no budget)")

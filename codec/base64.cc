@@ -1,7 +1,6 @@
 #include "codec/base64.h"
 
 #include <cstdint>
-#include <cstring>
 
 namespace engram {
 
@@ -45,14 +44,22 @@ std::string base64_encode(const void* data, std::size_t bytes) {
   return out;
 }
 
-bool base64_decode(std::string_view text, std::string& out) {
-  out.clear();
-  if (text.size() % 4 != 0) return false;
+std::optional<std::size_t> base64_decoded_size(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  if (text.empty()) return 0;
+  std::size_t pad = 0;
+  if (text.back() == '=') pad = text[text.size() - 2] == '=' ? 2 : 1;
+  return text.size() / 4 * 3 - pad;
+}
+
+namespace {
+// Decodes `text` (its length a multiple of 4) into `out`, which holds base64_decoded_size(text)
+// bytes. False for a character outside the alphabet or misplaced padding.
+bool decode_into(std::string_view text, char* out) {
   if (text.empty()) return true;
   std::size_t pad = 0;
   if (text.back() == '=') pad = text[text.size() - 2] == '=' ? 2 : 1;
-  out.resize(text.size() / 4 * 3 - pad);
-  char* o = out.data();
+  char* o = out;
   const std::size_t full = text.size() / 4 - (pad ? 1 : 0);
   const auto* t = reinterpret_cast<const unsigned char*>(text.data());
   for (std::size_t b = 0; b < full; ++b, t += 4) {
@@ -73,17 +80,25 @@ bool base64_decode(std::string_view text, std::string& out) {
   }
   return true;
 }
+}  // namespace
+
+bool base64_decode(std::string_view text, std::string& out) {
+  out.clear();
+  const auto size = base64_decoded_size(text);
+  if (!size) return false;
+  out.resize(*size);
+  return decode_into(text, out.data());
+}
 
 std::string floats_to_base64(const float* data, std::size_t count) {
   return base64_encode(data, count * sizeof(float));
 }
 
 bool base64_to_floats(std::string_view text, std::vector<float>& out) {
-  std::string bytes;
-  if (!base64_decode(text, bytes) || bytes.size() % sizeof(float) != 0) return false;
-  out.resize(bytes.size() / sizeof(float));
-  if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
-  return true;
+  const auto size = base64_decoded_size(text);
+  if (!size || *size % sizeof(float) != 0) return false;
+  out.resize(*size / sizeof(float));
+  return decode_into(text, reinterpret_cast<char*>(out.data()));
 }
 
 }  // namespace engram

@@ -1,14 +1,50 @@
 #include "ingest/jsonl_reader.h"
 
 #include <cmath>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include "codec/base64.h"
 
 namespace engram::ingest {
 
-JsonlReader::JsonlReader(std::istream& in, std::string name, std::size_t key_dim, std::size_t value_dim)
-    : in_(in), name_(std::move(name)), key_dim_(key_dim), value_dim_(value_dim), dims_given_(key_dim != 0) {}
+namespace {
+constexpr std::size_t kMaxDim = 65536;  // MemoryConfig: dimensions are 1..65536
+constexpr std::size_t kBytesPerNumber = 32;
+constexpr std::size_t kLineOverhead = 1u << 20;
+}  // namespace
+
+std::size_t default_max_line_bytes(std::size_t key_dim, std::size_t value_dim) {
+  return kLineOverhead + kBytesPerNumber * ((key_dim ? key_dim : kMaxDim) + (value_dim ? value_dim : kMaxDim));
+}
+
+JsonlReader::JsonlReader(std::istream& in, std::string name, std::size_t key_dim, std::size_t value_dim,
+                         std::size_t max_line_bytes)
+    : in_(in), name_(std::move(name)), key_dim_(key_dim), value_dim_(value_dim), dims_given_(key_dim != 0),
+      max_line_bytes_(max_line_bytes) {}
+
+bool JsonlReader::read_line(std::size_t* length) {
+  const std::size_t limit = max_line_bytes_ ? max_line_bytes_ : default_max_line_bytes(key_dim_, value_dim_);
+  if (line_buf_size_ < limit + 1) {
+    line_buf_.reset(new char[limit + 1]);
+    line_buf_size_ = limit + 1;
+  }
+  // istream::getline stops at limit bytes (failbit) instead of growing a string without bound.
+  in_.getline(line_buf_.get(), static_cast<std::streamsize>(limit + 1));
+  const auto got = static_cast<std::size_t>(in_.gcount());  // bytes consumed, the '\n' included
+  if (in_.bad()) throw Error(ErrorCode::kIOError, name_ + ": read failed");
+  if (in_.fail() && !in_.eof()) {
+    throw LineTooLong(name_ + ": line " + std::to_string(line_ + 1) + ": longer than " + std::to_string(limit) +
+                      " bytes" + (max_line_bytes_ ? "" : " (the limit for records of these dimensions)") +
+                      "; raise --max-line-bytes or send binary records");
+  }
+  if (got == 0 && in_.eof()) return false;
+  ++line_;
+  offset_ += got;
+  *length = in_.eof() ? got : got - 1;  // at the end of the input no '\n' was consumed
+  return true;
+}
 
 void JsonlReader::reset_position(std::uint64_t records, std::uint64_t offset, std::uint64_t line) {
   records_ = records;
@@ -22,14 +58,14 @@ bool JsonlReader::next(std::size_t max_rows, Batch* out) {
   out->payloads.clear();
   out->rows = 0;
   bool any_payload = false;
-  std::string line;
-  while (out->rows < max_rows && std::getline(in_, line)) {
-    ++line_;
-    offset_ += line.size() + (in_.eof() ? 0 : 1);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+  std::size_t length = 0;
+  while (out->rows < max_rows && read_line(&length)) {
+    const char* line = line_buf_.get();
+    while (length > 0 && (line[length - 1] == '\r' || line[length - 1] == ' ' || line[length - 1] == '\t')) --length;
+    const std::string_view text(line, length);
+    if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
     const std::string where = name_ + ": line " + std::to_string(line_) + ": ";
-    nlohmann::json rec = nlohmann::json::parse(line, nullptr, false);
+    nlohmann::json rec = nlohmann::json::parse(line, line + length, nullptr, false);
     if (rec.is_discarded() || !rec.is_object()) throw MalformedRecord(where + "not a JSON object");
     for (const auto& [k, v] : rec.items()) {
       (void)v;
@@ -47,7 +83,6 @@ bool JsonlReader::next(std::size_t max_rows, Batch* out) {
     ++out->rows;
     ++records_;
   }
-  if (in_.bad()) throw Error(ErrorCode::kIOError, name_ + ": read failed");
   if (!any_payload) out->payloads.clear();
   out->records_end = records_;
   out->offset_end = offset_;

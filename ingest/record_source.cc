@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -68,8 +69,9 @@ class PairSource final : public RecordSource {
 // A JSON Lines file (the format: jsonl_reader.h). Dimensions come from the first record.
 class JsonlSource final : public RecordSource {
  public:
-  explicit JsonlSource(const std::string& path)
-      : path_(path), in_(path, std::ios::binary), reader_(in_, path) {
+  JsonlSource(const std::string& path, std::size_t max_line_bytes)
+      : path_(path), in_(path, std::ios::binary), reader_(in_, path, 0, 0, max_line_bytes),
+        max_line_bytes_(max_line_bytes) {
     if (!in_) throw Error(ErrorCode::kNotFound, path + ": cannot open: " + std::strerror(errno));
     bytes_ = std::filesystem::file_size(path);
     Batch first;
@@ -86,21 +88,27 @@ class JsonlSource final : public RecordSource {
   void skip_to(std::uint64_t records, std::uint64_t offset) override {
     in_.clear();
     in_.seekg(static_cast<std::streamoff>(offset));
-    // Line numbers are unknown after a seek: count the lines before `offset` to keep them right.
+    // Line numbers are unknown after a seek: count the lines before `offset` to keep them right
+    // (`offset` is a record boundary: just after a '\n', or the end of the file).
     std::uint64_t line = 0;
     if (offset > 0) {
       std::ifstream count(path_, std::ios::binary);
-      std::string l;
-      std::uint64_t at = 0;
-      while (at < offset && std::getline(count, l)) {
-        at += l.size() + 1;
-        ++line;
+      char block[64 * 1024];
+      char last = '\n';
+      for (std::uint64_t at = 0; at < offset;) {
+        count.read(block, static_cast<std::streamsize>(std::min<std::uint64_t>(sizeof block, offset - at)));
+        const auto got = static_cast<std::size_t>(count.gcount());
+        if (got == 0) break;
+        line += static_cast<std::uint64_t>(std::count(block, block + got, '\n'));
+        last = block[got - 1];
+        at += got;
       }
+      if (last != '\n') ++line;  // the file's last line, without a '\n'
     }
     reader_.reset_position(records, offset, line);
   }
   std::vector<float> sample_keys(std::size_t n) override {
-    JsonlSource copy(path_);
+    JsonlSource copy(path_, max_line_bytes_);
     Batch b;
     copy.next(n, &b);
     return std::move(b.keys);
@@ -110,6 +118,7 @@ class JsonlSource final : public RecordSource {
   std::string path_;
   std::ifstream in_;
   JsonlReader reader_;
+  const std::size_t max_line_bytes_;
   std::uint64_t bytes_ = 0;
 };
 
@@ -125,11 +134,12 @@ FileIdentity identify(const std::string& path) {
   return id;
 }
 
-std::unique_ptr<RecordSource> RecordSource::open(const std::string& path, const std::string& values_path) {
+std::unique_ptr<RecordSource> RecordSource::open(const std::string& path, const std::string& values_path,
+                                                 std::size_t max_line_bytes) {
   const std::string ext = extension_of(path);
   if (ext == "jsonl" || ext == "ndjson") {
     if (!values_path.empty()) throw bad(path + ": JSON Lines records carry their values; drop --values");
-    return std::make_unique<JsonlSource>(path);
+    return std::make_unique<JsonlSource>(path, max_line_bytes);
   }
   if (values_path.empty()) {
     throw bad(path + ": keys from a vector file need their values: pass --values FILE");

@@ -34,7 +34,9 @@ FileIdentity identify(const std::string& path);
 class RecordSource {
  public:
   // FILE by extension; values_path is required for vector files and refused for .jsonl.
-  static std::unique_ptr<RecordSource> open(const std::string& path, const std::string& values_path);
+  // max_line_bytes bounds a JSON Lines line (0: default_max_line_bytes(), jsonl_reader.h).
+  static std::unique_ptr<RecordSource> open(const std::string& path, const std::string& values_path,
+                                            std::size_t max_line_bytes = 0);
   virtual ~RecordSource() = default;
 
   virtual std::size_t key_dim() const = 0;

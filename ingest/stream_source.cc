@@ -100,8 +100,9 @@ class StreamSource : public RecordSource {
 
 class JsonlStreamSource final : public StreamSource {
  public:
-  JsonlStreamSource(std::istream& in, std::size_t kd, std::size_t vd, std::uint64_t total, const std::string& name)
-      : StreamSource(kd, vd, total, name), reader_(in, name, kd, vd) {}
+  JsonlStreamSource(std::istream& in, std::size_t kd, std::size_t vd, std::uint64_t total, const std::string& name,
+                    std::size_t max_line_bytes)
+      : StreamSource(kd, vd, total, name), reader_(in, name, kd, vd, max_line_bytes) {}
 
  protected:
   bool read(std::size_t max_rows, Batch* out) override { return reader_.next(max_rows, out); }
@@ -174,11 +175,11 @@ class BinaryStreamSource final : public StreamSource {
 
 std::unique_ptr<RecordSource> open_stream(std::istream& in, StreamFormat format, std::size_t key_dim,
                                           std::size_t value_dim, std::uint64_t total_bytes,
-                                          const std::string& name) {
+                                          const std::string& name, std::size_t max_line_bytes) {
   if (key_dim == 0 || value_dim == 0) throw bad(name + ": a stream needs the memory's dimensions");
   if (format == StreamFormat::kBinary)
     return std::make_unique<BinaryStreamSource>(in, key_dim, value_dim, total_bytes, name);
-  return std::make_unique<JsonlStreamSource>(in, key_dim, value_dim, total_bytes, name);
+  return std::make_unique<JsonlStreamSource>(in, key_dim, value_dim, total_bytes, name, max_line_bytes);
 }
 
 }  // namespace engram::ingest

@@ -29,8 +29,9 @@ inline constexpr std::uint32_t kMaxStreamPayloadBytes = 16u << 20;
 
 // `name` prefixes every error ("request body: line 7: ..."); `total_bytes` is the stream's
 // announced length if known (0 otherwise): with the name, it is the job's identity for a resume.
+// max_line_bytes bounds a JSON Lines line (0: default_max_line_bytes() of the dimensions).
 std::unique_ptr<RecordSource> open_stream(std::istream& in, StreamFormat format, std::size_t key_dim,
                                           std::size_t value_dim, std::uint64_t total_bytes,
-                                          const std::string& name);
+                                          const std::string& name, std::size_t max_line_bytes = 0);
 
 }  // namespace engram::ingest

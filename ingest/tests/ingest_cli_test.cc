@@ -159,6 +159,12 @@ TEST(IngestCli, BadInputIsRejectedWholeWithFileAndRecord) {
   r = run_engram({"ingest", "--data", db, "--memory", "j", "--create", "-q", s / "bad.jsonl"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("bad.jsonl: line 2"), std::string::npos) << r.err;
+  // --max-line-bytes bounds a line: the reader refuses it by number instead of holding it whole.
+  testing::write_bytes(s / "long.jsonl", "{\"key\":[1,2],\"value\":[1,2]}\n{\"key\":[1,2],\"value\":[1,2],\"payload\":\"" +
+                                             std::string(200, 'p') + "\"}\n");
+  r = run_engram({"ingest", "--data", db, "--memory", "l", "--create", "-q", "--max-line-bytes", "100", s / "long.jsonl"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("long.jsonl: line 2: longer than 100 bytes"), std::string::npos) << r.err;
 }
 
 // Kills `engram ingest` (SIGKILL) right after it reported a committed chunk, checks that what

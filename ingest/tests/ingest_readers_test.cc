@@ -5,8 +5,10 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <sstream>
 
 #include "engram/error.h"
+#include "ingest/jsonl_reader.h"
 #include "ingest/record_source.h"
 #include "ingest/tests/ingest_test_util.h"
 #include "ingest/vector_file.h"
@@ -172,6 +174,62 @@ TEST(IngestReaders, JsonLinesReadsRecordsAndRejectsBadLinesByNumber) {
   EXPECT_NE(e.find("line 2: missing \"key\""), std::string::npos) << e;
   e = fails(ok + "{\"key\":[1,2],\"value\":[3],\"extra\":1}\n");
   EXPECT_NE(e.find("line 2: unknown field \"extra\""), std::string::npos) << e;
+}
+
+// A line is held whole while it is parsed, so it is bounded: a longer one is refused by number
+// after limit + 1 bytes of it were read, whatever its real length.
+TEST(IngestReaders, JsonLinesRefusesALineOverTheLimitWithoutReadingItWhole) {
+  const std::string ok = "{\"key\":[1,2],\"value\":[3]}";
+  std::istringstream in(ok + "\n" + ok + "\n{\"key\":[" + std::string(10'000'000, '1'));
+  JsonlReader reader(in, "body", 2, 1, /*max_line_bytes=*/ok.size());
+  Batch b;
+  const std::string e = error_of([&] { reader.next(10, &b); });
+  EXPECT_NE(e.find("body: line 3: longer than " + std::to_string(ok.size()) + " bytes"), std::string::npos) << e;
+  in.clear();
+  EXPECT_LE(static_cast<std::size_t>(in.tellg()), 2 * (ok.size() + 1) + ok.size() + 1);
+  try {
+    std::istringstream again("\n" + ok + "x\n");
+    JsonlReader r2(again, "body", 2, 1, ok.size());
+    r2.next(10, &b);
+    ADD_FAILURE() << "no error";
+  } catch (const LineTooLong&) {  // its own type: the server answers it 413
+  }
+  // A line of exactly the limit, with or without its '\n', is a record.
+  std::istringstream exact(ok + "\n" + ok);
+  JsonlReader r3(exact, "body", 2, 1, ok.size());
+  ASSERT_TRUE(r3.next(10, &b));
+  EXPECT_EQ(b.rows, 2u);
+  EXPECT_EQ(r3.offset(), 2 * ok.size() + 1);
+}
+
+TEST(IngestReaders, DefaultLineLimitFollowsTheDimensions) {
+  EXPECT_EQ(default_max_line_bytes(4, 3), (1u << 20) + 32 * 7);
+  EXPECT_EQ(default_max_line_bytes(0, 0), (1u << 20) + 32 * 2 * 65536);  // not known yet: the largest
+  // `engram export` writes a float in at most 24 characters: a record of the largest
+  // dimensions at full precision fits.
+  EXPECT_GT(default_max_line_bytes(65536, 65536), 2 * 65536 * (24 + 1) + 100);
+}
+
+TEST(IngestReaders, JsonLinesFileLineLimitAndResumeKeepLineNumbers) {
+  Scratch s;
+  const std::string ok = "{\"key\":[1,2],\"value\":[3]}\n";
+  testing::write_bytes(s / "long.jsonl", ok + ok + "{\"key\":[1,2],\"value\":[3],\"payload\":\"" +
+                                             std::string(100, 'p') + "\"}\n");
+  std::string e = error_of([&] {
+    auto src = RecordSource::open(s / "long.jsonl", "", /*max_line_bytes=*/64);
+    Batch b;
+    while (src->next(10, &b)) {
+    }
+  });
+  EXPECT_NE(e.find("long.jsonl: line 3: longer than 64 bytes"), std::string::npos) << e;
+  // After a resume (a seek to record 2's end), errors still name the right line.
+  e = error_of([&] {
+    auto src = RecordSource::open(s / "long.jsonl", "", 64);
+    src->skip_to(2, 2 * ok.size());
+    Batch b;
+    src->next(10, &b);
+  });
+  EXPECT_NE(e.find("line 3:"), std::string::npos) << e;
 }
 
 }  // namespace

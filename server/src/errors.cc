@@ -42,7 +42,11 @@ int http_status(ErrorCode code) {
 Response make_error(int status, const std::string& code, const std::string& message) {
   Response res;
   res.status = status;
-  nlohmann::json body = {{"error", {{"code", code}, {"message", message}}}};
+  // Messages may echo what the client sent (a metric, an index string, a field name): cut them,
+  // so that refusing a huge value does not cost a second and third copy of it.
+  constexpr std::size_t kMaxMessage = 1024;
+  const std::string shown = message.size() <= kMaxMessage ? message : message.substr(0, kMaxMessage) + "...";
+  nlohmann::json body = {{"error", {{"code", code}, {"message", shown}}}};
   res.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (status == 401) res.headers.emplace_back("WWW-Authenticate", "Bearer");
   return res;

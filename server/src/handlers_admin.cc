@@ -3,6 +3,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "body_decoder.h"
 #include "errors.h"
 #include "json_codec.h"
 #include "service.h"
@@ -49,9 +50,8 @@ void add_admin_routes(Router& router, Service& service) {
   // exists because clients think in memories, and checks that the memory exists.
   auto snapshot = [&service](const Request& req, const Params& p) {
     if (auto it = p.find("name"); it != p.end()) service.memory(it->second);  // 404 if unknown
-    json body = req.body.empty() ? json::object() : parse_object(req.body);
-    check_fields(body, {"dir"});
-    std::string dir = get_string(body, "dir").value_or("");
+    const Fields fields = req.body.empty() ? Fields{} : service.decode(req, {Field::scalar("dir")});
+    std::string dir = get_string(fields.scalars, "dir").value_or("");
     if (dir.empty()) {
       dir = default_snapshot_dir(service.database().path());
       std::filesystem::create_directories(std::filesystem::path(dir).parent_path());

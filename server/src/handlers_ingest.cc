@@ -31,7 +31,7 @@ Response ingest_body(Service& service, const Request& req, const std::string& na
                           ? ingest::StreamFormat::kBinary
                           : ingest::StreamFormat::kJsonLines;
   auto source = ingest::open_stream(*req.body_stream, format, config.key_dim, config.value_dim,
-                                    req.content_length, "request body");
+                                    req.content_length, "request body", service.options().max_line_bytes);
   ingest::IngestOptions options;
   options.chunk_rows = service.options().ingest_chunk_rows;
   options.resume = Service::query_flag(req, "resume").value_or(false);
@@ -53,6 +53,8 @@ Response ingest_body(Service& service, const Request& req, const std::string& na
     report = ingest::ingest(service.database(), mem, *source, options);
   } catch (const ingest::MalformedRecord& e) {
     throw_bad_request(e.what());  // not JSON, wrong types, truncated binary record: 400
+  } catch (const ingest::LineTooLong& e) {
+    throw_too_large(e.what());  // a record larger than the server holds at once: 413
   }
   json out = {{"inserted", report.slots},
               {"records", report.records_done},

@@ -1,4 +1,5 @@
 // handlers_memories.cc — the memory collection: list, create, describe, drop.
+#include "body_decoder.h"
 #include "errors.h"
 #include "json_codec.h"
 #include "service.h"
@@ -12,7 +13,9 @@ void add_memory_routes(Router& router, Service& service) {
 
   router.add("PUT", "/v1/memories/{name}", [&service](const Request& req, const Params& p) {
     const std::string& name = p.at("name");
-    MemoryConfig config = decode_config(parse_object(req.body));
+    Schema schema;
+    for (const char* f : kConfigFields) schema.push_back(Field::scalar(f));
+    MemoryConfig config = decode_config(service.decode(req, schema).scalars);
     auto mem = service.database().create_memory(name, config);
     return json_response({{"name", name}, {"config", encode_config(mem->config())}}, 201);
   });

@@ -2,6 +2,7 @@
 //
 // Each takes a batch of queries and answers one row per query with k entries (padded with id
 // -1 where fewer than k slots exist), in the encoding the request asks for.
+#include "body_decoder.h"
 #include "errors.h"
 #include "json_codec.h"
 #include "service.h"
@@ -18,12 +19,12 @@ std::size_t rows_of(std::size_t id_count, std::size_t k, std::size_t fallback) {
 void add_op_routes(Router& router, Service& service) {
   router.add("POST", "/v1/memories/{name}/read", [&service](const Request& req, const Params& p) {
     auto mem = service.memory(p.at("name"));
-    json body = parse_object(req.body);
-    check_fields(body, {"queries", "queries_b64", "k", "temperature", "encoding"});
+    const MemoryConfig config = mem->config();
+    Fields fields = service.decode(req, {Field::matrix("queries", config.key_dim), Field::scalar("k"),
+                                         Field::scalar("temperature"), Field::scalar("encoding")});
+    const json& body = fields.scalars;
     Encoding enc = response_encoding(body, req);
-    MemoryConfig config = mem->config();
-    Matrix q = read_matrix(body, "queries", config.key_dim);
-    service.check_batch(q.rows, "\"queries\"");
+    Matrix q = fields.take_matrix("queries");
     ReadResult r = mem->read(q.view(), get_int(body, "k", 0), get_float(body, "temperature", 0));
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
@@ -34,12 +35,12 @@ void add_op_routes(Router& router, Service& service) {
 
   router.add("POST", "/v1/memories/{name}/retrieve", [&service](const Request& req, const Params& p) {
     auto mem = service.memory(p.at("name"));
-    json body = parse_object(req.body);
-    check_fields(body, {"queries", "queries_b64", "k", "payloads", "encoding"});
+    const MemoryConfig config = mem->config();
+    Fields fields = service.decode(req, {Field::matrix("queries", config.key_dim), Field::scalar("k"),
+                                         Field::scalar("payloads"), Field::scalar("encoding")});
+    const json& body = fields.scalars;
     Encoding enc = response_encoding(body, req);
-    MemoryConfig config = mem->config();
-    Matrix q = read_matrix(body, "queries", config.key_dim);
-    service.check_batch(q.rows, "\"queries\"");
+    Matrix q = fields.take_matrix("queries");
     bool with_payloads = get_bool(body, "payloads", false);
     RetrieveResult r = mem->retrieve(q.view(), get_int(body, "k", 0), with_payloads);
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
@@ -53,13 +54,14 @@ void add_op_routes(Router& router, Service& service) {
 
   router.add("POST", "/v1/memories/{name}/write", [&service](const Request& req, const Params& p) {
     auto mem = service.memory(p.at("name"));
-    json body = parse_object(req.body);
-    check_fields(body, {"queries", "queries_b64", "values", "values_b64", "k", "sync", "encoding"});
+    const MemoryConfig config = mem->config();
+    Fields fields = service.decode(req, {Field::matrix("queries", config.key_dim),
+                                         Field::matrix("values", config.value_dim), Field::scalar("k"),
+                                         Field::scalar("sync"), Field::scalar("encoding")});
+    const json& body = fields.scalars;
     Encoding enc = response_encoding(body, req);
-    MemoryConfig config = mem->config();
-    Matrix q = read_matrix(body, "queries", config.key_dim);
-    Matrix v = read_matrix(body, "values", config.value_dim);
-    service.check_batch(q.rows, "\"queries\"");
+    Matrix q = fields.take_matrix("queries");
+    Matrix v = fields.take_matrix("values");
     WriteResult r = mem->write(q.view(), v.view(), get_int(body, "k", 0), write_options(body));
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
@@ -69,12 +71,12 @@ void add_op_routes(Router& router, Service& service) {
 
   router.add("POST", "/v1/memories/{name}/search", [&service](const Request& req, const Params& p) {
     auto mem = service.memory(p.at("name"));
-    json body = parse_object(req.body);
-    check_fields(body, {"queries", "queries_b64", "k", "payloads", "encoding"});
+    const MemoryConfig config = mem->config();
+    Fields fields = service.decode(req, {Field::matrix("queries", config.key_dim), Field::scalar("k"),
+                                         Field::scalar("payloads"), Field::scalar("encoding")});
+    const json& body = fields.scalars;
     Encoding enc = response_encoding(body, req);
-    MemoryConfig config = mem->config();
-    Matrix q = read_matrix(body, "queries", config.key_dim);
-    service.check_batch(q.rows, "\"queries\"");
+    Matrix q = fields.take_matrix("queries");
     bool with_payloads = get_bool(body, "payloads", false);
     SearchResult r = mem->search(q.view(), get_int(body, "k", 0), with_payloads);
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);

@@ -1,7 +1,7 @@
 // handlers_slots.cc — slots by id: insert, get, update, erase (single and batch).
 #include <cctype>
 
-#include "codec/base64.h"
+#include "body_decoder.h"
 #include "errors.h"
 #include "json_codec.h"
 #include "service.h"
@@ -20,34 +20,19 @@ SlotId parse_id(const std::string& text) {
   }
 }
 
-// One vector given as "field": [...] or "field_b64": "...".
-std::optional<std::vector<float>> read_vector(const json& body, const std::string& field) {
-  auto plain = body.find(field);
-  auto b64 = body.find(field + "_b64");
-  if (plain != body.end() && b64 != body.end())
-    throw_bad_request("give \"" + field + "\" or \"" + field + "_b64\", not both");
-  std::vector<float> v;
-  if (b64 != body.end()) {
-    if (!b64->is_string() || !base64_to_floats(b64->get_ref<const std::string&>(), v))
-      throw_bad_request("\"" + field + "_b64\" is not base64 of float32 values");
-    return v;
-  }
-  if (plain == body.end() || plain->is_null()) return std::nullopt;
-  if (!plain->is_array()) throw_bad_request("\"" + field + "\" must be an array of numbers");
-  for (const json& x : *plain) {
-    if (!x.is_number()) throw_bad_request("\"" + field + "\" must hold numbers only");
-    v.push_back(x.get<float>());
-  }
-  return v;
-}
+// A patch changes any of key, value and payload: PUT …/slots/{id} takes them with "sync", each
+// patch of POST …/update with its "id".
+const Schema kPutSlotFields = {Field::floats("key"), Field::floats("value"), Field::scalar("payload"),
+                               Field::scalar("sync")};
+const Schema kPatchFields = {Field::scalar("id"), Field::floats("key"), Field::floats("value"),
+                             Field::scalar("payload")};
 
-SlotPatch read_patch(const json& j, SlotId id) {
-  if (!j.is_object()) throw_bad_request("a patch must be a JSON object");
+SlotPatch read_patch(Fields& f, SlotId id) {
   SlotPatch patch;
   patch.id = id;
-  patch.key = read_vector(j, "key");
-  patch.value = read_vector(j, "value");
-  patch.payload = get_string(j, "payload");
+  patch.key = f.take_floats("key");
+  patch.value = f.take_floats("value");
+  patch.payload = get_string(f.scalars, "payload");
   return patch;
 }
 
@@ -63,14 +48,14 @@ void add_slot_routes(Router& router, Service& service) {
   // Insert a batch: {"keys": [[...]], "values": [[...]], "payloads": [...]} -> {"ids": [...]}.
   router.add("POST", "/v1/memories/{name}/slots", [&service](const Request& req, const Params& p) {
     auto mem = service.memory(p.at("name"));
-    json body = parse_object(req.body);
-    check_fields(body, {"keys", "keys_b64", "values", "values_b64", "payloads", "sync"});
-    MemoryConfig config = mem->config();
-    Matrix keys = read_matrix(body, "keys", config.key_dim);
-    Matrix values = read_matrix(body, "values", config.value_dim);
-    service.check_batch(keys.rows, "\"keys\"");
-    auto payloads = read_payloads(body, "payloads");
-    auto ids = mem->insert(keys.view(), values.view(), payloads, write_options(body));
+    const MemoryConfig config = mem->config();
+    Fields fields = service.decode(req, {Field::matrix("keys", config.key_dim),
+                                         Field::matrix("values", config.value_dim),
+                                         Field::strings("payloads"), Field::scalar("sync")});
+    Matrix keys = fields.take_matrix("keys");
+    Matrix values = fields.take_matrix("values");
+    auto payloads = fields.take_strings("payloads");
+    auto ids = mem->insert(keys.view(), values.view(), payloads, write_options(fields.scalars));
     return json_response({{"ids", ids}});
   });
 
@@ -85,9 +70,8 @@ void add_slot_routes(Router& router, Service& service) {
   router.add("PUT", "/v1/memories/{name}/slots/{id}", [&service](const Request& req, const Params& p) {
     auto mem = service.memory(p.at("name"));
     SlotId id = parse_id(p.at("id"));
-    json body = parse_object(req.body);
-    check_fields(body, {"key", "key_b64", "value", "value_b64", "payload", "sync"});
-    mem->update({read_patch(body, id)}, write_options(body));
+    Fields fields = service.decode(req, kPutSlotFields);
+    mem->update({read_patch(fields, id)}, write_options(fields.scalars));
     return no_content();
   });
 
@@ -103,11 +87,9 @@ void add_slot_routes(Router& router, Service& service) {
   // Batch forms, for clients that move many slots per round trip (RemoteMemory uses these).
   router.add("POST", "/v1/memories/{name}/get", [&service](const Request& req, const Params& p) {
     auto mem = service.memory(p.at("name"));
-    json body = parse_object(req.body);
-    check_fields(body, {"ids", "encoding"});
-    auto ids = read_ids(body, "ids");
-    service.check_batch(ids.size(), "\"ids\"");
-    Encoding enc = response_encoding(body, req);
+    Fields fields = service.decode(req, {Field::ids("ids"), Field::scalar("encoding")});
+    auto ids = fields.take_ids("ids");
+    Encoding enc = response_encoding(fields.scalars, req);
     json slots = json::array();
     for (const Slot& s : mem->get(ids)) slots.push_back(encode_slot(s, enc));
     return json_response({{"slots", std::move(slots)}});
@@ -115,29 +97,23 @@ void add_slot_routes(Router& router, Service& service) {
 
   router.add("POST", "/v1/memories/{name}/update", [&service](const Request& req, const Params& p) {
     auto mem = service.memory(p.at("name"));
-    json body = parse_object(req.body);
-    check_fields(body, {"patches", "sync"});
-    auto it = body.find("patches");
-    if (it == body.end() || !it->is_array()) throw_bad_request("\"patches\" must be an array");
-    service.check_batch(it->size(), "\"patches\"");
+    Fields fields = service.decode(req, {Field::objects("patches", &kPatchFields), Field::scalar("sync")});
     std::vector<SlotPatch> patches;
-    for (const json& j : *it) {
-      if (!j.is_object() || !j.contains("id") || !j["id"].is_number_unsigned())
+    for (Fields& f : fields.take_objects("patches")) {
+      auto id = f.scalars.find("id");
+      if (id == f.scalars.end() || !id->is_number_unsigned())
         throw_bad_request("every patch needs a non-negative integer \"id\"");
-      check_fields(j, {"id", "key", "key_b64", "value", "value_b64", "payload"});
-      patches.push_back(read_patch(j, j["id"].get<SlotId>()));
+      patches.push_back(read_patch(f, id->get<SlotId>()));
     }
-    mem->update(patches, write_options(body));
+    mem->update(patches, write_options(fields.scalars));
     return json_response({{"updated", patches.size()}});
   });
 
   router.add("POST", "/v1/memories/{name}/erase", [&service](const Request& req, const Params& p) {
     auto mem = service.memory(p.at("name"));
-    json body = parse_object(req.body);
-    check_fields(body, {"ids", "sync"});
-    auto ids = read_ids(body, "ids");
-    service.check_batch(ids.size(), "\"ids\"");
-    mem->erase(ids, write_options(body));
+    Fields fields = service.decode(req, {Field::ids("ids"), Field::scalar("sync")});
+    auto ids = fields.take_ids("ids");
+    mem->erase(ids, write_options(fields.scalars));
     return json_response({{"erased", ids.size()}});
   });
 }

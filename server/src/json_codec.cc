@@ -1,19 +1,9 @@
 #include "json_codec.h"
 
-#include <cmath>
-#include <cstring>
-
 #include "codec/base64.h"
 #include "errors.h"
 
 namespace engram::server {
-
-json parse_object(const std::string& body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw_bad_request("the body is not valid JSON");
-  if (!j.is_object()) throw_bad_request("the body must be a JSON object");
-  return j;
-}
 
 std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -27,61 +17,15 @@ Response json_response(const json& j, int status) {
 }
 
 Encoding response_encoding(const json& body, const Request& req) {
-  std::string enc = req.query("encoding", "json");
+  const std::string query = req.query("encoding", "json");
+  const std::string* enc = &query;
   if (auto it = body.find("encoding"); it != body.end()) {
     if (!it->is_string()) throw_bad_request("\"encoding\" must be \"json\" or \"base64\"");
-    enc = it->get<std::string>();
+    enc = &it->get_ref<const std::string&>();  // not copied: it may be as long as the body
   }
-  if (enc == "json") return Encoding::kJson;
-  if (enc == "base64") return Encoding::kBase64;
-  throw_bad_request("\"encoding\" must be \"json\" or \"base64\", not \"" + enc + "\"");
-}
-
-bool has_matrix(const json& body, const std::string& field) {
-  return body.contains(field) || body.contains(field + "_b64");
-}
-
-Matrix read_matrix(const json& body, const std::string& field, std::size_t dim, bool required) {
-  Matrix m;
-  m.cols = dim;
-  const std::string b64_field = field + "_b64";
-  auto plain = body.find(field);
-  auto b64 = body.find(b64_field);
-  if (plain != body.end() && b64 != body.end())
-    throw_bad_request("give \"" + field + "\" or \"" + b64_field + "\", not both");
-  if (b64 != body.end()) {
-    if (!b64->is_string()) throw_bad_request("\"" + b64_field + "\" must be a base64 string");
-    if (!base64_to_floats(b64->get_ref<const std::string&>(), m.data))
-      throw_bad_request("\"" + b64_field + "\" is not base64 of float32 values");
-    if (dim == 0 || m.data.size() % dim != 0)
-      throw_invalid_argument("\"" + b64_field + "\" holds " + std::to_string(m.data.size()) +
-                             " floats, not a multiple of the dimension " + std::to_string(dim));
-    m.rows = m.data.size() / dim;
-    return m;
-  }
-  if (plain == body.end()) {
-    if (required) throw_bad_request("missing \"" + field + "\" (or \"" + b64_field + "\")");
-    return m;
-  }
-  if (!plain->is_array()) throw_bad_request("\"" + field + "\" must be an array of rows");
-  m.rows = plain->size();
-  bool first = true;
-  for (const json& row : *plain) {
-    if (!row.is_array()) throw_bad_request("\"" + field + "\" must be an array of number arrays");
-    if (first) {
-      m.cols = row.size();
-      m.data.reserve(m.rows * m.cols);
-      first = false;
-    } else if (row.size() != m.cols) {
-      throw_invalid_argument("the rows of \"" + field + "\" differ in length (" +
-                             std::to_string(m.cols) + " and " + std::to_string(row.size()) + ")");
-    }
-    for (const json& x : row) {
-      if (!x.is_number()) throw_bad_request("\"" + field + "\" must hold numbers only");
-      m.data.push_back(x.get<float>());
-    }
-  }
-  return m;
+  if (*enc == "json") return Encoding::kJson;
+  if (*enc == "base64") return Encoding::kBase64;
+  throw_bad_request("\"encoding\" must be \"json\" or \"base64\", not \"" + enc->substr(0, 64) + "\"");
 }
 
 void put_matrix(json& out, const std::string& field, const float* data, std::size_t rows,
@@ -134,19 +78,6 @@ json payloads_to_json(const std::vector<std::string>& payloads, std::size_t rows
   return out;
 }
 
-std::vector<SlotId> read_ids(const json& body, const std::string& field) {
-  auto it = body.find(field);
-  if (it == body.end()) throw_bad_request("missing \"" + field + "\"");
-  if (!it->is_array()) throw_bad_request("\"" + field + "\" must be an array of slot ids");
-  std::vector<SlotId> ids;
-  ids.reserve(it->size());
-  for (const json& x : *it) {
-    if (!x.is_number_unsigned()) throw_bad_request("\"" + field + "\" must hold non-negative integers");
-    ids.push_back(x.get<SlotId>());
-  }
-  return ids;
-}
-
 int get_int(const json& body, const std::string& field, int fallback) {
   auto it = body.find(field);
   if (it == body.end() || it->is_null()) return fallback;
@@ -185,26 +116,9 @@ WriteOptions write_options(const json& body) {
   return o;
 }
 
-std::vector<std::string> read_payloads(const json& body, const std::string& field) {
-  std::vector<std::string> out;
-  auto it = body.find(field);
-  if (it == body.end() || it->is_null()) return out;
-  if (!it->is_array()) throw_bad_request("\"" + field + "\" must be an array of strings");
-  out.reserve(it->size());
-  for (const json& p : *it) {
-    if (!p.is_string()) throw_bad_request("\"" + field + "\" must hold strings only");
-    out.push_back(p.get<std::string>());
-  }
-  return out;
-}
-
-void check_fields(const json& body, std::initializer_list<const char*> allowed) {
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    bool ok = false;
-    for (const char* a : allowed) ok = ok || it.key() == a;
-    if (!ok) throw_bad_request("unknown field \"" + it.key() + "\"");
-  }
-}
+const std::vector<const char*> kConfigFields = {"key_dim", "value_dim", "metric", "index",
+                                               "search_params", "default_k", "temperature",
+                                               "gate_bias", "sync", "cache_values", "device"};
 
 json encode_config(const MemoryConfig& c) {
   return json{{"key_dim", c.key_dim},         {"value_dim", c.value_dim},
@@ -216,8 +130,11 @@ json encode_config(const MemoryConfig& c) {
 }
 
 MemoryConfig decode_config(const json& body) {
-  check_fields(body, {"key_dim", "value_dim", "metric", "index", "search_params", "default_k",
-                      "temperature", "gate_bias", "sync", "cache_values", "device"});
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    bool known = false;
+    for (const char* f : kConfigFields) known = known || it.key() == f;
+    if (!known) throw_bad_request("unknown field \"" + it.key() + "\"");
+  }
   MemoryConfig c;
   if (!body.contains("key_dim") || !body.contains("value_dim"))
     throw_bad_request("a memory needs \"key_dim\" and \"value_dim\"");

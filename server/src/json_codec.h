@@ -1,4 +1,5 @@
-// json_codec.h — JSON <-> engram types, and the two vector encodings.
+// json_codec.h — JSON <-> engram types, and the two vector encodings. Request bodies are decoded
+// by body_decoder.h; the readers here take its small scalar fields and build responses.
 //
 // Vector encodings (documented in docs/openapi.yaml):
 //   * JSON:   "queries": [[0.1, 0.2, ...], ...]   one array of numbers per row.
@@ -28,29 +29,12 @@ using json = nlohmann::json;
 
 enum class Encoding { kJson, kBase64 };
 
-// A dense row-major matrix decoded from a request.
-struct Matrix {
-  std::vector<float> data;
-  std::size_t rows = 0;
-  std::size_t cols = 0;
-  MatrixView view() const { return MatrixView(data.data(), rows, cols); }
-};
-
-// Parses the body as a JSON object; 400 if it is not one.
-json parse_object(const std::string& body);
-
 // Serializes a JSON response body (invalid UTF-8 in payloads is replaced, never thrown on).
 std::string dump(const json& j);
 Response json_response(const json& j, int status = 200);
 
 // The response encoding requested by `body` ("encoding") or, when absent, by ?encoding=.
 Encoding response_encoding(const json& body, const Request& req);
-
-// Reads matrix `field` (or `field`_b64). `dim` is the expected row width, used to split base64
-// data into rows. Missing and required: 400.
-Matrix read_matrix(const json& body, const std::string& field, std::size_t dim,
-                   bool required = true);
-bool has_matrix(const json& body, const std::string& field);
 
 // Writes `rows` × `cols` floats as `field` (nested arrays) or `field`_b64.
 void put_matrix(json& out, const std::string& field, const float* data, std::size_t rows,
@@ -61,8 +45,6 @@ void put_tensor3(json& out, const std::string& field, const std::vector<float>& 
 // rows × k ids as nested arrays; kNoSlot is written as -1.
 json ids_to_json(const std::vector<SlotId>& ids, std::size_t rows, std::size_t k);
 json payloads_to_json(const std::vector<std::string>& payloads, std::size_t rows, std::size_t k);
-// A flat array of slot ids.
-std::vector<SlotId> read_ids(const json& body, const std::string& field);
 
 // Optional scalars with type checks (400 on a wrong type).
 int get_int(const json& body, const std::string& field, int fallback);
@@ -70,12 +52,11 @@ float get_float(const json& body, const std::string& field, float fallback);
 bool get_bool(const json& body, const std::string& field, bool fallback);
 std::optional<std::string> get_string(const json& body, const std::string& field);
 WriteOptions write_options(const json& body);
-std::vector<std::string> read_payloads(const json& body, const std::string& field);
 
-// Rejects fields outside `allowed` (400), so that a misspelt option is not silently ignored.
-void check_fields(const json& body, std::initializer_list<const char*> allowed);
-
+// The fields of a memory's config (PUT /v1/memories/{name} and every "config" object).
+extern const std::vector<const char*> kConfigFields;
 json encode_config(const MemoryConfig& config);
+// 400 for a field outside kConfigFields, so that a misspelt option is not silently ignored.
 MemoryConfig decode_config(const json& body);
 json encode_stats(const MemoryStats& stats);
 json encode_slot(const Slot& slot, Encoding enc);

@@ -92,11 +92,8 @@ std::optional<bool> Service::query_flag(const Request& req, const std::string& k
   throw HttpError(400, "bad_request", "?" + key + "= must be true or false, not \"" + v + "\"");
 }
 
-void Service::check_batch(std::size_t rows, const char* what) const {
-  if (rows > options_.max_batch)
-    throw HttpError(413, "batch_too_large",
-                    std::string(what) + " has " + std::to_string(rows) +
-                        " rows; the server accepts at most " + std::to_string(options_.max_batch));
+Fields Service::decode(const Request& req, const Schema& schema) const {
+  return decode_body(req.body, schema, options_.max_batch);
 }
 
 std::optional<Response> Service::check_head(const Request& req) const {

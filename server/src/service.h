@@ -16,6 +16,7 @@
 #include <engram/database.h>
 #include <engram/server.h>
 
+#include "body_decoder.h"
 #include "http_message.h"
 #include "metrics.h"
 #include "router.h"
@@ -60,9 +61,11 @@ class Service {
 
   // Handler plumbing, used by the handlers_*.cc files.
   std::shared_ptr<Memory> memory(const std::string& name) { return db_->memory(name); }
-  void check_batch(std::size_t rows, const char* what) const;
   // A true/false query parameter ("true"/"1", "false"/"0"); absent: nothing; else 400.
   static std::optional<bool> query_flag(const Request& req, const std::string& key);
+  // Decodes the request's JSON body against `schema`, with this server's batch limit
+  // (body_decoder.h).
+  Fields decode(const Request& req, const Schema& schema) const;
   std::string render_metrics();
 
  private:

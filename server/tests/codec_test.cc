@@ -1,6 +1,7 @@
 // codec_test.cc — base64, the vector encodings, the router and the error table.
 #include <gtest/gtest.h>
 
+#include "body_decoder.h"
 #include "codec/base64.h"
 #include "errors.h"
 #include "json_codec.h"
@@ -32,20 +33,30 @@ TEST(Base64, FloatsAreLittleEndian) {
   ASSERT_TRUE(base64_to_floats("AACAPw==", v));
   EXPECT_EQ(v, std::vector<float>{1.0f});
   EXPECT_FALSE(base64_to_floats("AACA", v));  // 3 bytes: not a float
+  EXPECT_FALSE(base64_to_floats("AAC$PwAA", v));
+}
+
+// The decoded size comes from the length and padding alone, so a too large value can be refused
+// before anything is allocated for it.
+TEST(Base64, DecodedSizeWithoutDecoding) {
+  for (std::size_t n = 0; n < 20; ++n) {
+    const std::string text = base64_encode(std::string(n, 'x').data(), n);
+    ASSERT_TRUE(base64_decoded_size(text).has_value());
+    EXPECT_EQ(*base64_decoded_size(text), n);
+  }
+  EXPECT_FALSE(base64_decoded_size("AAA").has_value());
 }
 
 TEST(Codec, MatrixFromEitherEncoding) {
-  json plain = {{"q", {{1, 2}, {3, 4}}}};
-  Matrix a = read_matrix(plain, "q", 2);
+  const Schema schema = {Field::matrix("q", 2)};
+  Matrix a = decode_body(R"({"q":[[1,2],[3,4]]})", schema, 100).take_matrix("q");
   EXPECT_EQ(a.rows, 2u);
   EXPECT_EQ(a.cols, 2u);
   std::vector<float> raw{1, 2, 3, 4};
-  json b64 = {{"q_b64", floats_to_base64(raw.data(), 4)}};
-  Matrix b = read_matrix(b64, "q", 2);
+  Matrix b = decode_body(json{{"q_b64", floats_to_base64(raw.data(), 4)}}.dump(), schema, 100).take_matrix("q");
   EXPECT_EQ(b.rows, 2u);
   EXPECT_EQ(a.data, b.data);
-  json both = {{"q", {{1, 2}}}, {"q_b64", ""}};
-  EXPECT_THROW(read_matrix(both, "q", 2), HttpError);
+  EXPECT_THROW(decode_body(R"({"q":[[1,2]],"q_b64":""})", schema, 100), HttpError);
   json out;
   put_matrix(out, "r", raw.data(), 2, 2, Encoding::kBase64);
   EXPECT_EQ(out["r_b64"], floats_to_base64(raw.data(), 4));

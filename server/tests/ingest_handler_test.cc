@@ -176,6 +176,8 @@ TEST_F(IngestHandlerTest, BadRecordLateInTheBodyUndoesTheCommittedChunks) {
       {"NaN", as_jsonl(r) + R"({"key":[1,2,3,1e39],"value":[1,2,3]})" "\n", "application/x-ndjson", 422, "line 301: \"key\" holds NaN or Inf"},
       {"truncated binary", as_binary(r).substr(0, as_binary(r).size() - 5), "application/octet-stream", 400, "record 300: truncated"},
       {"NaN in binary", nan_binary, "application/octet-stream", 422, "record 300: the value holds NaN or Inf"},
+      // Over the line limit (by default ~1 MiB for these dimensions): 413, read no further.
+      {"line too long", as_jsonl(r) + R"({"key":[)" + std::string(2u << 20, '1') + "\n", "application/x-ndjson", 413, "line 301: longer than"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);

@@ -55,6 +55,10 @@ struct ServerOptions {
                                  // (ingest: each piece of it, since an upload may be long)
   // Rows per atomically committed chunk of an ingest; 0: about 64 MiB of keys and values.
   std::size_t ingest_chunk_rows = 0;
+  // The longest JSON Lines line of an ingest (413 beyond, naming the line): a line is held whole
+  // while it is parsed. 0: 1 MiB plus 32 bytes per key and value number of the memory
+  // (ingest::default_max_line_bytes).
+  std::size_t max_line_bytes = 0;
   double shutdown_grace_s = 30;  // stop() waits this long for in-flight requests, then cuts
 };
 
