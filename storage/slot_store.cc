@@ -302,7 +302,9 @@ void SlotStore::guarded_write(std::uint64_t bytes, const std::string& what,
                               const std::function<rocksdb::Status()>& write) {
   gate_->admit(bytes);
   const rocksdb::Status s = write();
-  if (!s.ok() && (s.IsIOError() || s.IsNoSpace() || s.IsIncomplete())) {
+  // A failed write of the store's own files leaves a RocksDB writer that must not be used again;
+  // a missing input file (a bulk chunk's SST removed under it) does not.
+  if (!s.ok() && (s.IsNoSpace() || (s.IsIOError() && !s.IsPathNotFound()))) {
     const std::string text = s.ToString();
     gate_->failed(what + ": " + text, s.IsNoSpace() || text.find("No space left") != std::string::npos);
   }

@@ -347,6 +347,10 @@ void BodyDecoder::floats_b64(const Field& f, const std::string& text, Fields* fi
 }
 
 Fields decode_body(const std::string& body, const Schema& schema, std::size_t max_batch) {
+  // nlohmann's lexer takes a NUL byte for the end of the input, so "{...}\0garbage" would parse
+  // as its prefix; JSON text holds no raw NUL anywhere (in strings it must be escaped).
+  if (const auto nul = body.find('\0'); nul != std::string::npos)
+    throw_bad_request("the body is not valid JSON: a NUL byte at offset " + std::to_string(nul));
   Fields out;
   BodyDecoder decoder(schema, max_batch, body.size(), &out);
   if (!json::sax_parse(body, &decoder)) throw_bad_request("the body is not valid JSON");
