@@ -39,6 +39,9 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
       ->capture_default_str();
   cmd.add_option("--shutdown-grace", o->shutdown_grace_s, "Seconds to let in-flight requests finish on stop")
       ->capture_default_str();
+  cmd.add_option("--max-answer-bytes", o->max_answer_bytes,
+                 "Most memory one answer may take to build (413 beyond, estimated before the work)")
+      ->capture_default_str();
   cmd.add_option("--checkpoint-every-ops", o->database.checkpoint_every_ops,
                  "Checkpoint a memory's index once this many op-log records are past the last "
                  "checkpoint (0: off); bounds the replay after a crash")

@@ -14,6 +14,12 @@ namespace {
 std::size_t rows_of(std::size_t id_count, std::size_t k, std::size_t fallback) {
   return k ? id_count / k : fallback;
 }
+
+// The k a call will use, for sizing its answer before it runs (the core validates it).
+std::size_t k_of(const json& body, const MemoryConfig& config) {
+  const int k = get_int(body, "k", 0);
+  return static_cast<std::size_t>(k >= 1 && k <= kMaxK ? k : k == 0 ? config.default_k : 1);
+}
 }  // namespace
 
 void add_op_routes(Router& router, Service& service) {
@@ -25,6 +31,8 @@ void add_op_routes(Router& router, Service& service) {
     const json& body = fields.scalars;
     Encoding enc = response_encoding(body, req);
     Matrix q = fields.take_matrix("queries");
+    const std::size_t k = k_of(body, config);
+    service.check_answer(q.rows * (config.value_dim + 2 * k), enc == Encoding::kBase64);
     ReadResult r = mem->read(q.view(), get_int(body, "k", 0), get_float(body, "temperature", 0));
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
@@ -42,6 +50,8 @@ void add_op_routes(Router& router, Service& service) {
     Encoding enc = response_encoding(body, req);
     Matrix q = fields.take_matrix("queries");
     bool with_payloads = get_bool(body, "payloads", false);
+    service.check_answer(q.rows * k_of(body, config) * (config.key_dim + config.value_dim + 2),
+                         enc == Encoding::kBase64);
     RetrieveResult r = mem->retrieve(q.view(), get_int(body, "k", 0), with_payloads);
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
@@ -62,6 +72,7 @@ void add_op_routes(Router& router, Service& service) {
     Encoding enc = response_encoding(body, req);
     Matrix q = fields.take_matrix("queries");
     Matrix v = fields.take_matrix("values");
+    service.check_answer(q.rows * k_of(body, config) * 2, enc == Encoding::kBase64);
     WriteResult r = mem->write(q.view(), v.view(), get_int(body, "k", 0), write_options(body));
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
@@ -78,6 +89,7 @@ void add_op_routes(Router& router, Service& service) {
     Encoding enc = response_encoding(body, req);
     Matrix q = fields.take_matrix("queries");
     bool with_payloads = get_bool(body, "payloads", false);
+    service.check_answer(q.rows * k_of(body, config) * 2, enc == Encoding::kBase64);
     SearchResult r = mem->search(q.view(), get_int(body, "k", 0), with_payloads);
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};

@@ -90,6 +90,8 @@ void add_slot_routes(Router& router, Service& service) {
     Fields fields = service.decode(req, {Field::ids("ids"), Field::scalar("encoding")});
     auto ids = fields.take_ids("ids");
     Encoding enc = response_encoding(fields.scalars, req);
+    const MemoryConfig config = mem->config();
+    service.check_answer(ids.size() * (config.key_dim + config.value_dim), enc == Encoding::kBase64);
     json slots = json::array();
     for (const Slot& s : mem->get(ids)) slots.push_back(encode_slot(s, enc));
     return json_response({{"slots", std::move(slots)}});

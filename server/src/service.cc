@@ -92,6 +92,18 @@ std::optional<bool> Service::query_flag(const Request& req, const std::string& k
   throw HttpError(400, "bad_request", "?" + key + "= must be true or false, not \"" + v + "\"");
 }
 
+void Service::check_answer(std::size_t numbers, bool base64) const {
+  const std::size_t per_number = base64 ? 12 : 40;
+  if (numbers <= options_.max_answer_bytes / per_number) return;
+  throw HttpError(413, "answer_too_large",
+                  "the answer would hold " + std::to_string(numbers) + " numbers (about " +
+                      std::to_string(numbers / (std::size_t{1} << 20) * per_number) +
+                      " MiB to build" + (base64 ? "" : " as JSON") + "), over the server's " +
+                      std::to_string(options_.max_answer_bytes >> 20) +
+                      " MiB limit: ask for fewer queries or a smaller k" +
+                      (base64 ? "" : ", or use \"encoding\":\"base64\""));
+}
+
 Fields Service::decode(const Request& req, const Schema& schema) const {
   return decode_body(req.body, schema, options_.max_batch);
 }

@@ -61,6 +61,9 @@ class Service {
 
   // Handler plumbing, used by the handlers_*.cc files.
   std::shared_ptr<Memory> memory(const std::string& name) { return db_->memory(name); }
+  // Refuses (413 answer_too_large) an answer of `numbers` floats/ids that would take more than
+  // --max-answer-bytes to build in this encoding; called before the memory does the work.
+  void check_answer(std::size_t numbers, bool base64) const;
   // A true/false query parameter ("true"/"1", "false"/"0"); absent: nothing; else 400.
   static std::optional<bool> query_flag(const Request& req, const std::string& key);
   // Decodes the request's JSON body against `schema`, with this server's batch limit

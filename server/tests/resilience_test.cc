@@ -91,3 +91,36 @@ TEST(ResilienceTest, HealthAndMetricsReportWritabilityAndReplayLength) {
 
 }  // namespace
 }  // namespace engram::e2e
+
+namespace engram::e2e {
+namespace {
+
+// A small request must not make a huge answer: the answer's size is estimated from rows × k ×
+// widths before the memory does the work, and refused over --max-answer-bytes.
+TEST(ResilienceTest, AnAnswerOverTheLimitIsRefusedBeforeItIsBuilt) {
+  server::ServerOptions o;
+  o.max_answer_bytes = 1u << 20;
+  TestServer ts(o);
+  detail::HttpClient http(ts.remote());
+  ASSERT_EQ(http.request("PUT", "/v1/memories/m", "{\"key_dim\":2,\"value_dim\":512}").status, 201);
+  std::string value = "[";
+  for (int i = 0; i < 512; ++i) value += i ? ",0.5" : "0.5";
+  value += "]";
+  ASSERT_EQ(http.request("POST", "/v1/memories/m/slots", "{\"keys\":[[1,0],[0,1]],\"values\":[" + value + "," + value + "]}").status, 200);
+  // 64 queries × k 64 × (2 + 512 + 2) numbers: 2.1M, ~80 MiB as JSON.
+  std::string queries = "[";
+  for (int i = 0; i < 64; ++i) queries += i ? ",[1,0]" : "[1,0]";
+  queries += "]";
+  auto res = http.request("POST", "/v1/memories/m/retrieve", "{\"queries\":" + queries + ",\"k\":64}");
+  EXPECT_EQ(res.status, 413) << res.body;
+  EXPECT_NE(res.body.find("answer_too_large"), std::string::npos) << res.body;
+  res = http.request("POST", "/v1/memories/m/read", "{\"queries\":" + queries + ",\"k\":64}");
+  EXPECT_EQ(res.status, 413) << res.body;  // 64 × (512 + 128) numbers as JSON
+  // What fits is answered.
+  res = http.request("POST", "/v1/memories/m/retrieve", "{\"queries\":[[1,0]],\"k\":2,\"encoding\":\"base64\"}");
+  EXPECT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(http.request("POST", "/v1/memories/m/search", "{\"queries\":" + queries + ",\"k\":64}").status, 200);
+}
+
+}  // namespace
+}  // namespace engram::e2e

@@ -49,6 +49,10 @@ struct ServerOptions {
   // body is read. Ingest bodies stream through bounded buffers and are not charged. A body
   // larger than the whole budget is 413, as over max_body_bytes. 0: no budget.
   std::size_t max_inflight_body_bytes = 256u << 20;
+  // The most memory one answer may take to build, estimated before the work is done from its
+  // rows × k × widths (a JSON number costs ~40 bytes as a DOM node plus its text, a base64 one
+  // ~12): a 100-byte request must not make a multi-gigabyte answer. Beyond it: 413.
+  std::size_t max_answer_bytes = 512u << 20;
   double idle_timeout_s = 60;    // a keep-alive connection with no request for this long is closed
   double header_timeout_s = 10;  // the whole request header must arrive within this time
   double body_timeout_s = 120;   // the whole body must arrive within this time after the header
