@@ -106,15 +106,20 @@ TEST(TrialBuildTest, ContainsCrashesMemoryExhaustionAndHangs) {
   EXPECT_NO_THROW(index::run_isolated("trial: ", [] {}, limits));
 }
 
+// Inserts n random slots into a memory of 8-d keys and 4-d values.
+void insert_random(Memory& m, std::size_t n, std::uint32_t seed) {
+  auto keys = random_matrix(n, 8, seed), values = random_matrix(n, 4, seed + 1);
+  m.insert(MatrixView(keys, 8), MatrixView(values, 4));
+}
+
 // What the server's crash loop started with: the memory must never be created.
 TEST(IndexValidationTest, CreateRefusesCrashingIndexesAndRecordsNothing) {
   TempDir dir;
   auto db = Database::open(dir.path());
   // FAISS has run OpenMP work in this process before the trial forks (as in a busy server).
   auto flat = db->create_memory("flat", make_config(8, 4));
-  auto keys = random_matrix(64, 8, 1), values = random_matrix(64, 4, 2);
-  flat->insert(MatrixView(keys, 8), MatrixView(values, 4));
-  flat->search(MatrixView(keys, 8), 4);
+  insert_random(*flat, 64, 1);
+  flat->search(MatrixView(random_matrix(64, 8, 1), 8), 4);
   for (const char* bad : {"HNSW0", "HNSW0_Flat", "HNSW1", "NSG32,Flat", "IVF0,Flat"}) {
     EXPECT_EQ(code_of([&] { db->create_memory("bad", make_config(8, 4, bad)); }), ErrorCode::kInvalidArgument) << bad;
     EXPECT_FALSE(db->has_memory("bad")) << bad;
@@ -123,10 +128,9 @@ TEST(IndexValidationTest, CreateRefusesCrashingIndexesAndRecordsNothing) {
   EXPECT_EQ(db->list_memories(), std::vector<std::string>{"flat"});
   // A trained type that is valid is created, and trains and searches once it has data.
   auto ivf = db->create_memory("ivf", make_config(8, 4, "PCA4,IVF4,Flat"));
-  auto many = random_matrix(1000, 8, 3), many_values = random_matrix(1000, 4, 4);
-  ivf->insert(MatrixView(many, 8), MatrixView(many_values, 4));
+  insert_random(*ivf, 1000, 3);
   EXPECT_TRUE(ivf->stats().trained);
-  EXPECT_EQ(ivf->search(MatrixView(many.data(), 1, 8), 1).ids.size(), 1u);
+  EXPECT_EQ(ivf->search(MatrixView(random_matrix(1, 8, 3), 8), 1).ids.size(), 1u);
 }
 
 // A catalog entry an older version accepted ("HNSW0") must not crash the process that opens it:
@@ -135,9 +139,7 @@ TEST(IndexValidationTest, AnUnopenableMemoryIsReportedAndCanBeDropped) {
   TempDir dir;
   {
     auto db = Database::open(dir.path());
-    auto good = db->create_memory("good", make_config(8, 4));
-    auto keys = random_matrix(3, 8, 1), values = random_matrix(3, 4, 2);
-    good->insert(MatrixView(keys, 8), MatrixView(values, 4));
+    insert_random(*db->create_memory("good", make_config(8, 4)), 3, 1);
   }
   {
     // Written as an older Engram did: straight into the catalog, with slots.

@@ -32,13 +32,18 @@ bool eventually(const std::function<bool()>& done, double seconds) {
   return done();
 }
 
+// Background checkpoints with one trigger on (the others 0).
+DatabaseOptions checkpoints(std::size_t every_ops, double interval_s) {
+  DatabaseOptions options;
+  options.checkpoint_every_ops = every_ops;
+  options.checkpoint_every_slots = 0;
+  options.checkpoint_interval_s = interval_s;
+  return options;
+}
+
 TEST(BackgroundCheckpointTest, FiresByOpCount) {
   TempDir dir;
-  DatabaseOptions options;
-  options.checkpoint_every_ops = 10;
-  options.checkpoint_every_slots = 0;
-  options.checkpoint_interval_s = 0;
-  auto db = Database::open(dir.path(), options);
+  auto db = Database::open(dir.path(), checkpoints(10, 0));
   auto mem = db->create_memory("m", make_config(8, 4));
   for (int i = 0; i < 25; ++i) {
     auto k = random_matrix(2, 8, i), v = random_matrix(2, 4, i);
@@ -55,11 +60,7 @@ TEST(BackgroundCheckpointTest, FiresByTimeAndBoundsTheReplayAfterAKill) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    DatabaseOptions options;
-    options.checkpoint_every_ops = 0;
-    options.checkpoint_every_slots = 0;
-    options.checkpoint_interval_s = 0.5;
-    auto db = Database::open(dir.path(), options);
+    auto db = Database::open(dir.path(), checkpoints(0, 0.5));
     auto mem = db->create_memory("m", make_config(8, 4));
     for (int i = 0; i < 30; ++i) {
       auto k = random_matrix(1, 8, i), v = random_matrix(1, 4, i);
