@@ -17,9 +17,12 @@ class SpdlogLogger final : public rocksdb::Logger {
   void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
 
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
-    const spdlog::level::level_enum to = level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? spdlog::level::err
-                                         : level == rocksdb::InfoLogLevel::WARN_LEVEL ? spdlog::level::warn
-                                                                                      : spdlog::level::debug;
+    // Failures that matter reach Engram as statuses and are reported there; RocksDB's own
+    // errors are kept as warnings, its warnings (e.g. every ingested SST "opened without unique
+    // ID") and info lines as debug.
+    const spdlog::level::level_enum to = level >= rocksdb::InfoLogLevel::FATAL_LEVEL   ? spdlog::level::err
+                                         : level == rocksdb::InfoLogLevel::ERROR_LEVEL ? spdlog::level::warn
+                                                                                       : spdlog::level::debug;
     if (!spdlog::should_log(to)) return;
     char line[1024];
     std::vsnprintf(line, sizeof line, format, ap);

@@ -3,8 +3,8 @@
 // RocksDB keeps a LOG file in the database folder by default. On a full disk its writes fail,
 // and the next log line then trips an assertion in Debian's RocksDB build (a writer that saw an
 // error must not be written again): the process aborts, at the latest when the database
-// closes. Logging through spdlog keeps RocksDB's messages (its info lines at debug level) and
-// never writes to the data disk.
+// closes. Logging through spdlog keeps RocksDB's messages and
+// never writes to the data disk. Levels: RocksDB's fatal → error, error → warning, the rest debug.
 #pragma once
 
 #include <memory>

@@ -172,6 +172,12 @@ std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOp
 
   std::unique_ptr<SlotStore> store(new SlotStore());
   store->dir_ = dir;
+  // RocksDB logs an error when the folder it creates a database in is missing (harmless, but
+  // its log now reaches the user): make the folder first.
+  if (options.create_if_missing) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+  }
   store->gate_ = std::make_unique<WriteGate>(dir, options.min_free_bytes);
   rocksdb::DB* raw = nullptr;
   // On a full disk an existing store opens read-only: opening for writes starts a new log and

@@ -80,6 +80,31 @@ TEST(BackgroundCheckpointTest, FiresByTimeAndBoundsTheReplayAfterAKill) {
   EXPECT_EQ(s.checkpoint_op_seq, s.op_seq) << "the log past the checkpoint was replayed";
 }
 
+// The ops a memory replays when it opens count toward the trigger: after a crash that left many,
+// a checkpoint follows at once, so the replay does not grow from crash to crash.
+TEST(BackgroundCheckpointTest, AReplayPastTheTriggerIsCheckpointedSoonAfterOpening) {
+  TempDir dir;
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto db = Database::open(dir.path(), checkpoints(0, 0));  // nothing in the background
+    auto mem = db->create_memory("m", make_config(8, 4));
+    WriteOptions sync;
+    sync.sync = true;
+    for (int i = 0; i < 30; ++i) {
+      auto k = random_matrix(1, 8, i), v = random_matrix(1, 4, i);
+      mem->insert(MatrixView(k, 8), MatrixView(v, 4), {}, sync);
+    }
+    raise(SIGKILL);
+  }
+  waitpid(pid, nullptr, 0);
+  auto db = Database::open(dir.path(), checkpoints(10, 0));
+  auto mem = db->memory("m");  // replays 30 ops
+  EXPECT_EQ(mem->stats().op_seq, 30u);
+  EXPECT_TRUE(eventually([&] { return mem->stats().checkpoint_op_seq == 30; }, 5))
+      << "checkpoint at " << mem->stats().checkpoint_op_seq;
+}
+
 // The bytes a killed snapshot can leave: a half-written folder.
 void leave_partial_snapshot(const std::string& partial) {
   fs::create_directories(fs::path(partial) / "index");

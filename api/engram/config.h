@@ -78,7 +78,9 @@ struct DatabaseOptions {
   // slots are past its last one, or `checkpoint_interval_s` seconds have passed with any change
   // past it. 0 turns a trigger off; all three 0 leaves checkpoints to close and
   // Memory::checkpoint(). A checkpoint holds the memory's writers (not its readers) while the
-  // index streams to disk.
+  // index streams to disk, so background ones are spaced by at least ten times the last one's
+  // duration (they take at most a tenth of the time). Opening a memory counts the ops it
+  // replayed: after a crash with many of them, the next checkpoint follows within a second.
   std::size_t checkpoint_every_ops = 1000;
   std::size_t checkpoint_every_slots = 100000;
   double checkpoint_interval_s = 300;

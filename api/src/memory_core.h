@@ -193,6 +193,7 @@ class MemoryCore {
   std::uint64_t checkpoint_op_seq_ = 0;        // guarded by write_mu_
   std::size_t changed_since_checkpoint_ = 0;   // guarded by write_mu_
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();  // write_mu_
+  double last_checkpoint_seconds_ = 0;         // how long the last one took; guarded by write_mu_
 };
 
 }  // namespace engram::detail

@@ -202,6 +202,7 @@ void MemoryCore::write_checkpoint_locked() {
   // writers are held by write_mu_ (which the caller holds) anyway. The lock is released before
   // the checksum pass and the fsync, so no reader ever waits on the disk.
   const std::uint64_t op_seq = state_.op_seq;
+  const auto started = std::chrono::steady_clock::now();
   index::write_index_checkpoint(index_path_, op_seq, [&](index::ByteSink& out) {
     std::shared_lock<RwLock> lock(index_mu_);
     index_->serialize_to(out);
@@ -210,6 +211,7 @@ void MemoryCore::write_checkpoint_locked() {
   checkpoint_op_seq_ = op_seq;
   changed_since_checkpoint_ = 0;
   last_checkpoint_ = std::chrono::steady_clock::now();
+  last_checkpoint_seconds_ = std::chrono::duration<double>(last_checkpoint_ - started).count();
 }
 
 void MemoryCore::maybe_train_locked() {
@@ -223,6 +225,9 @@ bool MemoryCore::checkpoint_if_due() {
   const std::uint64_t ops = state_.op_seq - checkpoint_op_seq_;
   if (ops == 0) return false;
   const double age = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_checkpoint_).count();
+  // A checkpoint holds the writers while the index streams to disk (half a gigabyte for 1M
+  // 128-d keys): background ones take at most a tenth of the time, however fast ops arrive.
+  if (age < 10 * last_checkpoint_seconds_) return false;
   const bool due = (options_.checkpoint_every_ops > 0 && ops >= options_.checkpoint_every_ops) ||
                    (options_.checkpoint_every_slots > 0 && changed_since_checkpoint_ >= options_.checkpoint_every_slots) ||
                    (options_.checkpoint_interval_s > 0 && age >= options_.checkpoint_interval_s);
