@@ -150,6 +150,18 @@ TEST(SnapshotTest, ARetryAfterAKilledSnapshotSucceedsAndIsWhole) {
   EXPECT_EQ(copy->memory("m")->stats().slots, 500u);
 }
 
+TEST(SnapshotTest, PartialSnapshotsLeftInAFolderAreRemovedOnlyIfOurs) {
+  TempDir dir;
+  leave_partial_snapshot(dir.sub("20261206T101010Z.partial"));
+  fs::create_directories(dir.sub("foreign.partial"));
+  fs::create_directories(dir.sub("whole"));
+  EXPECT_EQ(Database::remove_partial_snapshots(dir.path()), 1u);
+  EXPECT_FALSE(fs::exists(dir.sub("20261206T101010Z.partial")));
+  EXPECT_TRUE(fs::exists(dir.sub("foreign.partial")));
+  EXPECT_TRUE(fs::exists(dir.sub("whole")));
+  EXPECT_EQ(Database::remove_partial_snapshots(dir.sub("missing")), 0u);
+}
+
 TEST(SnapshotTest, AForeignFolderNamedLikeAPartialIsNeverDeleted) {
   TempDir dir;
   auto db = Database::open(dir.sub("db"));

@@ -57,6 +57,10 @@ class Database {
   // snapshot, and a ".partial" folder that an interrupted snapshot left is removed by the next
   // snapshot to the same target.
   void snapshot(const std::string& dir);
+  // Removes the ".partial" folders that killed snapshots left directly in `parent` (only those
+  // carrying the partial-snapshot marker); returns how many. A server calls it at start for its
+  // default snapshot folder, whose targets are new names every time.
+  static std::size_t remove_partial_snapshots(const std::string& parent);
 
   // Bytes the database occupies on disk (store and index checkpoints).
   std::uint64_t disk_bytes() const;

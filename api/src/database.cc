@@ -268,6 +268,17 @@ void sync_folder(const fs::path& dir) {
 }
 }  // namespace
 
+std::size_t Database::remove_partial_snapshots(const std::string& parent) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(parent, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().extension() != ".partial" || !fs::exists(it->path() / kPartialMarker)) continue;
+    remove_stale_partial(it->path().string());
+    ++removed;
+  }
+  return removed;
+}
+
 void Database::snapshot(const std::string& dir) {
   std::error_code ec;
   if (fs::exists(dir, ec)) throw Error(ErrorCode::kAlreadyExists, "snapshot target " + dir + " exists");

@@ -52,6 +52,11 @@ bool equal_constant_time(const std::string& a, const std::string& b) {
 Service::Service(std::unique_ptr<Database> db, const ServerOptions& options)
     : db_(std::move(db)), options_(options) {
   add_routes();
+  // Default snapshots (handlers_admin.cc) get a new name each time, so what a killed one left
+  // is never retried to: clean it here.
+  const std::string snapshots = db_->path() + "/snapshots";
+  if (const std::size_t n = Database::remove_partial_snapshots(snapshots))
+    spdlog::info("removed {} partial snapshot(s) left in {}", n, snapshots);
 }
 
 Service::~Service() = default;
