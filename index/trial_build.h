@@ -16,6 +16,8 @@
 
 namespace engram::index {
 
+// The memory limit is an address-space limit (RLIMIT_AS), which builds with a sanitizer
+// (ASan, TSan) cannot live under: there only the time limit applies.
 struct TrialLimits {
   double seconds = 30;                       // wall time for the whole trial
   std::size_t memory_bytes = std::size_t{1} << 30;  // address space the child may add
