@@ -200,6 +200,7 @@ struct SpanReader final : faiss::IOReader {
   std::size_t operator()(void* ptr, std::size_t item, std::size_t nitems) override {
     if (item == 0 || pos >= size) return 0;
     const std::size_t n = std::min(nitems, (size - pos) / item);
+    if (n == 0) return 0;  // FAISS passes a null ptr for empty vectors
     std::memcpy(ptr, data + pos, n * item);
     pos += n * item;
     return n;
@@ -226,7 +227,7 @@ std::unique_ptr<FaissIndex> FaissIndex::deserialize(const IndexSpec& spec, const
   std::memcpy(&ndead, bytes + tail, 8);
   if (ndead > (size - tail - 8) / 8 || size != tail + 8 + ndead * 8) throw fail("bad tombstone list");
   std::vector<std::uint64_t> dead_positions(ndead);
-  std::memcpy(dead_positions.data(), bytes + tail + 8, 8 * ndead);
+  if (ndead > 0) std::memcpy(dead_positions.data(), bytes + tail + 8, 8 * ndead);  // data() may be null
   SpanReader reader(bytes + 8, faiss_bytes);
   faiss::Index* raw = nullptr;
   try {
