@@ -1,10 +1,11 @@
 // The store write and the index apply are one unit: when applying a change to the index fails,
 // the change is undone in the store too, so a refused request leaves nothing behind — now and
-// after a reopen. ENGRAM_FAILPOINT=index_apply makes the apply step throw (memory_commit.cc).
+// after a reopen. detail::fail_index_apply_for_testing makes the apply step throw.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
+#include "api/src/memory_core.h"
 #include "engram/engram.h"
 #include "tests/test_util.h"
 
@@ -18,8 +19,8 @@ using testing::TempDir;
 
 class FailPoint {
  public:
-  FailPoint() { setenv("ENGRAM_FAILPOINT", "index_apply", 1); }
-  ~FailPoint() { unsetenv("ENGRAM_FAILPOINT"); }
+  FailPoint() { detail::fail_index_apply_for_testing(true); }
+  ~FailPoint() { detail::fail_index_apply_for_testing(false); }
 };
 
 // What a caller can observe of a memory: its slots, counts and a search.

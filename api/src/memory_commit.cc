@@ -11,8 +11,7 @@
 //   4. counts the change toward the next automatic checkpoint.
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
-#include <cstring>
+#include <atomic>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -22,6 +21,8 @@
 
 namespace engram::detail {
 namespace {
+
+std::atomic<bool> fail_index_apply{false};
 
 // The ops a change logs, in replay order: removals before additions (a re-keyed slot leaves the
 // index with its old key and comes back with its new one).
@@ -34,6 +35,8 @@ std::vector<storage::IndexOp> plan_ops(const std::vector<SlotId>& removed,
 }
 
 }  // namespace
+
+void fail_index_apply_for_testing(bool on) { fail_index_apply.store(on); }
 
 MemoryCore::StoreWrite MemoryCore::batch_write(storage::SlotBatch& batch, bool sync) {
   return [this, &batch, sync](const Change& c) {
@@ -115,11 +118,10 @@ void MemoryCore::commit_locked(Change& c, const StoreWrite& store_write, bool ov
 
 void MemoryCore::apply_locked(const Change& c) {
   state_ = c.next;
-  // A fault-injection point for the tests of step 3 (a real index rarely fails on demand):
-  // ENGRAM_FAILPOINT=index_apply makes applying any change that touches the index throw.
-  if (const char* fp = std::getenv("ENGRAM_FAILPOINT");
-      fp && std::strcmp(fp, "index_apply") == 0 && !(c.added.empty() && c.removed.empty()))
-    throw Error(ErrorCode::kInternal, "injected failure (ENGRAM_FAILPOINT=index_apply)");
+  // A fault-injection point for the tests of step 3 (a real index rarely fails on demand): one
+  // relaxed atomic load on the write path.
+  if (fail_index_apply.load(std::memory_order_relaxed) && !(c.added.empty() && c.removed.empty()))
+    throw Error(ErrorCode::kInternal, "injected failure (fail_index_apply_for_testing)");
   if (!c.removed.empty() && index_->is_trained()) index_->remove(c.removed);
   if (!c.added.empty()) index_add_locked(c.added.size(), c.added_keys, c.added.data());
   if (config_.cache_values) {

@@ -33,6 +33,10 @@ class BulkChunk;
 
 namespace engram::detail {
 
+// Tests only: while on, applying any change that touches an index throws (memory_commit.cc),
+// so that the undo path of the commit unit can be exercised.
+void fail_index_apply_for_testing(bool on);
+
 class MemoryCore {
  public:
   // Opens the memory and recovers its index (checkpoint + op-log catch-up, or a full rebuild
