@@ -1,4 +1,4 @@
-// lm/block.h — one pre-LN decoder block: attention, optional memory sublayer, feed-forward.
+// lm/block.h — one pre-LN decoder block: attention, (the memory sublayer), feed-forward.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -15,20 +15,16 @@ namespace engram::lm {
 struct BlockImpl : torch::nn::Module {
   BlockImpl(const ModelConfig& c, bool with_memory);
 
-  // h [B, T, C] → [B, T, C]. `slots`, when given and this block has the memory sublayer,
-  // receives the (key, value) slots of these positions.
-  torch::Tensor forward(torch::Tensor h, LayerCache* cache, MemoryInterface* memory,
-                        MemorySlots* slots);
-
-  // Runs the block only as far as the memory sublayer needs and returns its slots.
-  MemorySlots slots_only(const torch::Tensor& h);
+  // h [B, T, C] → [B, T, C]: attend, then feed_forward. The memory block's sublayer sits
+  // between the two and is run by the model (Gpt::trace), which owns what it reads.
+  torch::Tensor forward(const torch::Tensor& h, LayerCache* cache);
+  torch::Tensor attend(const torch::Tensor& h, LayerCache* cache);  // h + attn(ln1(h))
+  torch::Tensor feed_forward(const torch::Tensor& h);               // h + mlp(ln2(h))
 
   float dropout;
   torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
   CausalSelfAttention attn{nullptr};
   MemoryAttention memory{nullptr};  // null in blocks without the memory sublayer
-  bool knn = false;                 // memory_knn: the sublayer reads, the model mixes (Gpt)
-  KnnRead last_knn;                 // the kNN read of the latest forward
   torch::nn::Linear fc{nullptr}, proj{nullptr};
 };
 TORCH_MODULE(Block);

@@ -18,11 +18,10 @@ int64_t score_heldout(LoadedModel& m, const std::vector<Document>& docs, int64_t
         x[0][t] = ids[s + t];
         y[0][t] = ids[s + t + 1];
       }
-      KnnParts parts;
-      MemorySlots slots;
-      auto out = m.model->forward(x.to(m.device), memory, nullptr, store ? &slots : nullptr, &parts);  // [1, T, V]
-      fn(out, parts, y.to(m.device));
+      const Trace trace = m.model->trace(x.to(m.device), memory, nullptr, store);
+      fn(trace, y.to(m.device));
       scored += T;
+      const MemorySlots& slots = trace.slots;
       if (store && memory != nullptr && slots.keys.defined() && slots.keys.size(1) > 0) {
         const int64_t dk = slots.keys.size(-1);
         auto k = slots.keys.to(torch::kCPU, torch::kFloat).reshape({-1, dk}).contiguous();    // [T', dk]

@@ -14,9 +14,9 @@
 
 namespace engram::lm {
 
-// Called per segment: the model's output (log-probabilities or logits) [1, T, V], the kNN parts
-// (memory_knn models; else empty), and the targets [1, T].
-using SegmentFn = std::function<void(const torch::Tensor& out, const KnnParts& parts, const torch::Tensor& y)>;
+// Called per segment with the model's trace of it (Gpt::output gives its distribution) and the
+// targets [1, T].
+using SegmentFn = std::function<void(const Trace& trace, const torch::Tensor& y)>;
 
 // Scores at most `max_tokens` tokens (whole segments); returns how many were scored.
 int64_t score_heldout(LoadedModel& m, const std::vector<Document>& docs, int64_t max_tokens,

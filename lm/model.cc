@@ -32,8 +32,16 @@ GptImpl::GptImpl(const ModelConfig& c) : cfg(c) {
   }
 }
 
-torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory,
-                               ModelCache* cache, MemorySlots* slots, KnnParts* parts) {
+torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory, ModelCache* cache) {
+  return output(trace(idx, memory, cache, false));
+}
+
+torch::Tensor GptImpl::output(const Trace& t) const {
+  if (!cfg.memory_knn || !t.knn.alpha.defined()) return t.logits;
+  return MemoryAttentionImpl::mix(t.logits, t.knn);  // log-probabilities
+}
+
+Trace GptImpl::trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCache* cache, bool want_slots) {
   const int64_t T = idx.size(1);
   const int64_t past = cache != nullptr ? cache->length() : 0;
   if (past + T > cfg.block_size)
@@ -46,24 +54,31 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory
     checked_memory_ = memory;
   }
   if (cache != nullptr && cache->layers.size() != blocks.size()) cache->layers.resize(blocks.size());
+  Trace t;
   auto pos = torch::arange(past, past + T, idx.options().dtype(torch::kLong));  // [T]
   auto h = wte(idx) + wpe(pos).unsqueeze(0);                                       // [B, T, C]
-  for (std::size_t i = 0; i < blocks.size(); ++i)
-    h = blocks[i]->forward(h, cache != nullptr ? &cache->layers[i] : nullptr, memory, slots);
-  h = ln_f(h);                                  // [B, T, C]
-  auto logits = torch::matmul(h, wte->weight.t());  // [B, T, V] (output tied to the embedding)
-  if (cfg.memory_knn && cfg.has_memory()) {
-    if (slots != nullptr && slots->keys.defined()) slots->values = knn_values(idx, cfg.mem_dim());
-    KnnRead r = std::move(blocks[cfg.memory_layer]->last_knn);
-    blocks[cfg.memory_layer]->last_knn = KnnRead{};
-    if (parts != nullptr) {
-      parts->lm_logits = logits;
-      parts->read = r;
-      if (parts->skip_mix) return logits;
+  for (int i = 0; i < static_cast<int>(blocks.size()); ++i) {
+    LayerCache* c = cache != nullptr ? &cache->layers[i] : nullptr;
+    if (i != cfg.memory_layer) {
+      h = blocks[i]->forward(h, c);
+      continue;
     }
-    logits = MemoryAttentionImpl::mix(logits, r);  // log-probabilities
+    // The memory block: self-attention, the memory sublayer, the feed-forward network.
+    Block& b = blocks[i];
+    h = b->attend(h, c);
+    // Slots come from the stream the sublayer reads, before its own update, so that a key
+    // depends on nothing retrieved: ingestion then needs no memory at all.
+    if (want_slots) t.slots = b->memory->slots(h);
+    if (cfg.memory_knn)
+      t.knn = b->memory->knn(h, memory);  // mixed into the output distribution (output())
+    else
+      h = h + b->memory(h, memory);       // [B, T, C]
+    h = b->feed_forward(h);
   }
-  return logits;
+  h = ln_f(h);                                      // [B, T, C]
+  t.logits = torch::matmul(h, wte->weight.t());     // [B, T, V] (output tied to the embedding)
+  if (cfg.memory_knn && t.slots.keys.defined()) t.slots.values = knn_values(idx, cfg.mem_dim());
+  return t;
 }
 
 torch::Tensor knn_values(const torch::Tensor& idx, int64_t dim) {
@@ -80,17 +95,17 @@ MemorySlots GptImpl::encode_slots(const torch::Tensor& idx) {
     throw Error(ErrorCode::kInvalidArgument, "segment longer than block_size");
   auto pos = torch::arange(0, T, idx.options().dtype(torch::kLong));  // [T]
   auto h = wte(idx) + wpe(pos).unsqueeze(0);                           // [B, T, C]
-  for (int i = 0; i < cfg.memory_layer; ++i) h = blocks[i]->forward(h, nullptr, nullptr, nullptr);
-  MemorySlots s = blocks[cfg.memory_layer]->slots_only(h);
+  for (int i = 0; i < cfg.memory_layer; ++i) h = blocks[i]->forward(h, nullptr);
+  MemorySlots s = blocks[cfg.memory_layer]->memory->slots(blocks[cfg.memory_layer]->attend(h, nullptr));
   if (cfg.memory_knn) s.values = knn_values(idx, cfg.mem_dim());
   return s;
 }
 
-torch::Tensor knn_loss(const KnnParts& parts, const torch::Tensor& targets) {
-  const KnnRead& r = parts.read;
-  if (!r.alpha.defined()) return lm_loss(parts.lm_logits, targets);
+torch::Tensor trace_loss(const Trace& t, const torch::Tensor& targets) {
+  const KnnRead& r = t.knn;
+  if (!r.alpha.defined()) return lm_loss(t.logits, targets);
   auto y = targets.unsqueeze(-1);                                                  // [B, T, 1]
-  auto p_lm = torch::log_softmax(parts.lm_logits, -1).gather(-1, y).squeeze(-1).exp();  // [B, T]
+  auto p_lm = torch::log_softmax(t.logits, -1).gather(-1, y).squeeze(-1).exp();   // [B, T]
   auto p_knn = (r.alpha * r.tokens.eq(y).to(r.alpha.dtype())).sum(-1);             // [B, T]
   auto lam = r.lambda.squeeze(-1);                                                  // [B, T]
   return -torch::log(((1 - lam) * p_lm + lam * p_knn).clamp_min(1e-10)).mean();

@@ -20,24 +20,31 @@ struct ModelCache {
   void clear() { layers.clear(); }
 };
 
-struct KnnParts {
-  torch::Tensor lm_logits;  // [B, T, V]
-  KnnRead read;             // undefined tensors when nothing was retrieved
-  bool skip_mix = false;    // set by the caller: forward() returns lm_logits unmixed (knn_loss)
+// Everything one pass of the decoder computes, for the code that needs more than the output:
+// training (the slots to store, the kNN read for its loss) and read-out tuning.
+struct Trace {
+  torch::Tensor logits;  // [B, T, V] the LM's own next-token logits (before any kNN mixture)
+  KnnRead knn;           // memory_knn: the read of the retrieved slots (undefined: nothing retrieved)
+  MemorySlots slots;     // the memory block's slots of these positions (when asked for)
 };
 
 struct GptImpl : torch::nn::Module {
   explicit GptImpl(const ModelConfig& c);
 
-  // idx [B, T] (int64 token ids) → logits [B, T, V]. With a cache, idx continues the cached
-  // positions. `memory` (nullable) is read by the memory sublayer; `slots` (nullable) receives
-  // the slots the memory block produced. Throws engram::Error(kInvalidArgument) when the
-  // positions exceed block_size or the memory's dimensions do not match.
-  // With memory_knn, `parts` (nullable) receives the LM's own logits (before mixing) and the
-  // kNN read, for tuning the read-out (lm/tuner.h).
+  // idx [B, T] (int64 token ids) → the next-token distribution [B, T, V]: logits, or with
+  // memory_knn the log-probabilities log((1−λ)·p_LM + λ·p_kNN). With a cache, idx continues the
+  // cached positions. `memory` (nullable) is read by the memory sublayer. Throws
+  // engram::Error(kInvalidArgument) when the positions exceed block_size or the memory's
+  // dimensions do not match.
   torch::Tensor forward(const torch::Tensor& idx, MemoryInterface* memory = nullptr,
-                        ModelCache* cache = nullptr, MemorySlots* slots = nullptr,
-                        KnnParts* parts = nullptr);
+                        ModelCache* cache = nullptr);
+
+  // The same pass, returning its parts; with `want_slots` also the slots to store.
+  Trace trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCache* cache = nullptr,
+              bool want_slots = false);
+
+  // The output of a trace: its logits, mixed with its kNN read when the model has one.
+  torch::Tensor output(const Trace& t) const;
 
   // Only the memory block's slots for idx [B, T]: the layers above it are not run.
   MemorySlots encode_slots(const torch::Tensor& idx);
@@ -58,8 +65,8 @@ torch::Tensor knn_values(const torch::Tensor& idx, int64_t dim);
 // Mean next-token cross-entropy: logits [B, T, V], targets [B, T] → [].
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets);
 
-// The same loss as lm_loss(mix(lm_logits, read), targets), computed at the targets only:
+// The loss of a trace: lm_loss of its output, computed for a kNN read at the targets only,
 // −log((1−λ)·p_LM(y) + λ·p_kNN(y)), without building the mixed [B, T, V] distribution.
-torch::Tensor knn_loss(const KnnParts& parts, const torch::Tensor& targets);
+torch::Tensor trace_loss(const Trace& t, const torch::Tensor& targets);
 
 }  // namespace engram::lm

@@ -6,15 +6,9 @@
 namespace engram::lm {
 
 torch::Tensor SegmentRunner::step_loss(const torch::Tensor& x, const torch::Tensor& y, MemorySlots* slots) {
-  if (model_->cfg.memory_knn && memory_ != nullptr) {
-    // Scored at the targets only: the mixed [B, T, V] distribution is never built.
-    KnnParts parts;
-    parts.skip_mix = true;
-    model_->forward(x, memory_, nullptr, slots, &parts);
-    return knn_loss(parts, y);
-  }
-  auto logits = model_->forward(x, memory_, nullptr, memory_ ? slots : nullptr);  // [B, T, V]
-  return lm_loss(logits, y);
+  Trace t = model_->trace(x, memory_, nullptr, memory_ != nullptr);
+  *slots = std::move(t.slots);
+  return trace_loss(t, y);
 }
 
 double SegmentRunner::run(const torch::Tensor& x, const torch::Tensor& y,
@@ -39,11 +33,10 @@ double SegmentRunner::run(const torch::Tensor& x, const torch::Tensor& y,
 torch::Tensor SegmentRunner::nll(const torch::Tensor& x, const torch::Tensor& y) {
   torch::NoGradGuard no_grad;
   model_->eval();
-  MemorySlots slots;
-  auto logits = model_->forward(x, memory_, nullptr, memory_ ? &slots : nullptr);  // [B, T, V]
-  auto logp = torch::log_softmax(logits, -1);                                        // [B, T, V]
+  Trace t = model_->trace(x, memory_, nullptr, memory_ != nullptr);
+  auto logp = torch::log_softmax(model_->output(t), -1);                             // [B, T, V]
   auto out = -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1);                          // [B, T]
-  if (memory_ != nullptr) store(slots);
+  if (memory_ != nullptr) store(t.slots);
   return out;
 }
 

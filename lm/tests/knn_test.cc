@@ -73,9 +73,8 @@ TEST(Knn, SlotValuesAreTheNextTokens) {
   ASSERT_EQ(s.values.size(1), 9);
   EXPECT_TRUE(torch::equal(s.values.select(2, 0).to(torch::kLong), idx.narrow(1, 1, 9)));
   EXPECT_EQ(s.values.narrow(2, 1, s.values.size(2) - 1).abs().sum().item<float>(), 0.0f);
-  // forward() hands out the same slots as encode_slots().
-  MemorySlots f;
-  model->forward(idx, nullptr, nullptr, &f);
+  // trace() hands out the same slots as encode_slots().
+  MemorySlots f = model->trace(idx, nullptr, nullptr, true).slots;
   EXPECT_TRUE(torch::allclose(f.keys, s.keys, 1e-5, 1e-6));
   EXPECT_TRUE(torch::equal(f.values, s.values));
 }
@@ -161,12 +160,11 @@ TEST(Knn, GradientsReachScaleInterpolationAndQueries) {
 TEST(Knn, TheLossAtTheTargetsEqualsTheLossOfTheMixedDistribution) {
   KnnWithMemory k(5);
   const auto full = lm_loss(k.model->forward(k.x, k.mem.get()), k.y).item<double>();
-  KnnParts parts;
-  parts.skip_mix = true;
-  auto raw = k.model->forward(k.x, k.mem.get(), nullptr, nullptr, &parts);
-  ASSERT_TRUE(parts.read.alpha.defined());
-  EXPECT_TRUE(torch::equal(raw, parts.lm_logits));
-  EXPECT_NEAR(knn_loss(parts, k.y).item<double>(), full, 1e-4);
+  const Trace t = k.model->trace(k.x, k.mem.get());
+  ASSERT_TRUE(t.knn.alpha.defined());
+  // forward() is the trace's output: the mixture of its logits and its kNN read.
+  EXPECT_TRUE(torch::allclose(k.model->output(t), k.model->forward(k.x, k.mem.get()), 1e-5, 1e-6));
+  EXPECT_NEAR(trace_loss(t, k.y).item<double>(), full, 1e-4);
 }
 
 TEST(Corpus, ASentenceEndsAfterClosingQuotes) {
