@@ -57,6 +57,12 @@ char* engram_spm_piece(void* h, int id) {
   return dup(static_cast<sentencepiece::SentencePieceProcessor*>(h)->IdToPiece(id));
 }
 
+int engram_spm_piece_to_id(void* h, const char* piece) {
+  auto* sp = static_cast<sentencepiece::SentencePieceProcessor*>(h);
+  const int id = sp->PieceToId(piece);
+  return id == sp->unk_id() && sp->IdToPiece(id) != piece ? -1 : id;
+}
+
 int engram_spm_size(void* h) { return static_cast<sentencepiece::SentencePieceProcessor*>(h)->GetPieceSize(); }
 int engram_spm_eos(void* h) { return static_cast<sentencepiece::SentencePieceProcessor*>(h)->eos_id(); }
 void engram_spm_free(void* p) { std::free(p); }

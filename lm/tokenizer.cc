@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 
 #include "engram/error.h"
+#include "lm/reader.h"
 
 #ifndef ENGRAM_SPM_TRAIN_PATH
 #define ENGRAM_SPM_TRAIN_PATH "engram-spm-train"
@@ -32,6 +34,7 @@ struct Shim {
   int (*encode)(void*, const char*, std::size_t, int**, std::size_t*);
   char* (*decode)(void*, const int*, std::size_t);
   char* (*piece)(void*, int);
+  int (*piece_to_id)(void*, const char*);
   int (*size)(void*);
   int (*eos)(void*);
   void (*free)(void*);
@@ -65,6 +68,7 @@ const Shim& shim() {
     s.encode = reinterpret_cast<int (*)(void*, const char*, std::size_t, int**, std::size_t*)>(sym("engram_spm_encode"));
     s.decode = reinterpret_cast<char* (*)(void*, const int*, std::size_t)>(sym("engram_spm_decode"));
     s.piece = reinterpret_cast<char* (*)(void*, int)>(sym("engram_spm_piece"));
+    s.piece_to_id = reinterpret_cast<int (*)(void*, const char*)>(sym("engram_spm_piece_to_id"));
     s.size = reinterpret_cast<int (*)(void*)>(sym("engram_spm_size"));
     s.eos = reinterpret_cast<int (*)(void*)>(sym("engram_spm_eos"));
     s.free = reinterpret_cast<void (*)(void*)>(sym("engram_spm_free"));
@@ -99,6 +103,18 @@ void Tokenizer::train(const std::vector<std::string>& texts, int vocab_size,
     for (char c : t) chars += !std::isspace(static_cast<unsigned char>(c));
   if (chars == 0) throw Error(ErrorCode::kInvalidArgument, "tokenizer: the corpus is empty");
   if (vocab_size < 8) throw Error(ErrorCode::kInvalidArgument, "tokenizer: vocab_size must be >= 8");
+  // Byte fallback needs its 256 byte pieces besides every character of the corpus and the
+  // meta pieces: a smaller vocabulary (tiny test models) is raised to the least that fits.
+  std::set<uint32_t> chars_seen;
+  for (const auto& t : texts)
+    for (std::size_t i = 0; i < t.size(); ++i)
+      if ((static_cast<unsigned char>(t[i]) & 0xC0) != 0x80) {
+        uint32_t cp = static_cast<unsigned char>(t[i]);
+        for (std::size_t j = i + 1; j < t.size() && (static_cast<unsigned char>(t[j]) & 0xC0) == 0x80; ++j)
+          cp = (cp << 8) | static_cast<unsigned char>(t[j]);
+        if (!std::isspace(static_cast<int>(cp & 0x7f)) || cp > 0x7f) chars_seen.insert(cp);
+      }
+  vocab_size = std::max<int>(vocab_size, 256 + static_cast<int>(chars_seen.size()) + 16);
   // SentencePiece trains from files; write the corpus to one next to the model.
   const std::string input = model_path + ".train.txt";
   {
@@ -110,10 +126,17 @@ void Tokenizer::train(const std::vector<std::string>& texts, int vocab_size,
   if (prefix.size() > 6 && prefix.substr(prefix.size() - 6) == ".model")
     prefix = prefix.substr(0, prefix.size() - 6);
   // hard_vocab_limit=false: a small corpus yields fewer pieces instead of failing.
+  // byte_fallback: a character the corpus never showed ("é" in "Bogotá") is written as its
+  // UTF-8 bytes instead of ⁇, so any answer can be spelled. split_digits: a number is its
+  // digits, so years and codes the model never saw are copied digit by digit.
+  // The reader's marks are single pieces (lm/reader.h).
+  std::string symbols;
+  for (const char* m : kReaderMarks) symbols += std::string(symbols.empty() ? "" : ",") + m;
   const std::string args =
       "--input=" + input + " --model_prefix=" + prefix + " --vocab_size=" +
       std::to_string(vocab_size) +
-      " --model_type=unigram --character_coverage=1.0 --hard_vocab_limit=false"
+      " --model_type=unigram --character_coverage=0.9999 --hard_vocab_limit=false"
+      " --byte_fallback=true --split_digits=true --user_defined_symbols=" + symbols +
       " --input_sentence_size=2000000 --shuffle_input_sentence=true --max_sentence_length=16384"
       " --num_threads=" + std::to_string(std::max(1, threads)) + " --minloglevel=2";
   // Training runs in a helper process (tools/spm_train_main.cc explains why).
@@ -166,6 +189,7 @@ std::string Tokenizer::decode(const std::vector<int>& ids) const {
 }
 
 std::string Tokenizer::piece(int id) const { return take(shim().piece(sp_->sp, id)); }
+int Tokenizer::piece_id(const std::string& piece) const { return shim().piece_to_id(sp_->sp, piece.c_str()); }
 int Tokenizer::vocab_size() const { return shim().size(sp_->sp); }
 int Tokenizer::eos_id() const { return shim().eos(sp_->sp); }
 

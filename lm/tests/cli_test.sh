@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 export OMP_WAIT_POLICY=PASSIVE
 
 # train: a tiny kNN model; the checkpoint, loss curve and plot are written.
-out=$("$ENGRAM" train "$DATA/austen-sample.txt" --out "$D/m" --vocab-size 120 --layers 2 --heads 4 \
+out=$("$ENGRAM" train "$DATA/austen-sample.txt" --out "$D/m" --vocab-size 400 --layers 2 --heads 4 \
   --width 48 --block-size 32 --segments 2 --batch 4 --steps 30 --warmup 5 --knn --threads 1 --quiet \
   --drill-facts "$DATA/facts-sample.tsv")
 echo "$out" | grep -q '"steps":30' || fail "train did not report 30 steps: $out"
