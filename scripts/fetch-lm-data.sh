@@ -19,7 +19,12 @@
 #   OUT/facts/train.tsv       prompt<TAB>answer facts for training drills (disjoint people)
 #   OUT/facts/eval.tsv        >= 1,000 facts about people never used in training
 #   OUT/facts/eval-rephrased.tsv  the same facts, asked another way
+#   OUT/facts/eval-inverted.tsv   the same facts stated object first, asked subject first
+#   OUT/facts/train-triples.tsv   subject<TAB>relation<TAB>object of the training people (reader drills)
+# Fact files carry the relation in a last column. check-fact-leak.py then verifies that no
+# evaluation subject is in the training facts or the training text.
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 OUT=${1:-data/lm}
 mkdir -p "$OUT/corpus" "$OUT/facts" "$OUT/debs"
@@ -167,16 +172,29 @@ def facts(ns):
     return rows
 def canon(n, rel): return '%s was born in the year' % n if rel == 'born' else '%s died in the year' % n
 def rephr(n, rel): return 'The year of the birth of %s was' % n if rel == 'born' else 'The year of the death of %s was' % n
-with open(os.path.join(out, 'facts', 'train.tsv'), 'w') as f:
-    for n, rel, y in facts(train_names): f.write('%s\t%s\n' % (canon(n, rel), y))
+def inverted(n, rel, y):  # stated object first when ingested, asked subject first
+    return ('In %s, %s was born.' % (y, n) if rel == 'born' else 'In %s, %s died.' % (y, n)), canon(n, rel)
+with open(os.path.join(out, 'facts', 'train.tsv'), 'w') as f, \
+     open(os.path.join(out, 'facts', 'train-triples.tsv'), 'w') as t:
+    for n, rel, y in facts(train_names):
+        f.write('%s\t%s\t%s\n' % (canon(n, rel), y, rel))
+        t.write('%s\t%s\t%s\n' % (n, rel, y))
 with open(os.path.join(out, 'facts', 'eval.tsv'), 'w') as f, \
-     open(os.path.join(out, 'facts', 'eval-rephrased.tsv'), 'w') as g:
+     open(os.path.join(out, 'facts', 'eval-rephrased.tsv'), 'w') as g, \
+     open(os.path.join(out, 'facts', 'eval-inverted.tsv'), 'w') as h:
     for n, rel, y in facts(eval_names):
-        f.write('%s\t%s\n' % (canon(n, rel), y))
-        g.write('%s\t%s\n' % (rephr(n, rel), y))
+        f.write('%s\t%s\t%s\n' % (canon(n, rel), y, rel))
+        g.write('%s\t%s\t%s\n' % (rephr(n, rel), y, rel))
+        st, q = inverted(n, rel, y)
+        h.write('%s\t%s\t%s\t%s\n' % (st, q, y, rel))
 print('facts: %d people (%d kept after removing names found in the prose); train %d facts, eval %d facts'
       % (len(people), len(names), 2 * len(train_names), 2 * len(eval_names)))
 PYEOF
+
+# Evaluation facts must not reach training: subjects disjoint, no eval subject in the prose.
+"$PY" "$HERE/check-fact-leak.py" --train "$OUT/facts/train-triples.tsv" --train "$OUT/facts/train.tsv" \
+  --corpus "$OUT/corpus/train.txt" --corpus "$OUT/corpus/valid.txt" \
+  --eval "$OUT/facts/eval.tsv" --eval "$OUT/facts/eval-rephrased.tsv" --eval "$OUT/facts/eval-inverted.tsv"
 
 cp "$OUT/debs/x/usr/share/doc/wordnet-base/copyright" "$OUT/facts/LICENSE-wordnet"
 cp "$OUT/debs/x/usr/share/doc/r-cran-janeaustenr/copyright" "$OUT/corpus/LICENSE-janeaustenr"

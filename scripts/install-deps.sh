@@ -11,6 +11,7 @@ packages=(
   libboost-dev                          # Asio and Beast (header-only)
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev
+  python3                               # scripts/check-fact-leak.py and its test; the LM data script
   libtorch-dev libsentencepiece-dev     # the LM layer (skip with ENGRAM_NO_LM=1)
 )
 if [ "${ENGRAM_NO_LM:-0}" = 1 ]; then
