@@ -86,6 +86,8 @@ LoadedModel load_checkpoint(const std::string& dir, c10::Device device) {
                                             " pieces but the model expects " +
                                             std::to_string(m.cfg.vocab_size));
   if (!fs::exists(d / "model.pt")) throw Error(ErrorCode::kNotFound, "checkpoint: missing " + (d / "model.pt").string());
+  if (m.cfg.read_passages > 0)
+    m.passage_keys = std::make_shared<LexicalKeys>(LexicalKeys::load((d / "passage_keys.tsv").string()));
   m.model = Gpt(m.cfg);
   try {
     torch::load(m.model, (d / "model.pt").string());

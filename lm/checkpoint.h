@@ -3,6 +3,7 @@
 //   model.pt        parameters (LibTorch archive)
 //   optimizer.pt    AdamW state (for resuming)
 //   tokenizer.model the SentencePiece model
+//   passage_keys.tsv the lexical keys of the passage memory (models that read passages)
 #pragma once
 
 #include <torch/optim/optimizer.h>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "lm/lexical_keys.h"
 #include "lm/model.h"
 #include "lm/tokenizer.h"
 
@@ -26,6 +28,7 @@ struct LoadedModel {
   std::unique_ptr<Tokenizer> tokenizer;
   TrainState state;
   std::string options_json;  // the training options the model was trained with
+  std::shared_ptr<LexicalKeys> passage_keys;  // null unless cfg.read_passages > 0
   c10::Device device{c10::kCPU};
 };
 

@@ -16,6 +16,8 @@
 #include "lm/ingest.h"
 #include "lm/language_model.h"
 #include "lm/memory_store.h"
+#include "lm/passages.h"
+#include "lm/question_answering.h"
 #include "lm/trainer.h"
 #include "lm/tuner.h"
 
@@ -74,6 +76,14 @@ void register_lm_commands(CLI::App& app) {
     c->add_option("--drill-ratio", o->drill_ratio)->capture_default_str();
     c->add_option("--drill-knowledge-segments", o->drill_knowledge_segments)->capture_default_str();
     c->add_option("--rephrase-prob", o->rephrase_prob)->capture_default_str();
+    c->add_option("--reader-ratio", o->reader_ratio,
+                  "share of episodes that are reader drills: passages, a question, its answer (0: none)")
+        ->capture_default_str();
+    c->add_option("--reader-facts", o->reader_facts,
+                  "subject<TAB>relation<TAB>object facts whose subjects reader drills use (never eval subjects)")
+        ->check(CLI::ExistingFile);
+    c->add_option("--read-passages", o->read_passages, "passages a reader drill (and a question) reads")
+        ->capture_default_str();
     c->add_option("--seed", o->seed)->capture_default_str();
     c->add_option("--threads", o->threads)->capture_default_str();
     c->add_option("--device", o->device, "cpu | cuda")->capture_default_str();
@@ -95,13 +105,17 @@ void register_lm_commands(CLI::App& app) {
       std::string model, prompt, db, memory, device = "cpu";
       GenerateOptions g;
       int threads = 2;
+      bool show_retrieved = false;
     };
     auto o = std::make_shared<G>();
-    auto* c = app.add_subcommand("generate", "continue a prompt, reading a memory at every step");
+    auto* c = app.add_subcommand("generate", "continue a prompt (or answer it from a memory)");
     c->add_option("--model,-m", o->model, "model directory")->required();
     c->add_option("--prompt,-p", o->prompt)->required();
     c->add_option("--data,--db", o->db, "database folder holding the memory");
-    c->add_option("--memory", o->memory, "memory name in --data (none: generate without memory)");
+    c->add_option("--memory", o->memory,
+                  "memory name in --data: a model that reads passages answers from NAME.passages, "
+                  "others read NAME at every step (none: generate without memory)");
+    c->add_flag("--show-retrieved", o->show_retrieved, "print the passages read (score and text) on stderr");
     c->add_option("--max-new-tokens,-n", o->g.max_new_tokens)->capture_default_str();
     c->add_option("--temperature", o->g.temperature, "0: greedy")->capture_default_str();
     c->add_option("--top-k", o->g.top_k)->capture_default_str();
@@ -119,7 +133,17 @@ void register_lm_commands(CLI::App& app) {
         DatabaseOptions dbo;
         dbo.create_if_missing = false;
         db = Database::open(o->db, dbo);
+        if (auto passages = passage_memory_for(*lm, *db, o->memory)) {
+          const Answer a = answer_from_passages(*lm, *passages, {o->prompt}, o->g)[0];
+          if (o->show_retrieved)
+            for (const auto& p : a.passages) std::fprintf(stderr, "retrieved %.3f  %s\n", p.score, p.text.c_str());
+          std::cout << o->prompt << a.text << std::endl;
+          return;
+        }
         mem = open_model_memory(*db, o->memory, lm->config(), false);
+        if (o->show_retrieved)
+          std::fprintf(stderr, "generate: memory '%s' has no passages to show (the model %s)\n", o->memory.c_str(),
+                       lm->config().read_passages > 0 ? "reads passages, but none were ingested" : "does not read passages");
       }
       std::cout << o->prompt << generate_text(*lm, o->prompt, o->g, mem.get()) << std::endl;
     });
@@ -129,14 +153,21 @@ void register_lm_commands(CLI::App& app) {
     auto o = std::make_shared<EvalOptions>();
     auto* c = app.add_subcommand("eval", "held-out perplexity and unseen-fact recall, with and without memory");
     c->add_option("--model,-m", o->model, "model directory")->required();
-    c->add_option("--facts", o->facts, "prompt<TAB>answer facts never seen in training")->required()->check(CLI::ExistingFile);
-    c->add_option("--rephrased", o->rephrased, "the same facts asked another way")->check(CLI::ExistingFile);
+    c->add_option("--facts", o->facts, "prompt<TAB>answer[<TAB>relation] facts never seen in training")
+        ->required()->check(CLI::ExistingFile);
+    c->add_option("--rephrased", o->rephrased, "the same facts asked another way (one line per fact)")
+        ->check(CLI::ExistingFile);
+    c->add_option("--inverted", o->inverted,
+                  "statement<TAB>prompt<TAB>answer[<TAB>relation]: facts stated object first, asked subject first")
+        ->check(CLI::ExistingFile);
+    c->add_option("--out", o->out, "per-fact results, one JSON object a line (prompt, answer, generated, retrieved)");
     c->add_option("--text", o->text, "text for the memory (training corpus; distractors)")->check(CLI::ExistingFile);
     c->add_option("--heldout", o->heldout, "held-out text for perplexity")->check(CLI::ExistingFile);
     c->add_option("--db", o->db, "database folder (default: temporary)");
     c->add_option("--distractor-slots", o->distractor_slots)->capture_default_str();
     c->add_option("--max-facts", o->max_facts, "0: all")->capture_default_str();
-    c->add_option("--max-new-tokens", o->max_new_tokens)->capture_default_str();
+    c->add_option("--max-new-tokens", o->max_new_tokens, "answer tokens generated (0: what the longest answer needs)")
+        ->capture_default_str();
     c->add_option("--ppl-tokens", o->ppl_tokens)->capture_default_str();
     c->add_option("--facts-per-paragraph", o->facts_per_paragraph)->capture_default_str();
     c->add_flag("--packed{false},!--sentences", o->sentence_segments,
@@ -175,11 +206,23 @@ int run_text_ingest(const TextIngestArgs& a) {
   auto mem = open_model_memory(*db, a.memory, lm->config(), false);
   const auto docs = read_documents(a.files);
   const IngestReport r = ingest_documents(*lm, docs, *mem, a.io);
+  // A model that reads passages also gets the documents' sentences in NAME.passages.
+  int64_t passages = 0, passage_slots = 0;
+  if (lm->passage_keys() != nullptr) {
+    auto pm = open_passage_memory(*db, passage_memory_name(a.memory), lm->passage_keys()->dim(), false);
+    std::vector<std::string> units;
+    for (const auto& d : docs)
+      for (auto& p : passage_units(d)) units.push_back(std::move(p));
+    passages = store_passages(*pm, *lm->passage_keys(), units);
+    passage_slots = static_cast<int64_t>(pm->count());
+  }
   std::printf("{\"documents\":%lld,\"segments\":%lld,\"tokens\":%lld,\"inserted\":%lld,"
-              "\"refreshed\":%lld,\"seconds\":%.2f,\"memory_slots\":%llu}\n",
+              "\"refreshed\":%lld,\"passages\":%lld,\"seconds\":%.2f,\"memory_slots\":%llu,"
+              "\"passage_slots\":%lld}\n",
               static_cast<long long>(r.documents), static_cast<long long>(r.segments),
               static_cast<long long>(r.tokens), static_cast<long long>(r.inserted),
-              static_cast<long long>(r.refreshed), r.seconds, static_cast<unsigned long long>(mem->count()));
+              static_cast<long long>(r.refreshed), static_cast<long long>(passages), r.seconds,
+              static_cast<unsigned long long>(mem->count()), static_cast<long long>(passage_slots));
   return 0;
 }
 

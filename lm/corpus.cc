@@ -32,16 +32,28 @@ void trim_into(std::string s, std::size_t offset, std::vector<Sentence>* out) {
   if (e > b) out->push_back({s.substr(b, e - b), offset + b});
 }
 
-// The word ending at t[dot] ('.') is an initial ("L.") or a title ("Mr."), not a sentence end.
+// The word ending at t[dot] ('.') is an abbreviation, not a sentence end: an initial ("L."),
+// a dotted abbreviation ("U.S.", "e.g.", "Ph.D."), or a known short form ("Mr.", "etc.").
 bool abbreviation_before(const std::string& t, std::size_t dot) {
   std::size_t b = dot;
   while (b > 0 && std::isalpha(static_cast<unsigned char>(t[b - 1]))) --b;
   const std::string w = t.substr(b, dot - b);
+  if (w.empty()) return false;
+  // "U.S.", "e.g.", "Ph.D.": letters and dots, at least one dot inside.
+  if (b > 0 && t[b - 1] == '.') {
+    std::size_t a = b - 1;
+    while (a > 0 && (std::isalpha(static_cast<unsigned char>(t[a - 1])) || t[a - 1] == '.')) --a;
+    const std::size_t dots = std::count(t.begin() + a, t.begin() + dot, '.');
+    if (dot - a <= 8 && dots >= 1) return true;
+  }
   if (b > 0 && !std::isspace(static_cast<unsigned char>(t[b - 1])) && t[b - 1] != '(' && t[b - 1] != '"')
     return false;
   if (w.size() == 1 && std::isupper(static_cast<unsigned char>(w[0]))) return true;
-  static const char* kTitles[] = {"Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Mt", "Col", "Gen", "Capt", "Rev", "Prof"};
-  for (const char* a : kTitles)
+  static const char* kShort[] = {"Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Mt", "Col", "Gen", "Capt", "Rev",
+                                 "Prof", "Lt", "Sgt", "Gov", "Sen", "Rep", "Hon", "Fr", "vs", "etc", "approx",
+                                 "Inc", "Ltd", "Co", "Corp", "No", "Nos", "Fig", "Vol", "pp", "cf", "ca",
+                                 "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"};
+  for (const char* a : kShort)
     if (w == a) return true;
   return false;
 }
@@ -106,7 +118,11 @@ std::vector<Sentence> split_sentences(const Document& doc) {
   return out;
 }
 
-std::vector<Fact> read_facts(const std::string& file) {
+namespace {
+// Tab-separated columns of each non-blank line; `parse` turns them into a fact or returns an
+// error message, which is thrown naming the file and line.
+template <class Parse>
+std::vector<Fact> read_fact_lines(const std::string& file, Parse parse) {
   std::ifstream in(file);
   if (!in) throw Error(ErrorCode::kNotFound, "cannot read facts file " + file);
   std::vector<Fact> facts;
@@ -116,14 +132,44 @@ std::vector<Fact> read_facts(const std::string& file) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (blank(line)) continue;
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos || tab == 0 || tab + 1 >= line.size())
-      throw Error(ErrorCode::kInvalidArgument,
-                  file + ":" + std::to_string(n) + ": expected prompt<TAB>answer");
-    facts.push_back({line.substr(0, tab), line.substr(tab + 1)});
+    std::vector<std::string> cols;
+    std::size_t p = 0, q;
+    while ((q = line.find('\t', p)) != std::string::npos) {
+      cols.push_back(line.substr(p, q - p));
+      p = q + 1;
+    }
+    cols.push_back(line.substr(p));
+    Fact f;
+    const std::string err = std::any_of(cols.begin(), cols.end(), blank) ? "an empty column" : parse(cols, &f);
+    if (!err.empty()) throw Error(ErrorCode::kInvalidArgument, file + ":" + std::to_string(n) + ": " + err);
+    facts.push_back(std::move(f));
   }
   if (facts.empty()) throw Error(ErrorCode::kInvalidArgument, "no facts in " + file);
   return facts;
+}
+}  // namespace
+
+std::string fact_statement(const Fact& f) {
+  if (!f.statement.empty()) return f.statement;
+  const char last = f.answer.empty() ? ' ' : f.answer.back();
+  return f.prompt + " " + f.answer + (last == '.' || last == '!' || last == '?' ? "" : ".");
+}
+
+std::vector<Fact> read_facts(const std::string& file) {
+  return read_fact_lines(file, [](const std::vector<std::string>& c, Fact* f) -> std::string {
+    if (c.size() < 2 || c.size() > 3) return "expected prompt<TAB>answer[<TAB>relation]";
+    *f = {c[0], c[1], c.size() > 2 ? c[2] : "", ""};
+    return "";
+  });
+}
+
+std::vector<Fact> read_inverted_facts(const std::string& file) {
+  return read_fact_lines(file, [](const std::vector<std::string>& c, Fact* f) -> std::string {
+    if (c.size() < 3 || c.size() > 4) return "expected statement<TAB>prompt<TAB>answer[<TAB>relation]";
+    if (c[0].find(c[2]) == std::string::npos) return "the statement does not contain the answer";
+    *f = {c[1], c[2], c.size() > 3 ? c[3] : "", c[0]};
+    return "";
+  });
 }
 
 std::string rephrase_prompt(const std::string& p) {
@@ -184,13 +230,21 @@ std::vector<Document> make_fact_documents(const std::vector<Fact>& facts,
   std::string text, para;
   int in_para = 0, paras = 0;
   std::uniform_int_distribution<std::size_t> pick(0, prose.empty() ? 0 : prose.size() - 1);
+  // A prose sentence without end punctuation (a heading, a cut quotation) would swallow the
+  // fact after it: it is closed with a period.
+  auto closed = [](std::string s) {
+    std::size_t e = s.size();
+    while (e > 0 && (s[e - 1] == '"' || s[e - 1] == '\'' || s[e - 1] == ')' || s[e - 1] == ']')) --e;
+    if (e == 0 || (s[e - 1] != '.' && s[e - 1] != '!' && s[e - 1] != '?')) s += ".";
+    return s;
+  };
   for (std::size_t n = 0; n < order.size(); ++n) {
     const Fact& f = facts[order[n]];
     // Prose between facts: the facts sit inside ordinary text, not in a list.
-    if (!prose.empty() && (rng() % 2 == 0)) para += prose[pick(rng)].text + " ";
-    para += f.prompt + " " + f.answer + ". ";
+    if (!prose.empty() && (rng() % 2 == 0)) para += closed(prose[pick(rng)].text) + " ";
+    para += fact_statement(f) + " ";
     if (++in_para == facts_per_paragraph || n + 1 == order.size()) {
-      if (!prose.empty()) para += prose[pick(rng)].text;
+      if (!prose.empty()) para += closed(prose[pick(rng)].text);
       text += para + "\n";
       para.clear();
       in_para = 0;

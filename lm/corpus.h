@@ -26,9 +26,15 @@ struct Sentence {
 };
 
 struct Fact {
-  std::string prompt;  // "Erwin Schrodinger died in the year"
-  std::string answer;  // "1961"
+  std::string prompt;     // "Erwin Schrodinger died in the year"
+  std::string answer;     // "1961"
+  std::string relation;   // "died" (optional)
+  std::string statement;  // how the fact is written when ingested; empty: prompt + " " + answer + "."
 };
+
+// The sentence that states the fact: its statement, or prompt + " " + answer, ended with a
+// period unless the answer already ends a sentence ("U.S.").
+std::string fact_statement(const Fact& f);
 
 // Reads the files and splits them into documents at kDocSeparator lines. Empty documents are
 // dropped. Throws engram::Error(kNotFound) for a missing file, kInvalidArgument if nothing but
@@ -36,11 +42,19 @@ struct Fact {
 std::vector<Document> read_documents(const std::vector<std::string>& files);
 
 // Splits at sentence ends (". ", "! ", "? ", newlines); offsets are kept. A period after an
-// initial ("John L. H. Down") or a title ("Mr.", "Dr.", "St.") does not end a sentence.
+// initial ("John L. H. Down"), inside a dotted abbreviation ("U.S.", "e.g.") or after a known
+// short form ("Mr.", "Dr.", "etc.", "Inc.") does not end a sentence.
 std::vector<Sentence> split_sentences(const Document& doc);
 
-// `prompt<TAB>answer` lines. Throws kInvalidArgument naming the line if a tab is missing.
+// `prompt<TAB>answer[<TAB>relation]` lines. Throws kInvalidArgument naming the line when the
+// answer is missing or there are more columns.
 std::vector<Fact> read_facts(const std::string& file);
+
+// `statement<TAB>prompt<TAB>answer[<TAB>relation]` lines: facts stated one way when ingested
+// ("In 1871, the Zorvan Institute was founded.") and asked another ("The Zorvan Institute was
+// founded in the year"). The statement must contain the answer. Throws kInvalidArgument naming
+// the line otherwise.
+std::vector<Fact> read_inverted_facts(const std::string& file);
 
 // "X was born in the year" → "The year of the birth of X was" (and "died"); "" otherwise.
 std::string rephrase_prompt(const std::string& prompt);

@@ -1,40 +1,28 @@
 // lm/evaluator.cc — perplexity and fact recall, with and without the memory.
 #include "lm/evaluator.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
-#include "engram/database.h"
 #include "engram/error.h"
 #include "lm/checkpoint.h"
 #include "lm/corpus.h"
 #include "lm/device.h"
-#include "lm/generator.h"
+#include "lm/eval_setup.h"
+#include "lm/fact_recall.h"
 #include "lm/heldout.h"
 #include "lm/ingest.h"
 #include "lm/language_model.h"
 #include "lm/memory_store.h"
-#include "lm/segment_runner.h"
+#include "lm/passages.h"
 
 namespace engram::lm {
-
-namespace fs = std::filesystem;
-
-bool exact_match(const std::string& cont, const std::string& answer) {
-  std::size_t b = 0;
-  while (b < cont.size() && std::isspace(static_cast<unsigned char>(cont[b]))) ++b;
-  if (cont.compare(b, answer.size(), answer) != 0) return false;
-  const std::size_t e = b + answer.size();
-  return e == cont.size() || !std::isalnum(static_cast<unsigned char>(cont[e]));
-}
 
 namespace {
 
@@ -44,107 +32,111 @@ double perplexity(LoadedModel& m, const std::vector<Document>& docs, int64_t max
   double nll = 0;
   int64_t n = 0;
   *scored = score_heldout(m, docs, max_tokens, memory, store,
-                          [&](const torch::Tensor& out, const KnnParts&, const torch::Tensor& y) {
-                            auto logp = torch::log_softmax(out, -1);  // [1, T, V]
+                          [&](const Trace& t, const torch::Tensor& y) {
+                            auto logp = torch::log_softmax(m.model->output(t), -1);  // [1, T, V]
                             nll -= logp.gather(-1, y.unsqueeze(-1)).sum().item<double>();
                             n += y.numel();
                           });
   return std::exp(nll / std::max<int64_t>(n, 1));
 }
 
-struct Recall {
-  int n = 0, with_memory = 0, without_memory = 0;
-  std::vector<std::string> examples;
-};
-
-Recall recall(LanguageModel& lm, const std::vector<Fact>& facts, MemoryInterface* memory,
-              int max_new, bool progress, const char* label) {
-  Recall r;
-  GenerateOptions g;
-  g.max_new_tokens = max_new;
-  g.temperature = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (const auto& f : facts) {
-    const std::string with = generate_text(lm, f.prompt, g, memory);
-    const std::string without = generate_text(lm, f.prompt, g, nullptr);
-    ++r.n;
-    r.with_memory += exact_match(with, f.answer);
-    r.without_memory += exact_match(without, f.answer);
-    if (r.examples.size() < 5)
-      r.examples.push_back(f.prompt + " | " + f.answer + " | with: '" + with + "' | without: '" + without + "'");
-    if (progress && (r.n % 50 == 0 || r.n == static_cast<int>(facts.size()))) {
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::fprintf(stderr, "\r%s: %d/%zu  with memory %.1f%%  without %.1f%%  (%.0fs)   ", label, r.n,
-                   facts.size(), 100.0 * r.with_memory / r.n, 100.0 * r.without_memory / r.n, secs);
-    }
+// The same random subset of every aligned set (rows i of facts, rephrased, inverted).
+void sample_facts(std::vector<std::vector<Fact>*> sets, int max_facts, std::mt19937_64& rng) {
+  const std::size_t n = sets[0]->size();
+  if (max_facts <= 0 || static_cast<std::size_t>(max_facts) >= n) return;
+  std::vector<std::size_t> idx(n);
+  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+  std::shuffle(idx.begin(), idx.end(), rng);
+  idx.resize(max_facts);
+  std::sort(idx.begin(), idx.end());
+  for (auto* s : sets) {
+    if (s->size() != n) continue;  // an unaligned set is sampled on its own below
+    std::vector<Fact> kept;
+    for (auto i : idx) kept.push_back((*s)[i]);
+    *s = std::move(kept);
   }
-  if (progress) std::fprintf(stderr, "\n");
-  return r;
+  for (auto* s : sets)
+    if (s->size() > static_cast<std::size_t>(max_facts)) {
+      std::shuffle(s->begin(), s->end(), rng);
+      s->resize(max_facts);
+    }
+}
+
+double pct(int a, int n) { return 100.0 * a / std::max(n, 1); }
+
+void report(const RecallResult& r, nlohmann::json& j, std::ostringstream& table, const std::string& title) {
+  const std::string key = r.set == "exact" ? "recall" : r.set;
+  j[key + "_with_memory"] = static_cast<double>(r.all.with_memory) / std::max(r.all.n, 1);
+  j[key + "_without_memory"] = static_cast<double>(r.all.without_memory) / std::max(r.all.n, 1);
+  table << title << " (" << r.all.n << ")\n"
+        << "  exact match with memory           " << pct(r.all.with_memory, r.all.n) << " %\n"
+        << "  exact match without memory        " << pct(r.all.without_memory, r.all.n) << " %\n";
+  for (const auto& [rel, c] : r.relations) {
+    j["relations"][rel][r.set] = {{"n", c.n},
+                                  {"with_memory", static_cast<double>(c.with_memory) / std::max(c.n, 1)},
+                                  {"without_memory", static_cast<double>(c.without_memory) / std::max(c.n, 1)}};
+    table << "    " << std::left << std::setw(20) << rel << std::right << std::setw(5) << c.n << "  with "
+          << std::setw(6) << pct(c.with_memory, c.n) << " %  without " << std::setw(6) << pct(c.without_memory, c.n)
+          << " %\n";
+  }
+  table << "  examples (prompt | answer | generated):\n";
+  for (const auto& e : r.examples) table << "    " << e << "\n";
 }
 
 }  // namespace
 
 EvalReport run_eval(const EvalOptions& o) {
+  const auto t_start = std::chrono::steady_clock::now();
   set_threads(o.threads);
-  auto lm = LanguageModel::load(o.model, o.device);
-  LoadedModel& m = lm->loaded();
-  if (!m.cfg.has_memory()) throw Error(ErrorCode::kInvalidArgument, "eval: the model has no memory layer");
-  std::vector<Fact> facts = read_facts(o.facts);
-  std::vector<Fact> rephrased;
+  // Inputs first: a bad file fails before anything slow runs.
+  std::vector<Fact> facts = read_facts(o.facts), rephrased, inverted;
   if (!o.rephrased.empty()) {
     rephrased = read_facts(o.rephrased);
     if (rephrased.size() != facts.size())
       throw Error(ErrorCode::kInvalidArgument, "eval: --rephrased must have one line per fact");
+    for (std::size_t i = 0; i < facts.size(); ++i)
+      if (rephrased[i].relation.empty()) rephrased[i].relation = facts[i].relation;
   } else {
     for (const auto& f : facts) {
       const std::string r = rephrase_prompt(f.prompt);
-      if (!r.empty()) rephrased.push_back({r, f.answer});
+      if (!r.empty()) rephrased.push_back({r, f.answer, f.relation, ""});
     }
   }
+  if (!o.inverted.empty()) inverted = read_inverted_facts(o.inverted);
+  auto lm = LanguageModel::load(o.model, o.device);
+  LoadedModel& m = lm->loaded();
+  if (!m.cfg.has_memory()) throw Error(ErrorCode::kInvalidArgument, "eval: the model has no memory layer");
+  const bool reads_passages = m.cfg.read_passages > 0 && m.passage_keys;
   std::mt19937_64 rng(o.seed);
-  if (o.max_facts > 0 && static_cast<std::size_t>(o.max_facts) < facts.size()) {
-    std::vector<std::size_t> idx(facts.size());
-    for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-    std::shuffle(idx.begin(), idx.end(), rng);
-    idx.resize(o.max_facts);
-    std::sort(idx.begin(), idx.end());
-    std::vector<Fact> f2, r2;
-    for (auto i : idx) {
-      f2.push_back(facts[i]);
-      if (rephrased.size() == facts.size()) r2.push_back(rephrased[i]);
-    }
-    facts = f2;
-    rephrased = r2;
-  }
+  sample_facts({&facts, &rephrased, &inverted}, o.max_facts, rng);
 
-  std::string db_dir = o.db;
-  const bool temp_db = db_dir.empty();
-  if (temp_db) db_dir = (fs::temp_directory_path() / ("engram-lm-eval-" + std::to_string(::getpid()))).string();
-  if (temp_db) fs::remove_all(db_dir);
-  auto db = Database::open(db_dir);
-  auto memory = open_model_memory(*db, "eval", m.cfg, true);
-  auto doc_memory = open_model_memory(*db, "eval-doc", m.cfg, true);
+  // The answer-token limit follows the longest answer.
+  const int needed = answer_tokens_needed(*lm, {&facts, &rephrased, &inverted});
+  int max_new = o.max_new_tokens > 0 ? o.max_new_tokens : needed;
+  if (max_new < needed)
+    std::fprintf(stderr, "eval: warning: --max-new-tokens %d is shorter than the longest answer (%d tokens): "
+                         "those answers cannot match\n", max_new, needed);
 
   nlohmann::json j;
   std::ostringstream table;
   table << std::fixed << std::setprecision(3);
-  IngestOptions io;
-  io.progress = o.progress;
-  io.sentence_segments = o.sentence_segments;
   j["sentence_segments"] = o.sentence_segments;
   j["corpus_packed"] = o.corpus_packed;
+  j["max_new_tokens"] = max_new;
+  j["reads_passages"] = reads_passages;
 
-  // 1. The memory holds (a slice of) the training corpus: kNN-LM memory and distractors.
-  std::vector<Document> text_docs;
-  if (!o.text.empty()) {
-    text_docs = read_documents(o.text);
-    io.max_slots = o.distractor_slots;
-    io.sentence_segments = !o.corpus_packed;
-    if (o.progress) std::fprintf(stderr, "ingesting the text corpus (up to %lld slots)\n", static_cast<long long>(o.distractor_slots));
-    ingest_documents(*lm, text_docs, *memory, io);
-  }
-  const int64_t corpus_slots = static_cast<int64_t>(memory->count());
-  j["corpus_slots"] = corpus_slots;
+  // 1. The token memory holds (a slice of) the training corpus: kNN-LM memory and distractors.
+  CorpusMemoryOptions co;
+  co.text = o.text;
+  co.max_slots = o.distractor_slots;
+  co.packed = o.corpus_packed;
+  co.db_dir = o.db;
+  co.progress = o.progress;
+  auto corpus = build_corpus_memory(*lm, co);
+  Database& db = *corpus->db;
+  auto memory = corpus->tokens;
+  auto doc_memory = open_model_memory(db, "eval-doc", m.cfg, true);
+  j["corpus_slots"] = corpus->corpus_slots;
 
   // 2. Held-out perplexity.
   std::vector<Document> held;
@@ -169,48 +161,78 @@ EvalReport run_eval(const EvalOptions& o) {
           << "  memory: training corpus           " << p_corpus << "  (" << p_corpus / p_none << "x)\n"
           << "  memory: corpus + document so far  " << p_both << "  (" << p_both / p_none << "x)\n";
   }
+  j["seconds_perplexity"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
-  // 3. Facts, as ordinary documents mixed with prose.
-  std::vector<Sentence> prose;
-  for (const auto* docs : {&held, &text_docs})
-    for (const auto& d : *docs) {
-      for (auto& s : split_sentences(d))
-        if (s.text.size() < 300) prose.push_back(std::move(s));
-      if (prose.size() > 20000) break;
+  // 3. Facts, as ordinary documents mixed with prose, in the memory the model answers from.
+  const std::vector<Sentence> prose = prose_sentences({&held, &corpus->text_docs});
+  std::vector<std::string> corpus_passages;
+  if (reads_passages) {
+    for (const auto& d : corpus->text_docs) {
+      for (auto& p : passage_units(d)) corpus_passages.push_back(std::move(p));
+      if (static_cast<int64_t>(corpus_passages.size()) >= o.distractor_slots) break;
     }
-  auto fact_docs = make_fact_documents(facts, prose, rng, o.facts_per_paragraph, 6);
-  if (o.progress) std::fprintf(stderr, "ingesting %zu facts in %zu documents\n", facts.size(), fact_docs.size());
-  io.max_slots = 0;
-  io.sentence_segments = o.sentence_segments;
-  const IngestReport fr = ingest_documents(*lm, fact_docs, *memory, io);
-  const int64_t total_slots = static_cast<int64_t>(memory->count());
-  j["facts"] = facts.size();
-  j["fact_document_slots"] = fr.inserted;
-  j["memory_slots"] = total_slots;
-  j["other_slots"] = corpus_slots;
-
-  const Recall r = recall(*lm, facts, memory.get(), o.max_new_tokens, o.progress, "recall");
-  j["recall_with_memory"] = static_cast<double>(r.with_memory) / std::max(r.n, 1);
-  j["recall_without_memory"] = static_cast<double>(r.without_memory) / std::max(r.n, 1);
-  table << "fact recall (" << r.n << " unseen facts; memory of " << total_slots << " slots, "
-        << corpus_slots << " of them unrelated text)\n"
-        << "  exact match with memory           " << 100.0 * r.with_memory / std::max(r.n, 1) << " %\n"
-        << "  exact match without memory        " << 100.0 * r.without_memory / std::max(r.n, 1) << " %\n";
-  if (!rephrased.empty()) {
-    const Recall rr = recall(*lm, rephrased, memory.get(), o.max_new_tokens, o.progress, "rephrased");
-    j["rephrased_with_memory"] = static_cast<double>(rr.with_memory) / std::max(rr.n, 1);
-    j["rephrased_without_memory"] = static_cast<double>(rr.without_memory) / std::max(rr.n, 1);
-    table << "rephrased-question recall (" << rr.n << ")\n"
-          << "  exact match with memory           " << 100.0 * rr.with_memory / std::max(rr.n, 1) << " %\n"
-          << "  exact match without memory        " << 100.0 * rr.without_memory / std::max(rr.n, 1) << " %\n";
+    if (static_cast<int64_t>(corpus_passages.size()) > o.distractor_slots) corpus_passages.resize(o.distractor_slots);
   }
-  table << "examples (prompt | answer | generated):\n";
-  for (const auto& e : r.examples) table << "  " << e << "\n";
+  IngestOptions io;
+  io.progress = o.progress;
+  io.sentence_segments = o.sentence_segments;
+  // A memory holding the corpus and `set`'s fact documents: passages for a reading model, the
+  // token memory otherwise. Returns the memory's slots and fact slots.
+  std::shared_ptr<Memory> passages;
+  auto load_facts = [&](const std::vector<Fact>& set, const std::string& name) -> std::pair<int64_t, int64_t> {
+    auto docs = make_fact_documents(set, prose, rng, o.facts_per_paragraph, 6);
+    if (o.progress) std::fprintf(stderr, "ingesting %zu facts in %zu documents (%s)\n", set.size(), docs.size(), name.c_str());
+    if (reads_passages) {
+      passages = open_passage_memory(db, passage_memory_name(name), m.passage_keys->dim(), true);
+      store_passages(*passages, *m.passage_keys, corpus_passages);
+      std::vector<std::string> units;
+      for (const auto& d : docs)
+        for (auto& p : passage_units(d)) units.push_back(std::move(p));
+      const int64_t n = store_passages(*passages, *m.passage_keys, units);
+      return {static_cast<int64_t>(passages->count()), n};
+    }
+    const IngestReport fr = ingest_documents(*lm, docs, *memory, io);
+    return {static_cast<int64_t>(memory->count()), fr.inserted};
+  };
+  std::ofstream jsonl;
+  if (!o.out.empty()) {
+    jsonl.open(o.out, std::ios::trunc);
+    if (!jsonl) throw Error(ErrorCode::kIOError, "eval: cannot write " + o.out);
+  }
+  RecallOptions ro;
+  ro.max_new_tokens = max_new;
+  ro.progress = o.progress;
+  ro.jsonl = o.out.empty() ? nullptr : &jsonl;
 
+  const auto t_facts = std::chrono::steady_clock::now();
+  const auto [slots, fact_slots] = load_facts(facts, "eval");
+  j["facts"] = facts.size();
+  j["fact_document_slots"] = fact_slots;
+  j["memory_slots"] = slots;
+  j["other_slots"] = slots - fact_slots;
+  j["token_memory_slots"] = memory->count();
+  table << "fact recall (" << facts.size() << " unseen facts; " << (reads_passages ? "passage memory of " : "memory of ")
+        << slots << " slots, " << slots - fact_slots << " of them unrelated text";
+  if (reads_passages) table << "; token memory of " << memory->count() << " slots";
+  table << ")\n";
+  const RecallResult exact = score_facts(*lm, "exact", facts, passages.get(), memory.get(), ro);
+  report(exact, j, table, "asked as stated");
+  if (!rephrased.empty()) report(score_facts(*lm, "rephrased", rephrased, passages.get(), memory.get(), ro), j, table,
+                                 "asked in other words");
+  if (!inverted.empty()) {
+    // Its own memory: the subject-first statements of --facts must not be there to be found.
+    if (!reads_passages) memory = open_model_memory(db, "eval-inverted", m.cfg, true);
+    const auto [islots, ifact] = load_facts(inverted, "eval-inverted");
+    j["inverted_memory_slots"] = islots;
+    report(score_facts(*lm, "inverted", inverted, passages.get(), memory.get(), ro), j, table,
+           "stated object first, asked subject first");
+    (void)ifact;
+  }
+  j["seconds_facts"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_facts).count();
+  j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  passages.reset();
   memory.reset();
   doc_memory.reset();
-  db.reset();
-  if (temp_db) fs::remove_all(db_dir);
   return {j.dump(), table.str()};
 }
 

@@ -3,9 +3,11 @@
 // (a) held-out perplexity: no memory; the memory holding the training corpus (kNN-LM setting);
 //     the held-out document's own earlier segments (dynamic); both.
 // (b) fact recall: facts never seen in training are written into ordinary documents (several a
-//     paragraph, shuffled, mixed with prose), ingested next to >= `distractor_slots` slots of
-//     unrelated text, and every bare prompt is completed greedily; exact match of the answer,
-//     with and without the memory, for the prompts as given and rephrased.
+//     paragraph, shuffled, mixed with prose), ingested next to the corpus's slots, and every
+//     bare prompt is completed greedily, with and without the memory: asked as stated
+//     (--facts), in other words (--rephrased), and — for facts stated object first — subject
+//     first (--inverted). A model that reads passages answers from the passage memory
+//     (lm/question_answering.h); others from their token memory.
 #pragma once
 
 #include <cstdint>
@@ -16,14 +18,16 @@ namespace engram::lm {
 
 struct EvalOptions {
   std::string model;                // model directory
-  std::string facts;                // prompt<TAB>answer
+  std::string facts;                // prompt<TAB>answer[<TAB>relation]
   std::string rephrased;            // the same facts asked another way (optional; else derived)
+  std::string inverted;             // statement<TAB>prompt<TAB>answer[<TAB>relation] (optional)
   std::vector<std::string> text;    // text for the memory: training corpus / distractors
   std::string heldout;              // held-out text for perplexity (optional)
   std::string db;                   // database folder (default: a temporary one, removed after)
+  std::string out;                  // per-fact results, one JSON object a line (optional)
   int64_t distractor_slots = 100000;
   int max_facts = 0;                // 0: all
-  int max_new_tokens = 6;
+  int max_new_tokens = 0;           // 0: what the longest answer needs
   int64_t ppl_tokens = 40000;       // held-out tokens scored per setting
   int facts_per_paragraph = 4;
   bool sentence_segments = true;    // fact ingestion: one segment per sentence (else packed)
@@ -40,9 +44,5 @@ struct EvalReport {
 };
 
 EvalReport run_eval(const EvalOptions& options);
-
-// Exact match: the continuation (leading spaces ignored) starts with the answer, followed by
-// the end or by something that is not a letter or digit.
-bool exact_match(const std::string& continuation, const std::string& answer);
 
 }  // namespace engram::lm

@@ -90,17 +90,20 @@ std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
   return out;
 }
 
-std::string generate_text(LanguageModel& lm, const std::string& prompt, const GenerateOptions& o,
-                          MemoryInterface* memory) {
-  const std::vector<int> ids = lm.tokenizer().encode(prompt);
-  const std::vector<int> out = generate_ids(lm, ids, o, memory);
+std::string continuation_text(const Tokenizer& tok, const std::vector<int>& ids, const std::vector<int>& out) {
   // Decoded on its own a continuation loses its leading space ("▁1734" → "1734"): decode the
   // whole text and keep what follows the prompt's own decoding.
   std::vector<int> all = ids;
   all.insert(all.end(), out.begin(), out.end());
-  const std::string head = lm.tokenizer().decode(ids), whole = lm.tokenizer().decode(all);
+  const std::string head = tok.decode(ids), whole = tok.decode(all);
   if (whole.compare(0, head.size(), head) == 0) return whole.substr(head.size());
-  return lm.tokenizer().decode(out);
+  return tok.decode(out);
+}
+
+std::string generate_text(LanguageModel& lm, const std::string& prompt, const GenerateOptions& o,
+                          MemoryInterface* memory) {
+  const std::vector<int> ids = lm.tokenizer().encode(prompt);
+  return continuation_text(lm.tokenizer(), ids, generate_ids(lm, ids, o, memory));
 }
 
 }  // namespace engram::lm

@@ -13,6 +13,7 @@ class MemoryInterface;
 namespace engram::lm {
 
 class LanguageModel;
+class Tokenizer;
 
 struct GenerateOptions {
   int max_new_tokens = 64;
@@ -30,6 +31,10 @@ std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
 // Text in, continuation text out.
 std::string generate_text(LanguageModel& lm, const std::string& prompt,
                           const GenerateOptions& options, MemoryInterface* memory);
+
+// The text of `continuation` as it reads after `prompt` (both token ids): decoded on its own a
+// continuation loses its leading space, so the whole is decoded and the prompt's part removed.
+std::string continuation_text(const Tokenizer& tok, const std::vector<int>& prompt, const std::vector<int>& continuation);
 
 // Picks the next token from logits (exposed for tests): greedy when temperature is 0.
 int sample_token(const std::vector<float>& logits, const GenerateOptions& options, uint64_t* rng_state);

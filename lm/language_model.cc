@@ -15,5 +15,6 @@ LanguageModel::LanguageModel(std::unique_ptr<LoadedModel> m) : m_(std::move(m)) 
 LanguageModel::~LanguageModel() = default;
 const ModelConfig& LanguageModel::config() const { return m_->cfg; }
 const Tokenizer& LanguageModel::tokenizer() const { return *m_->tokenizer; }
+const LexicalKeys* LanguageModel::passage_keys() const { return m_->passage_keys.get(); }
 
 }  // namespace engram::lm

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "lm/lexical_keys.h"
 #include "lm/model_config.h"
 #include "lm/tokenizer.h"
 
@@ -21,6 +22,8 @@ class LanguageModel {
 
   const ModelConfig& config() const;
   const Tokenizer& tokenizer() const;
+  // The passage memory's keys; null when the model does not read passages.
+  const LexicalKeys* passage_keys() const;
   LoadedModel& loaded() { return *m_; }
 
  private:

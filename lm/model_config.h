@@ -54,6 +54,11 @@ struct ModelConfig {
   float knn_exact_scale = 0.0f;
   float knn_exact_lambda = 0.0f;
 
+  // Passages the model reads in context before a question (lm/reader.h), retrieved from the
+  // passage memory with the lexical keys saved beside the model (passage_keys.tsv); 0: the
+  // model was not trained to read passages.
+  int read_passages = 0;
+
   int ff_dim() const { return d_ff > 0 ? d_ff : 4 * d_model; }
   int mem_dim() const { return memory_dim > 0 ? memory_dim : d_model; }
   bool has_memory() const { return memory_layer >= 0; }

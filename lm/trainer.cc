@@ -20,7 +20,9 @@
 #include "lm/device.h"
 #include "lm/lr_schedule.h"
 #include "lm/memory_store.h"
+#include "lm/passages.h"
 #include "lm/png_plot.h"
+#include "lm/qa_drills.h"
 #include "lm/segment_runner.h"
 
 namespace engram::lm {
@@ -47,6 +49,9 @@ std::string train_options_to_json(const TrainOptions& o) {
                       {"drill_ratio", o.drill_ratio},
                       {"drill_knowledge_segments", o.drill_knowledge_segments},
                       {"rephrase_prob", o.rephrase_prob},
+                      {"reader_ratio", o.reader_ratio},
+                      {"reader_facts", o.reader_facts},
+                      {"read_passages", o.read_passages},
                       {"seed", o.seed}};
   return j.dump();
 }
@@ -87,13 +92,18 @@ struct EpisodeSource {
   std::vector<Fact> facts;
   std::vector<Sentence> sentences;
   const Tokenizer* tok = nullptr;
+  const ReaderDrills* reader = nullptr;
   int segments = 0, seg_len = 0, knowledge = 0;
-  double drill_ratio = 0, rephrase = 0;
+  double drill_ratio = 0, rephrase = 0, reader_ratio = 0;
 
   std::vector<std::vector<int>> batch(int B, std::mt19937_64& rng) const {
     std::vector<std::vector<int>> rows;
     std::uniform_real_distribution<double> u(0, 1);
     for (int b = 0; b < B; ++b) {
+      if (reader != nullptr && u(rng) < reader_ratio) {
+        rows.push_back(reader->episode(*tok, rng, segments, seg_len));
+        continue;
+      }
       const bool drill = !facts.empty() && (prose.empty() || u(rng) < drill_ratio);
       if (drill)
         rows.push_back(drill_episode(*tok, facts, sentences, rng, segments, seg_len, knowledge, rephrase));
@@ -161,6 +171,19 @@ TrainReport train(const TrainOptions& o) {
   const std::vector<Document> docs = read_documents(o.inputs);
   std::vector<Fact> drill_facts;
   if (!o.drill_facts.empty()) drill_facts = read_facts(o.drill_facts);
+  if (o.reader_ratio < 0 || o.reader_ratio > 1)
+    throw Error(ErrorCode::kInvalidArgument, "train: reader ratio must be in [0, 1]");
+  const bool reader = o.reader_ratio > 0;
+  std::vector<Sentence> sentences;
+  for (const auto& d : docs) {
+    for (auto& s : split_sentences(d))
+      if (s.text.size() < 400) sentences.push_back(std::move(s));
+    if (sentences.size() > 50000) break;
+  }
+  std::unique_ptr<ReaderDrills> drills;
+  if (reader)
+    drills = std::make_unique<ReaderDrills>(o.reader_facts.empty() ? std::vector<Triple>{} : read_triples(o.reader_facts),
+                                            sentences, o.read_passages);
 
   const bool resuming = o.resume && fs::exists(o.out + "/config.json");
   LoadedModel lm;
@@ -171,11 +194,24 @@ TrainReport train(const TrainOptions& o) {
     for (const auto& d : docs) texts.push_back(d.text);
     // Drill sentences are part of the training text: years become tokenizer pieces.
     for (const auto& f : drill_facts) texts.push_back(f.prompt + " " + f.answer + ".");
+    // Reader drills' statements too: their names and codes are what questions are about.
+    if (drills) {
+      std::mt19937_64 trng(o.seed + 11);
+      for (auto& s : drills->sample_statements(trng, 20000)) texts.push_back(std::move(s));
+    }
     const std::string tok_path = o.out + "/tokenizer.model";
     Tokenizer::train(texts, o.vocab_size, tok_path, o.threads);
     lm.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(tok_path));
     lm.cfg = o.model;
     lm.cfg.vocab_size = lm.tokenizer->vocab_size();
+    if (reader) {
+      // The passage memory's keys: document frequencies of the training text's passages.
+      std::vector<std::string> units;
+      for (const auto& d : docs)
+        for (auto& p : passage_units(d)) units.push_back(std::move(p));
+      LexicalKeys::build(units).save(o.out + "/passage_keys.tsv");
+      lm.cfg.read_passages = o.read_passages;
+    }
     lm.model = Gpt(lm.cfg);
     lm.model->to(dev);
   }
@@ -192,17 +228,15 @@ TrainReport train(const TrainOptions& o) {
   train_src.rephrase = o.rephrase_prob;
   train_src.prose = prose_episodes(*lm.tokenizer, docs, S, T);
   train_src.facts = drill_facts;
-  for (const auto& d : docs) {
-    for (auto& s : split_sentences(d)) {
-      if (s.text.size() < 400) train_src.sentences.push_back(std::move(s));
-    }
-    if (train_src.sentences.size() > 50000) break;
-  }
-  if (train_src.prose.empty() && train_src.facts.empty())
+  train_src.sentences = std::move(sentences);
+  train_src.reader = drills.get();
+  train_src.reader_ratio = o.reader_ratio;
+  if (train_src.prose.empty() && train_src.facts.empty() && !drills)
     throw Error(ErrorCode::kInvalidArgument,
                 "train: the corpus is too short for one episode of " + std::to_string(S) + " × " +
                     std::to_string(T) + " tokens; use fewer segments or a smaller block size");
-  if (train_src.prose.empty()) train_src.drill_ratio = 1.0;
+  if (train_src.prose.empty() && !drills) train_src.drill_ratio = 1.0;
+  if (train_src.prose.empty() && train_src.facts.empty()) train_src.reader_ratio = 1.0;
 
   EpisodeSource val_src = train_src;
   bool have_val = false;

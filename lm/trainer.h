@@ -39,6 +39,11 @@ struct TrainOptions {
   double drill_ratio = 0.5;         // share of episodes that are drills
   int drill_knowledge_segments = 0; // 0: half the segments
   double rephrase_prob = 0.3;
+  // Reader drills (lm/qa_drills.h): a share of episodes whose segments hold retrieved passages,
+  // a question and its answer, so that the model learns to answer from passages it reads.
+  double reader_ratio = 0.0;        // share of episodes that are reader drills (0: none)
+  std::string reader_facts;         // subject<TAB>relation<TAB>object: real subjects for drills
+  int read_passages = 4;            // passages a drill (and later a question) reads
   uint64_t seed = 1;
   int threads = 2;
   std::string device = "cpu";

@@ -21,6 +21,7 @@
 #include "lm/checkpoint.h"
 #include "lm/corpus.h"
 #include "lm/device.h"
+#include "lm/eval_setup.h"
 #include "lm/heldout.h"
 #include "lm/ingest.h"
 #include "lm/language_model.h"
@@ -63,12 +64,12 @@ float lambda_of(const Readout& r, float maxcos) {
 }
 
 // Appends the positions (b, t) with a target ≥ 0 from a forward pass's kNN parts.
-void collect_parts(const KnnParts& parts, const std::vector<std::vector<int>>& targets, bool with_lm_tokens,
+void collect_parts(const Trace& parts, const std::vector<std::vector<int>>& targets, bool with_lm_tokens,
                    std::vector<Pos>* out) {
-  if (!parts.read.cos.defined()) throw Error(ErrorCode::kFailedPrecondition, "tune: nothing was retrieved");
-  auto p = torch::softmax(parts.lm_logits.to(torch::kFloat), -1).to(torch::kCPU).contiguous();  // [B, L, V]
-  auto cos = parts.read.cos.to(torch::kCPU).contiguous();                                        // [B, L, k]
-  auto tok = parts.read.tokens.to(torch::kCPU).contiguous();                                     // [B, L, k]
+  if (!parts.knn.cos.defined()) throw Error(ErrorCode::kFailedPrecondition, "tune: nothing was retrieved");
+  auto p = torch::softmax(parts.logits.to(torch::kFloat), -1).to(torch::kCPU).contiguous();  // [B, L, V]
+  auto cos = parts.knn.cos.to(torch::kCPU).contiguous();                                      // [B, L, k]
+  auto tok = parts.knn.tokens.to(torch::kCPU).contiguous();                                   // [B, L, k]
   auto top = p.max(-1);                                                                           // ([B, L], [B, L])
   auto pt = std::get<0>(top).contiguous(), it = std::get<1>(top).contiguous();
   const int64_t L = p.size(1), V = p.size(2), k = cos.size(2);
@@ -97,9 +98,7 @@ void collect_parts(const KnnParts& parts, const std::vector<std::vector<int>>& t
 // Runs the model over x [B, L] and appends its positions.
 void collect(LoadedModel& m, MemoryInterface* memory, const torch::Tensor& x,
              const std::vector<std::vector<int>>& targets, bool with_lm_tokens, std::vector<Pos>* out) {
-  KnnParts parts;
-  m.model->forward(x.to(m.device), memory, nullptr, nullptr, &parts);
-  collect_parts(parts, targets, with_lm_tokens, out);
+  collect_parts(m.model->trace(x.to(m.device), memory), targets, with_lm_tokens, out);
 }
 
 // Slots of a position that vote when k of them are retrieved: results come best first, so
@@ -145,20 +144,17 @@ TuneReport tune_readout(const TuneOptions& o) {
   std::shuffle(facts.begin(), facts.end(), rng);
   if (o.max_facts > 0 && static_cast<std::size_t>(o.max_facts) < facts.size()) facts.resize(o.max_facts);
 
-  const std::string db_dir = (fs::temp_directory_path() / ("engram-lm-tune-" + std::to_string(::getpid()))).string();
-  fs::remove_all(db_dir);
-  auto db = Database::open(db_dir);
-  auto memory = open_model_memory(*db, "tune", m.cfg, true);
-  IngestOptions io;
-  io.progress = o.progress;
-  io.sentence_segments = !o.corpus_packed;
-  std::vector<Document> text_docs;
-  if (!o.text.empty()) {
-    text_docs = read_documents(o.text);
-    io.max_slots = o.distractor_slots;
-    ingest_documents(*lm, text_docs, *memory, io);
-  }
-  const int64_t corpus_slots = static_cast<int64_t>(memory->count());
+  // The same scratch memory as eval's (lm/eval_setup.h).
+  CorpusMemoryOptions co;
+  co.text = o.text;
+  co.max_slots = o.distractor_slots;
+  co.packed = o.corpus_packed;
+  co.memory = "tune";
+  co.progress = o.progress;
+  auto corpus = build_corpus_memory(*lm, co);
+  auto memory = corpus->tokens;
+  const std::vector<Document>& text_docs = corpus->text_docs;
+  const int64_t corpus_slots = corpus->corpus_slots;
 
   // 1. Validation perplexity positions, the corpus in the memory (as eval's "training corpus"),
   //    with the document so far added when doc_memory is set (eval's "corpus + document so far").
@@ -167,7 +163,7 @@ TuneReport tune_readout(const TuneOptions& o) {
   if (!o.valid.empty()) {
     valid_docs = read_documents({o.valid});
     score_heldout(m, valid_docs, o.ppl_tokens, memory.get(), o.doc_memory,
-                  [&](const torch::Tensor&, const KnnParts& parts, const torch::Tensor& y) {
+                  [&](const Trace& parts, const torch::Tensor& y) {
                     auto yc = y.to(torch::kCPU);
                     std::vector<std::vector<int>> t(1);
                     for (int64_t i = 0; i < yc.size(1); ++i) t[0].push_back(static_cast<int>(yc[0][i].item<int64_t>()));
@@ -177,15 +173,10 @@ TuneReport tune_readout(const TuneOptions& o) {
   }
 
   // 2. Dev facts ingested as documents among the distractors; their answer positions.
-  std::vector<Sentence> prose;
-  for (const auto* docs : {&valid_docs, &text_docs})
-    for (const auto& d : *docs) {
-      for (auto& s : split_sentences(d))
-        if (s.text.size() < 300) prose.push_back(std::move(s));
-      if (prose.size() > 20000) break;
-    }
+  const std::vector<Sentence> prose = prose_sentences({&valid_docs, &text_docs});
   auto fact_docs = make_fact_documents(facts, prose, rng, o.facts_per_paragraph, 6);
-  io.max_slots = 0;
+  IngestOptions io;
+  io.progress = o.progress;
   io.sentence_segments = true;
   ingest_documents(*lm, fact_docs, *memory, io);
   std::vector<Pos> fact_pos;
@@ -478,8 +469,7 @@ TuneReport tune_readout(const TuneOptions& o) {
   row("best ppl", *best_ppl);
 
   memory.reset();
-  db.reset();
-  fs::remove_all(db_dir);
+  corpus.reset();
   if (o.write) {
     ModelConfig c = m.cfg;
     c.knn_scale = chosen->r.scale;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Reading passages through the `engram` executable, on the tiny sample: a model trained with
+# reader drills, `ingest --text` filling NAME.passages, `generate --memory --show-retrieved`,
+# and `eval` with --rephrased, --inverted and --out (per-fact JSON naming the retrieved
+# payloads), plus its errors for bad fact files. A model this small does not answer well; what
+# is checked is the plumbing and what is retrieved.
+# Usage: reader_cli_test.sh ENGRAM_BINARY TESTDATA_DIR
+set -euo pipefail
+ENGRAM=$1
+DATA=$2
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+export OMP_WAIT_POLICY=PASSIVE
+
+printf 'Orvel Tamsin\tborn\t1734\nOrvel Tamsin\tdied\t1801\n' > "$D/triples.tsv"
+out=$("$ENGRAM" train "$DATA/austen-sample.txt" --out "$D/m" --vocab-size 400 --layers 2 --heads 4 \
+  --width 48 --block-size 96 --segments 2 --batch 4 --steps 20 --warmup 5 --knn --threads 1 --quiet \
+  --reader-ratio 0.5 --reader-facts "$D/triples.tsv" --read-passages 3)
+echo "$out" | grep -q '"steps":20' || fail "train did not report 20 steps: $out"
+[ -s "$D/m/passage_keys.tsv" ] || fail "train wrote no passage_keys.tsv"
+grep -q '"read_passages": 3' "$D/m/config.json" || fail "config.json does not say the model reads 3 passages"
+
+# ingest --text: token slots in 'kb', the sentences in 'kb.passages'.
+printf 'It rained all week in the valley. The Zorvan Institute was founded in 1871. Mrs. Bennet sat down.\n' > "$D/notes.txt"
+out=$("$ENGRAM" ingest --data "$D/db" --memory kb --text "$D/notes.txt" "$DATA/austen-sample.txt" --model "$D/m" --threads 1 -q)
+echo "$out" | grep -q '"passage_slots":[1-9]' || fail "ingest --text stored no passages: $out"
+
+# generate --memory: the passage about the subject is read, asked in other words.
+err=$("$ENGRAM" generate --model "$D/m" --data "$D/db" --memory kb --prompt "In which year was the Zorvan Institute founded?" \
+  -n 4 --threads 1 --show-retrieved 2>&1 >/dev/null)
+first=$(echo "$err" | grep '^retrieved' | head -1)
+case "$first" in *"The Zorvan Institute was founded in 1871."*) ;; *) fail "the best passage was not the fact: $err" ;; esac
+
+# eval: exact, rephrased and inverted sets, per relation, per fact.
+cut -f1-3 "$DATA/facts-sample.tsv" | awk -F'\t' '{r = ($1 ~ /born/) ? "born" : "died"; print $1 "\t" $2 "\t" r}' > "$D/facts.tsv"
+sed -e 's/^\(.*\) was born in the year\t/The year of the birth of \1 was\t/' \
+    -e 's/^\(.*\) died in the year\t/The year of the death of \1 was\t/' "$D/facts.tsv" > "$D/rephrased.tsv"
+awk -F'\t' '{split($1, w, / (was born|died) in the year/); v = ($3 == "born") ? "was born" : "died";
+             print "In " $2 ", " w[1] " " v ".\t" $1 "\t" $2 "\t" $3}' "$D/facts.tsv" > "$D/inverted.tsv"
+out=$("$ENGRAM" eval --model "$D/m" --facts "$D/facts.tsv" --rephrased "$D/rephrased.tsv" --inverted "$D/inverted.tsv" \
+  --text "$DATA/austen-sample.txt" --distractor-slots 2000 --threads 1 --out "$D/results.jsonl" 2>/dev/null)
+echo "$out" | grep '^{' | grep -q '"rephrased_with_memory"' || fail "eval printed no rephrased recall: $out"
+echo "$out" | grep '^{' | grep -q '"inverted_with_memory"' || fail "eval printed no inverted recall: $out"
+echo "$out" | grep '^{' | grep -q '"relations":{"born"' || fail "eval printed no per-relation figures: $out"
+[ "$(wc -l < "$D/results.jsonl")" = 24 ] || fail "results.jsonl has $(wc -l < "$D/results.jsonl") lines, not 3 x 8"
+grep '"set":"rephrased"' "$D/results.jsonl" | grep 'The year of the birth of Orvel Tamsin' \
+  | grep -q '"payload":"Orvel Tamsin was born in the year 1734."' || fail "the per-fact output does not name the retrieved fact"
+grep '"set":"inverted"' "$D/results.jsonl" | grep 'Orvel Tamsin was born' \
+  | grep -q '"payload":"In 1734, Orvel Tamsin was born."' || fail "the inverted statement was not retrieved"
+
+# Bad fact files are clear errors (exit 1) naming the line.
+printf 'Orvel Tamsin was born in the year\n' > "$D/noanswer.tsv"
+set +e
+err=$("$ENGRAM" eval --model "$D/m" --facts "$D/noanswer.tsv" --threads 1 2>&1); rc=$?
+set -e
+[ "$rc" = 1 ] || fail "eval with a missing answer column exited $rc"
+echo "$err" | grep -q "noanswer.tsv:1: expected prompt<TAB>answer" || fail "missing answer said: $err"
+printf 'In 1734, Orvel Tamsin was born.\tOrvel Tamsin was born in the year\n' > "$D/badinv.tsv"
+set +e
+err=$("$ENGRAM" eval --model "$D/m" --facts "$D/facts.tsv" --inverted "$D/badinv.tsv" --threads 1 2>&1); rc=$?
+set -e
+[ "$rc" = 1 ] || fail "eval with a bad --inverted file exited $rc"
+echo "$err" | grep -q "badinv.tsv:1: expected statement<TAB>prompt<TAB>answer" || fail "bad --inverted said: $err"
+printf 'In 1735, Orvel Tamsin was born.\tOrvel Tamsin was born in the year\t1734\n' > "$D/badinv2.tsv"
+set +e
+err=$("$ENGRAM" eval --model "$D/m" --facts "$D/facts.tsv" --inverted "$D/badinv2.tsv" --threads 1 2>&1); rc=$?
+set -e
+[ "$rc" = 1 ] || fail "eval with an --inverted statement lacking its answer exited $rc"
+echo "$err" | grep -q "does not contain the answer" || fail "inverted statement without its answer said: $err"
+echo "ok"
