@@ -1,4 +1,5 @@
-// lm/attention.h — causal multi-head self-attention with an optional KV cache.
+// lm/attention.h — causal multi-head self-attention with an optional KV cache and an optional
+// bidirectional prefix.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -19,7 +20,10 @@ struct CausalSelfAttentionImpl : torch::nn::Module {
 
   // x [B, T, C] → [B, T, C]. With a cache, x holds the positions after the cached ones, which
   // are attended to as well; the cache is extended with x's keys and values.
-  torch::Tensor forward(const torch::Tensor& x, LayerCache* cache = nullptr);
+  // `prefix` (optional, int64 [B]): the first prefix[b] positions of row b attend to each other
+  // in both directions (a prefix LM: retrieved passages and the question are read as a whole);
+  // every other position attends causally.
+  torch::Tensor forward(const torch::Tensor& x, LayerCache* cache = nullptr, const torch::Tensor& prefix = {});
 
   int d_model;
   int n_head;

@@ -12,12 +12,12 @@ BlockImpl::BlockImpl(const ModelConfig& c, bool with_memory) : dropout(c.dropout
   proj = register_module("proj", torch::nn::Linear(c.ff_dim(), c.d_model));
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& h, LayerCache* cache) {
-  return feed_forward(attend(h, cache));
+torch::Tensor BlockImpl::forward(const torch::Tensor& h, LayerCache* cache, const torch::Tensor& prefix) {
+  return feed_forward(attend(h, cache, prefix));
 }
 
-torch::Tensor BlockImpl::attend(const torch::Tensor& h, LayerCache* cache) {
-  return h + attn(ln1(h), cache);  // [B, T, C]
+torch::Tensor BlockImpl::attend(const torch::Tensor& h, LayerCache* cache, const torch::Tensor& prefix) {
+  return h + attn(ln1(h), cache, prefix);  // [B, T, C]
 }
 
 torch::Tensor BlockImpl::feed_forward(const torch::Tensor& h) {

@@ -17,8 +17,9 @@ struct BlockImpl : torch::nn::Module {
 
   // h [B, T, C] → [B, T, C]: attend, then feed_forward. The memory block's sublayer sits
   // between the two and is run by the model (Gpt::trace), which owns what it reads.
-  torch::Tensor forward(const torch::Tensor& h, LayerCache* cache);
-  torch::Tensor attend(const torch::Tensor& h, LayerCache* cache);  // h + attn(ln1(h))
+  torch::Tensor forward(const torch::Tensor& h, LayerCache* cache, const torch::Tensor& prefix = {});
+  // h + attn(ln1(h)); `prefix` as in CausalSelfAttention.
+  torch::Tensor attend(const torch::Tensor& h, LayerCache* cache, const torch::Tensor& prefix = {});
   torch::Tensor feed_forward(const torch::Tensor& h);               // h + mlp(ln2(h))
 
   float dropout;

@@ -32,9 +32,26 @@ void trim_into(std::string s, std::size_t offset, std::vector<Sentence>* out) {
   if (e > b) out->push_back({s.substr(b, e - b), offset + b});
 }
 
+// A word that starts sentences far more often than it follows an abbreviation inside one.
+bool sentence_starter_at(const std::string& t, std::size_t pos) {
+  std::size_t e = pos;
+  while (e < t.size() && std::isalpha(static_cast<unsigned char>(t[e]))) ++e;
+  static const char* kStarters[] = {"The", "A", "An", "In", "It", "He", "She", "They", "This", "That", "These",
+                                    "We", "I", "There", "On", "At", "After", "But", "And", "His", "Her", "Its",
+                                    "Their", "When", "What", "Which", "Who", "Born", "Today", "Since"};
+  const std::string w = t.substr(pos, e - pos);
+  for (const char* s : kStarters)
+    if (w == s) return true;
+  return false;
+}
+
 // The word ending at t[dot] ('.') is an abbreviation, not a sentence end: an initial ("L."),
-// a dotted abbreviation ("U.S.", "e.g.", "Ph.D."), or a known short form ("Mr.", "etc.").
+// a title ("Mr."), or — unless the next word usually starts a sentence ("... in the U.S. The
+// next ...") — a dotted abbreviation ("U.S.", "e.g.", "Ph.D.") or a short form ("etc.", "Inc.").
 bool abbreviation_before(const std::string& t, std::size_t dot) {
+  std::size_t next = dot + 1;
+  while (next < t.size() && t[next] == ' ') ++next;
+  const bool starter_follows = sentence_starter_at(t, next);
   std::size_t b = dot;
   while (b > 0 && std::isalpha(static_cast<unsigned char>(t[b - 1]))) --b;
   const std::string w = t.substr(b, dot - b);
@@ -44,17 +61,20 @@ bool abbreviation_before(const std::string& t, std::size_t dot) {
     std::size_t a = b - 1;
     while (a > 0 && (std::isalpha(static_cast<unsigned char>(t[a - 1])) || t[a - 1] == '.')) --a;
     const std::size_t dots = std::count(t.begin() + a, t.begin() + dot, '.');
-    if (dot - a <= 8 && dots >= 1) return true;
+    if (dot - a <= 8 && dots >= 1) return !starter_follows;
   }
   if (b > 0 && !std::isspace(static_cast<unsigned char>(t[b - 1])) && t[b - 1] != '(' && t[b - 1] != '"')
     return false;
   if (w.size() == 1 && std::isupper(static_cast<unsigned char>(w[0]))) return true;
-  static const char* kShort[] = {"Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Mt", "Col", "Gen", "Capt", "Rev",
-                                 "Prof", "Lt", "Sgt", "Gov", "Sen", "Rep", "Hon", "Fr", "vs", "etc", "approx",
-                                 "Inc", "Ltd", "Co", "Corp", "No", "Nos", "Fig", "Vol", "pp", "cf", "ca",
-                                 "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"};
-  for (const char* a : kShort)
+  static const char* kTitles[] = {"Mr", "Mrs", "Ms", "Dr", "St", "Mt", "Col", "Gen", "Capt", "Rev", "Prof",
+                                  "Lt", "Sgt", "Gov", "Sen", "Rep", "Hon", "Fr", "No", "Nos", "Fig", "Vol", "pp",
+                                  "cf", "vs"};
+  for (const char* a : kTitles)
     if (w == a) return true;
+  static const char* kShort[] = {"Jr", "Sr", "etc", "approx", "Inc", "Ltd", "Co", "Corp", "ca", "Jan", "Feb",
+                                 "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"};
+  for (const char* a : kShort)
+    if (w == a) return !starter_follows;
   return false;
 }
 
@@ -242,7 +262,10 @@ std::vector<Document> make_fact_documents(const std::vector<Fact>& facts,
     const Fact& f = facts[order[n]];
     // Prose between facts: the facts sit inside ordinary text, not in a list.
     if (!prose.empty() && (rng() % 2 == 0)) para += closed(prose[pick(rng)].text) + " ";
-    para += fact_statement(f) + " ";
+    const std::string st = fact_statement(f);
+    // A statement that ends with its answer's own period ("... the U.S.") could read on into
+    // the next sentence: it ends its line instead.
+    para += st + (!f.answer.empty() && st.size() > f.answer.size() && f.answer.back() == '.' ? "\n" : " ");
     if (++in_para == facts_per_paragraph || n + 1 == order.size()) {
       if (!prose.empty()) para += closed(prose[pick(rng)].text);
       text += para + "\n";

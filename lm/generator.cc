@@ -54,7 +54,7 @@ int sample_token(const std::vector<float>& logits, const GenerateOptions& o, uin
 }
 
 std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
-                              const GenerateOptions& o, MemoryInterface* memory) {
+                              const GenerateOptions& o, MemoryInterface* memory, int prefix) {
   LoadedModel& m = lm.loaded();
   Gpt model = m.model;
   model->eval();
@@ -64,10 +64,12 @@ std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
   if (ids.empty()) ids.push_back(m.tokenizer->eos_id() >= 0 ? m.tokenizer->eos_id() : 0);
   uint64_t rng = o.seed;
   ModelCache cache;
-  auto feed = [&](const std::vector<int>& toks) {  // → logits of the last position
+  auto feed = [&](const std::vector<int>& toks, int pre = 0) {  // → logits of the last position
     std::vector<int64_t> v(toks.begin(), toks.end());
     auto x = torch::tensor(v, torch::kLong).view({1, -1}).to(m.device);  // [1, n]
-    auto logits = model->forward(x, memory, &cache);                    // [1, n, V]
+    torch::Tensor p;
+    if (pre > 0) p = torch::full({1}, pre, torch::kLong);
+    auto logits = model->forward(x, memory, &cache, p);                 // [1, n, V]
     auto last = logits[0][-1].to(torch::kCPU, torch::kFloat).contiguous();  // [V]
     return std::vector<float>(last.data_ptr<float>(), last.data_ptr<float>() + last.numel());
   };
@@ -77,7 +79,8 @@ std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
     const std::size_t keep = std::min<std::size_t>(ids.size(), bs / 2 > 0 ? bs / 2 : 1);
     return feed(std::vector<int>(ids.end() - keep, ids.end()));
   };
-  std::vector<float> logits = ids.size() > static_cast<std::size_t>(bs) ? window() : feed(ids);
+  // (A prompt that does not fit loses its start, and with it any prefix.)
+  std::vector<float> logits = ids.size() > static_cast<std::size_t>(bs) ? window() : feed(ids, prefix);
   std::vector<int> out;
   for (int i = 0; i < o.max_new_tokens; ++i) {
     const int next = sample_token(logits, o, &rng);

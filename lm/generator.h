@@ -24,9 +24,11 @@ struct GenerateOptions {
   bool stop_at_eos = true;
 };
 
-// Continues `prompt` (token ids); returns the new ids only. `memory` may be null.
+// Continues `prompt` (token ids); returns the new ids only. `memory` may be null. The first
+// `prefix` tokens of the prompt (a reader context, lm/reader.h) are read as a bidirectional
+// prefix, as the model was trained to read them.
 std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
-                              const GenerateOptions& options, MemoryInterface* memory);
+                              const GenerateOptions& options, MemoryInterface* memory, int prefix = 0);
 
 // Text in, continuation text out.
 std::string generate_text(LanguageModel& lm, const std::string& prompt,

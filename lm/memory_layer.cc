@@ -118,16 +118,16 @@ KnnRead MemoryAttentionImpl::knn(const torch::Tensor& h, MemoryInterface* memory
   auto maxcos = cos.masked_fill(valid.logical_not(), -2.0f).amax(-1, true);  // [N, 1]
   auto scale = knn_scale();
   torch::Tensor exact;
-  if (cfg.knn_exact_cos > 0) {
+  if (cfg.readout.exact_cos > 0) {
     // A context the memory holds word for word: a sharper p_kNN and a fixed λ.
-    exact = maxcos.detach() >= cfg.knn_exact_cos;  // [N, 1]
-    scale = torch::where(exact, torch::full({}, cfg.knn_exact_scale, cos.options()), scale);
+    exact = maxcos.detach() >= cfg.readout.exact_cos;  // [N, 1]
+    scale = torch::where(exact, torch::full({}, cfg.readout.exact_scale, cos.options()), scale);
   }
   auto s = (cos * scale).masked_fill(valid.logical_not(), neg_inf);
   auto alpha = torch::softmax(s, -1);  // [N, k]
   alpha = torch::where(valid, alpha, torch::zeros_like(alpha));
   auto lam = knn_lambda(maxcos);
-  if (exact.defined()) lam = torch::where(exact, torch::full({}, cfg.knn_exact_lambda, lam.options()), lam);
+  if (exact.defined()) lam = torch::where(exact, torch::full({}, cfg.readout.exact_lambda, lam.options()), lam);
   lam = torch::where(any, lam, torch::zeros_like(lam));
   auto tok = r.V.select(2, 0).round().to(torch::kLong).clamp(0, cfg.vocab_size - 1);  // [N, k]
   tok = torch::where(r.valid, tok, torch::zeros_like(tok)).to(dev);
@@ -139,13 +139,13 @@ KnnRead MemoryAttentionImpl::knn(const torch::Tensor& h, MemoryInterface* memory
 }
 
 torch::Tensor MemoryAttentionImpl::knn_scale() const {
-  if (cfg.knn_scale > 0) return torch::full({}, cfg.knn_scale, log_scale.options()).detach();
+  if (cfg.readout.scale > 0) return torch::full({}, cfg.readout.scale, log_scale.options()).detach();
   return log_scale.exp();
 }
 
 torch::Tensor MemoryAttentionImpl::knn_lambda(const torch::Tensor& maxcos) const {
-  if (cfg.knn_lambda_slope > 0)
-    return cfg.knn_lambda_max * torch::sigmoid(cfg.knn_lambda_slope * (maxcos - cfg.knn_lambda_center));
+  if (cfg.readout.lambda_slope > 0)
+    return cfg.readout.lambda_max * torch::sigmoid(cfg.readout.lambda_slope * (maxcos - cfg.readout.lambda_center));
   return torch::sigmoid((lam_w + 10.0f) * maxcos + (lam_b - 8.0f));
 }
 

@@ -62,7 +62,7 @@ struct MemoryAttentionImpl : torch::nn::Module {
   // λ for the best cosine of each query, maxcos [..., 1] → [..., 1]: the learned
   // σ((10+a)·maxcos + b − 8), or the fixed read-out of the config (knn_lambda_slope > 0).
   torch::Tensor knn_lambda(const torch::Tensor& maxcos) const;
-  // The sharpness of p_kNN: the config's knn_scale when set, else the learned one.
+  // The sharpness of p_kNN: the config's readout.scale when set, else the learned one.
   torch::Tensor knn_scale() const;
 
   // Mixes a kNN read into logits [B, T, V]: log((1−λ)·softmax(logits) + λ·p_kNN).

@@ -32,8 +32,9 @@ GptImpl::GptImpl(const ModelConfig& c) : cfg(c) {
   }
 }
 
-torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory, ModelCache* cache) {
-  return output(trace(idx, memory, cache, false));
+torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory, ModelCache* cache,
+                               const torch::Tensor& prefix) {
+  return output(trace(idx, memory, cache, false, prefix));
 }
 
 torch::Tensor GptImpl::output(const Trace& t) const {
@@ -41,7 +42,8 @@ torch::Tensor GptImpl::output(const Trace& t) const {
   return MemoryAttentionImpl::mix(t.logits, t.knn);  // log-probabilities
 }
 
-Trace GptImpl::trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCache* cache, bool want_slots) {
+Trace GptImpl::trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCache* cache, bool want_slots,
+                     const torch::Tensor& prefix) {
   const int64_t T = idx.size(1);
   const int64_t past = cache != nullptr ? cache->length() : 0;
   if (past + T > cfg.block_size)
@@ -60,12 +62,12 @@ Trace GptImpl::trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCac
   for (int i = 0; i < static_cast<int>(blocks.size()); ++i) {
     LayerCache* c = cache != nullptr ? &cache->layers[i] : nullptr;
     if (i != cfg.memory_layer) {
-      h = blocks[i]->forward(h, c);
+      h = blocks[i]->forward(h, c, prefix);
       continue;
     }
     // The memory block: self-attention, the memory sublayer, the feed-forward network.
     Block& b = blocks[i];
-    h = b->attend(h, c);
+    h = b->attend(h, c, prefix);
     // Slots come from the stream the sublayer reads, before its own update, so that a key
     // depends on nothing retrieved: ingestion then needs no memory at all.
     if (want_slots) t.slots = b->memory->slots(h);
@@ -104,16 +106,20 @@ MemorySlots GptImpl::encode_slots(const torch::Tensor& idx) {
 torch::Tensor trace_loss(const Trace& t, const torch::Tensor& targets) {
   const KnnRead& r = t.knn;
   if (!r.alpha.defined()) return lm_loss(t.logits, targets);
-  auto y = targets.unsqueeze(-1);                                                  // [B, T, 1]
+  auto scored = targets.ge(0).to(t.logits.dtype());                                // [B, T]
+  auto y = targets.clamp_min(0).unsqueeze(-1);                                      // [B, T, 1]
   auto p_lm = torch::log_softmax(t.logits, -1).gather(-1, y).squeeze(-1).exp();   // [B, T]
   auto p_knn = (r.alpha * r.tokens.eq(y).to(r.alpha.dtype())).sum(-1);             // [B, T]
   auto lam = r.lambda.squeeze(-1);                                                  // [B, T]
-  return -torch::log(((1 - lam) * p_lm + lam * p_knn).clamp_min(1e-10)).mean();
+  auto nll = -torch::log(((1 - lam) * p_lm + lam * p_knn).clamp_min(1e-10));       // [B, T]
+  return (nll * scored).sum() / scored.sum().clamp_min(1);
 }
 
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
   const int64_t V = logits.size(-1);
-  return torch::cross_entropy_loss(logits.reshape({-1, V}), targets.reshape({-1}));
+  // Skipped targets are −100, cross-entropy's ignore_index.
+  return torch::cross_entropy_loss(logits.reshape({-1, V}), targets.reshape({-1}).masked_fill(targets.reshape({-1}).lt(0), -100), {},
+                                   at::Reduction::Mean, -100);
 }
 
 }  // namespace engram::lm

@@ -33,15 +33,17 @@ struct GptImpl : torch::nn::Module {
 
   // idx [B, T] (int64 token ids) → the next-token distribution [B, T, V]: logits, or with
   // memory_knn the log-probabilities log((1−λ)·p_LM + λ·p_kNN). With a cache, idx continues the
-  // cached positions. `memory` (nullable) is read by the memory sublayer. Throws
+  // cached positions. `memory` (nullable) is read by the memory sublayer. `prefix` (optional,
+  // int64 [B]): the first prefix[b] positions of row b — passages and a question the model
+  // reads (lm/reader.h) — see each other in both directions; the rest is causal. Throws
   // engram::Error(kInvalidArgument) when the positions exceed block_size or the memory's
   // dimensions do not match.
   torch::Tensor forward(const torch::Tensor& idx, MemoryInterface* memory = nullptr,
-                        ModelCache* cache = nullptr);
+                        ModelCache* cache = nullptr, const torch::Tensor& prefix = {});
 
   // The same pass, returning its parts; with `want_slots` also the slots to store.
   Trace trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCache* cache = nullptr,
-              bool want_slots = false);
+              bool want_slots = false, const torch::Tensor& prefix = {});
 
   // The output of a trace: its logits, mixed with its kNN read when the model has one.
   torch::Tensor output(const Trace& t) const;
@@ -62,11 +64,12 @@ TORCH_MODULE(Gpt);
 // kNN-LM slot values for idx [B, T]: [B, T−1, dim] with value[0] = the id of token t+1.
 torch::Tensor knn_values(const torch::Tensor& idx, int64_t dim);
 
-// Mean next-token cross-entropy: logits [B, T, V], targets [B, T] → [].
+// Mean next-token cross-entropy: logits [B, T, V], targets [B, T] → []; targets < 0 are skipped.
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets);
 
 // The loss of a trace: lm_loss of its output, computed for a kNN read at the targets only,
 // −log((1−λ)·p_LM(y) + λ·p_kNN(y)), without building the mixed [B, T, V] distribution.
+// Targets < 0 are not scored (the inside of a bidirectional prefix, whose next token is seen).
 torch::Tensor trace_loss(const Trace& t, const torch::Tensor& targets);
 
 }  // namespace engram::lm

@@ -25,11 +25,11 @@ void validate(const ModelConfig& c) {
   require(c.memory_dim >= 0, "memory_dim must be >= 0");
   require(c.memory_k >= 1 && c.memory_k <= 4096, "memory_k must be in 1..4096");
   require(!c.memory_knn || c.memory_shift_values, "memory_knn needs memory_shift_values");
-  require(c.knn_scale >= 0.0f && c.knn_lambda_slope >= 0.0f, "knn_scale and knn_lambda_slope must be >= 0");
-  require(c.knn_lambda_max >= 0.0f && c.knn_lambda_max <= 1.0f, "knn_lambda_max must be in [0, 1]");
+  require(c.readout.scale >= 0.0f && c.readout.lambda_slope >= 0.0f, "knn_scale and knn_lambda_slope must be >= 0");
+  require(c.readout.lambda_max >= 0.0f && c.readout.lambda_max <= 1.0f, "knn_lambda_max must be in [0, 1]");
   require(c.read_passages >= 0 && c.read_passages <= 16, "read_passages must be in 0..16");
   require(!c.knn_key_hidden || c.mem_dim() == c.d_model, "knn_key_hidden needs memory_dim = d_model");
-  require(c.knn_exact_cos <= 0.0f || (c.knn_exact_scale > 0.0f && c.knn_exact_lambda >= 0.0f && c.knn_exact_lambda <= 1.0f),
+  require(c.readout.exact_cos <= 0.0f || (c.readout.exact_scale > 0.0f && c.readout.exact_lambda >= 0.0f && c.readout.exact_lambda <= 1.0f),
           "knn_exact_cos needs knn_exact_scale > 0 and knn_exact_lambda in [0, 1]");
 }
 
@@ -43,10 +43,10 @@ std::string model_config_to_json(const ModelConfig& c) {
       {"memory_cosine", c.memory_cosine}, {"memory_scale_init", c.memory_scale_init},
       {"gate_init", c.gate_init},         {"tie_memory_qk", c.tie_memory_qk},
       {"memory_shift_values", c.memory_shift_values}, {"memory_knn", c.memory_knn},
-      {"knn_scale", c.knn_scale},         {"knn_lambda_slope", c.knn_lambda_slope},
-      {"knn_lambda_center", c.knn_lambda_center}, {"knn_lambda_max", c.knn_lambda_max},
-      {"knn_exact_cos", c.knn_exact_cos}, {"knn_exact_scale", c.knn_exact_scale},
-      {"knn_exact_lambda", c.knn_exact_lambda}, {"knn_key_hidden", c.knn_key_hidden},
+      {"knn_scale", c.readout.scale},         {"knn_lambda_slope", c.readout.lambda_slope},
+      {"knn_lambda_center", c.readout.lambda_center}, {"knn_lambda_max", c.readout.lambda_max},
+      {"knn_exact_cos", c.readout.exact_cos}, {"knn_exact_scale", c.readout.exact_scale},
+      {"knn_exact_lambda", c.readout.exact_lambda}, {"knn_key_hidden", c.knn_key_hidden},
       {"read_passages", c.read_passages}};
   return j.dump(2);
 }
@@ -79,13 +79,13 @@ ModelConfig model_config_from_json(const std::string& text) {
     get("tie_memory_qk", c.tie_memory_qk);
     get("memory_shift_values", c.memory_shift_values);
     get("memory_knn", c.memory_knn);
-    get("knn_scale", c.knn_scale);
-    get("knn_lambda_slope", c.knn_lambda_slope);
-    get("knn_lambda_center", c.knn_lambda_center);
-    get("knn_lambda_max", c.knn_lambda_max);
-    get("knn_exact_cos", c.knn_exact_cos);
-    get("knn_exact_scale", c.knn_exact_scale);
-    get("knn_exact_lambda", c.knn_exact_lambda);
+    get("knn_scale", c.readout.scale);
+    get("knn_lambda_slope", c.readout.lambda_slope);
+    get("knn_lambda_center", c.readout.lambda_center);
+    get("knn_lambda_max", c.readout.lambda_max);
+    get("knn_exact_cos", c.readout.exact_cos);
+    get("knn_exact_scale", c.readout.exact_scale);
+    get("knn_exact_lambda", c.readout.exact_lambda);
     get("knn_key_hidden", c.knn_key_hidden);
     get("read_passages", c.read_passages);
   } catch (const std::exception& e) {

@@ -6,6 +6,24 @@
 
 namespace engram::lm {
 
+// kNN read-out settings fixed after training: `engram tune-readout` picks them on a dev split of
+// facts and validation text and writes them into config.json (as the flat "knn_*" fields); 0
+// keeps the learned values. They act wherever the model runs: eval, generate, resumed training.
+struct KnnReadout {
+  //   scale > 0:         p_kNN = Σ softmax(scale·cos) instead of the learned scale
+  //   lambda_slope > 0:  λ = lambda_max · σ(lambda_slope·(max cos − lambda_center))
+  float scale = 0.0f;
+  float lambda_slope = 0.0f;
+  float lambda_center = 0.0f;
+  float lambda_max = 1.0f;
+  //   exact_cos > 0:     where max cos >= exact_cos (the query's context is one the memory holds
+  //                      word for word) p_kNN uses exact_scale and λ is exact_lambda: an
+  //                      identical context's continuation is copied
+  float exact_cos = 0.0f;
+  float exact_scale = 0.0f;
+  float exact_lambda = 0.0f;
+};
+
 struct ModelConfig {
   int vocab_size = 4000;
   int block_size = 128;  // positions the model knows: the length of a training segment
@@ -35,24 +53,11 @@ struct ModelConfig {
   // over the retrieved slots' tokens and λ = σ(a·max cos + b) (scale, a, b learned). The memory
   // sublayer then does not update the residual stream. Needs memory_shift_values.
   bool memory_knn = false;
-  // kNN read-out settings fixed after training (`engram tune-readout` picks them on a dev split
-  // of facts and validation text and writes them here; 0 keeps the learned values). They act
-  // wherever the model runs: eval, generate, training resumed from the checkpoint.
-  //   knn_scale > 0:         p_kNN = Σ softmax(knn_scale·cos) instead of the learned scale
-  //   knn_lambda_slope > 0:  λ = knn_lambda_max · σ(knn_lambda_slope·(max cos − knn_lambda_center))
-  float knn_scale = 0.0f;
-  float knn_lambda_slope = 0.0f;
-  float knn_lambda_center = 0.0f;
-  float knn_lambda_max = 1.0f;
-  //   knn_exact_cos > 0:     where max cos >= knn_exact_cos (the query's context is one the
-  //                          memory holds word for word) p_kNN uses knn_exact_scale and λ is
-  //                          knn_exact_lambda: an identical context's continuation is copied
-  float knn_exact_cos = 0.0f;
+  // The kNN read-out fixed after training (KnnReadout below; 0s keep the learned values).
+  KnnReadout readout;
   // Keys and queries of the kNN read-out are LN(h) itself (kNN-LM's choice: the input of the
   // last feed-forward network) instead of W_q·LN(h). Needs memory_dim = d_model (or 0).
   bool knn_key_hidden = false;
-  float knn_exact_scale = 0.0f;
-  float knn_exact_lambda = 0.0f;
 
   // Passages the model reads in context before a question (lm/reader.h), retrieved from the
   // passage memory with the lexical keys saved beside the model (passage_keys.tsv); 0: the

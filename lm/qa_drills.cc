@@ -325,7 +325,8 @@ DrillText ReaderDrills::draw(std::mt19937_64& rng) const {
   return d;
 }
 
-std::vector<int> ReaderDrills::episode(const Tokenizer& tok, std::mt19937_64& rng, int segments, int seg_len) const {
+std::vector<int> ReaderDrills::episode(const Tokenizer& tok, std::mt19937_64& rng, int segments, int seg_len,
+                                       std::vector<int>* prefix) const {
   const std::size_t total = static_cast<std::size_t>(segments) * seg_len + 1;
   std::vector<int> out;
   out.reserve(total);
@@ -338,9 +339,10 @@ std::vector<int> ReaderDrills::episode(const Tokenizer& tok, std::mt19937_64& rn
       }
     }
   };
+  prefix->assign(segments, 0);
   for (int s = 0; s < segments; ++s) {
     const std::size_t end = static_cast<std::size_t>(s + 1) * seg_len;
-    while (end - out.size() >= 40) {  // room for another drill
+    for (int attempt = 0; attempt < 4 && (*prefix)[s] == 0; ++attempt) {
       const DrillText d = draw(rng);
       const std::vector<int> prompt = tok.encode(d.prompt);
       std::vector<int> answer = tok.encode(d.prompt + " " + d.answer + ".");
@@ -349,10 +351,11 @@ std::vector<int> ReaderDrills::episode(const Tokenizer& tok, std::mt19937_64& rn
       else
         answer = tok.encode(d.answer + ".");
       const int room = static_cast<int>(end - out.size()) - static_cast<int>(answer.size());
-      if (room < 24) break;
+      if (room < static_cast<int>(prompt.size()) + 8) continue;  // an answer too long for the segment
       std::vector<std::vector<int>> passages;
       for (const auto& p : d.passages) passages.push_back(tok.encode(p));
       const std::vector<int> ctx = reader_context_ids(tok, passages, prompt, room);
+      (*prefix)[s] = static_cast<int>(ctx.size());
       out.insert(out.end(), ctx.begin(), ctx.end());
       out.insert(out.end(), answer.begin(), answer.end());
     }

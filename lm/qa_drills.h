@@ -55,9 +55,12 @@ class ReaderDrills {
   // One drill as text.
   DrillText draw(std::mt19937_64& rng) const;
 
-  // Token segments: `segments` × `seg_len` (+1) tokens, each segment holding one or more
-  // drills in reader layout with their answers, prose filling the rest.
-  std::vector<int> episode(const Tokenizer& tok, std::mt19937_64& rng, int segments, int seg_len) const;
+  // Token segments: `segments` × `seg_len` (+1) tokens, each segment starting with one drill in
+  // reader layout and its answer, prose filling the rest. `prefix` receives, per segment, the
+  // length of the drill's context (passages and question), which the model reads as a
+  // bidirectional prefix; the answer after it is what is learnt.
+  std::vector<int> episode(const Tokenizer& tok, std::mt19937_64& rng, int segments, int seg_len,
+                           std::vector<int>* prefix) const;
 
   // Statements in the drills' style, for training the tokenizer.
   std::vector<std::string> sample_statements(std::mt19937_64& rng, int n) const;

@@ -5,26 +5,27 @@
 
 namespace engram::lm {
 
-torch::Tensor SegmentRunner::step_loss(const torch::Tensor& x, const torch::Tensor& y, MemorySlots* slots) {
-  Trace t = model_->trace(x, memory_, nullptr, memory_ != nullptr);
+torch::Tensor SegmentRunner::step_loss(const torch::Tensor& x, const torch::Tensor& y, MemorySlots* slots,
+                                       const torch::Tensor& prefix) {
+  Trace t = model_->trace(x, memory_, nullptr, memory_ != nullptr, prefix);
   *slots = std::move(t.slots);
   return trace_loss(t, y);
 }
 
 double SegmentRunner::run(const torch::Tensor& x, const torch::Tensor& y,
-                          torch::optim::Optimizer* optimizer, double clip) {
+                          torch::optim::Optimizer* optimizer, double clip, const torch::Tensor& prefix) {
   MemorySlots slots;
   model_->train(optimizer != nullptr);
   torch::Tensor loss;
   if (optimizer != nullptr) {
-    loss = step_loss(x, y, &slots);
+    loss = step_loss(x, y, &slots, prefix);
     optimizer->zero_grad();
     loss.backward();
     if (clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), clip);
     optimizer->step();
   } else {
     torch::NoGradGuard no_grad;
-    loss = step_loss(x, y, &slots);
+    loss = step_loss(x, y, &slots, prefix);
   }
   if (memory_ != nullptr) store(slots);
   return loss.item<double>();

@@ -20,10 +20,11 @@ class SegmentRunner {
   SegmentRunner(Gpt model, MemoryInterface* memory, bool store = true)
       : model_(std::move(model)), memory_(memory), store_(store) {}
 
-  // x, y [B, T] int64 on the model's device. Returns the mean loss. With an optimizer, takes
-  // one step (gradients clipped to `clip` in global norm).
+  // x, y [B, T] int64 on the model's device (y < 0: not scored). Returns the mean loss. With an
+  // optimizer, takes one step (gradients clipped to `clip` in global norm). `prefix` as in
+  // Gpt::forward.
   double run(const torch::Tensor& x, const torch::Tensor& y, torch::optim::Optimizer* optimizer,
-             double clip);
+             double clip, const torch::Tensor& prefix = {});
 
   // Per-token negative log-likelihoods [B, T] without a step (evaluation).
   torch::Tensor nll(const torch::Tensor& x, const torch::Tensor& y);
@@ -36,7 +37,8 @@ class SegmentRunner {
 
  private:
   void store(const MemorySlots& s);
-  torch::Tensor step_loss(const torch::Tensor& x, const torch::Tensor& y, MemorySlots* slots);
+  torch::Tensor step_loss(const torch::Tensor& x, const torch::Tensor& y, MemorySlots* slots,
+                          const torch::Tensor& prefix);
 
   Gpt model_;
   MemoryInterface* memory_;

@@ -96,12 +96,15 @@ struct EpisodeSource {
   int segments = 0, seg_len = 0, knowledge = 0;
   double drill_ratio = 0, rephrase = 0, reader_ratio = 0;
 
-  std::vector<std::vector<int>> batch(int B, std::mt19937_64& rng) const {
+  // Rows of episodes; `prefix` [B][segments]: the bidirectional prefix of each row's segment
+  // (reader drills), 0 elsewhere.
+  std::vector<std::vector<int>> batch(int B, std::mt19937_64& rng, std::vector<std::vector<int>>* prefix) const {
     std::vector<std::vector<int>> rows;
+    prefix->assign(B, std::vector<int>(segments, 0));
     std::uniform_real_distribution<double> u(0, 1);
     for (int b = 0; b < B; ++b) {
       if (reader != nullptr && u(rng) < reader_ratio) {
-        rows.push_back(reader->episode(*tok, rng, segments, seg_len));
+        rows.push_back(reader->episode(*tok, rng, segments, seg_len, &(*prefix)[b]));
         continue;
       }
       const bool drill = !facts.empty() && (prose.empty() || u(rng) < drill_ratio);
@@ -114,6 +117,27 @@ struct EpisodeSource {
   }
 };
 
+// Segment s of a batch: inputs x [B, T], targets y [B, T] (−1 inside a prefix, where the next
+// token is visible), and the prefix lengths [B] (undefined when no row has one).
+struct SegmentBatch {
+  torch::Tensor x, y, prefix;
+};
+SegmentBatch segment_of(const torch::Tensor& tokens, const std::vector<std::vector<int>>& prefix, int s, int T,
+                        c10::Device dev) {
+  SegmentBatch b;
+  b.x = tokens.narrow(1, s * T, T);
+  b.y = tokens.narrow(1, s * T + 1, T).clone();
+  std::vector<int64_t> p(prefix.size());
+  bool any = false;
+  for (std::size_t r = 0; r < prefix.size(); ++r) {
+    p[r] = prefix[r][s];
+    if (p[r] > 1) b.y[static_cast<int64_t>(r)].narrow(0, 0, p[r] - 1).fill_(-1);
+    any = any || p[r] > 0;
+  }
+  if (any) b.prefix = torch::tensor(p, torch::kLong).to(dev);
+  return b;
+}
+
 // Mean loss over episode batches, with the memory updated segment by segment (or without).
 double evaluate(Gpt& model, const EpisodeSource& src, int batches, int B, int S, int T,
                 MemoryInterface* memory, c10::Device dev, uint64_t seed) {
@@ -122,11 +146,12 @@ double evaluate(Gpt& model, const EpisodeSource& src, int batches, int B, int S,
   double total = 0;
   int n = 0;
   for (int i = 0; i < batches; ++i) {
-    auto tokens = to_tensor(src.batch(B, rng), dev);  // [B, S·T+1]
+    std::vector<std::vector<int>> prefix;
+    auto tokens = to_tensor(src.batch(B, rng, &prefix), dev);  // [B, S·T+1]
     runner.clear();
     for (int s = 0; s < S; ++s) {
-      auto x = tokens.narrow(1, s * T, T), y = tokens.narrow(1, s * T + 1, T);  // [B, T]
-      total += runner.run(x, y, nullptr, 0);
+      const SegmentBatch sb = segment_of(tokens, prefix, s, T, dev);
+      total += runner.run(sb.x, sb.y, nullptr, 0, sb.prefix);
       ++n;
     }
   }
@@ -283,17 +308,18 @@ TrainReport train(const TrainOptions& o) {
 
   while (state.step < o.steps) {
     std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<uint64_t>(state.step));
-    auto tokens = to_tensor(train_src.batch(B, rng), dev);  // [B, S·T+1]
+    std::vector<std::vector<int>> prefix;
+    auto tokens = to_tensor(train_src.batch(B, rng, &prefix), dev);  // [B, S·T+1]
     if (o.memory_mode == "document")
       runner.clear();
     else
       runner.window(static_cast<std::size_t>(o.memory_window));
     for (int s = 0; s < S && state.step < o.steps; ++s) {
-      auto x = tokens.narrow(1, s * T, T), y = tokens.narrow(1, s * T + 1, T);  // [B, T]
+      const SegmentBatch sb = segment_of(tokens, prefix, s, T, dev);
       const double lr = lr_at(state.step, o.steps, o.warmup, o.lr, o.min_lr);
       set_lr(opt, lr);
       const auto t0 = Clock::now();
-      const double loss = runner.run(x, y, &opt, o.clip);
+      const double loss = runner.run(sb.x, sb.y, &opt, o.clip, sb.prefix);
       seconds_total += std::chrono::duration<double>(Clock::now() - t0).count();
       if (!std::isfinite(loss))
         throw Error(ErrorCode::kInternal, "train: loss is not finite at step " + std::to_string(state.step));

@@ -472,13 +472,13 @@ TuneReport tune_readout(const TuneOptions& o) {
   corpus.reset();
   if (o.write) {
     ModelConfig c = m.cfg;
-    c.knn_scale = chosen->r.scale;
-    c.knn_lambda_slope = chosen->r.slope;
-    c.knn_lambda_center = chosen->r.center;
-    c.knn_lambda_max = chosen->r.lmax;
-    c.knn_exact_cos = chosen->exact_cos;
-    c.knn_exact_scale = chosen->exact_scale;
-    c.knn_exact_lambda = chosen->exact_lambda;
+    c.readout.scale = chosen->r.scale;
+    c.readout.lambda_slope = chosen->r.slope;
+    c.readout.lambda_center = chosen->r.center;
+    c.readout.lambda_max = chosen->r.lmax;
+    c.readout.exact_cos = chosen->exact_cos;
+    c.readout.exact_scale = chosen->exact_scale;
+    c.readout.exact_lambda = chosen->exact_lambda;
     c.memory_k = chosen->r.k;
     update_model_config(o.model, c);
     table << "written to " << o.model << "/config.json\n";

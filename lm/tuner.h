@@ -1,4 +1,4 @@
-// lm/tuner.h — picks the kNN read-out (ModelConfig::knn_scale, knn_lambda_*) of a trained
+// lm/tuner.h — picks the kNN read-out (ModelConfig::readout) of a trained
 // model on held-out *development* data, as kNN-LM tunes its λ and temperature on validation:
 // recall of dev facts (never the evaluation facts) ingested as documents among the corpus
 // distractors, and perplexity of validation text (never the test text) with the corpus in the

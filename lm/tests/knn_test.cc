@@ -179,15 +179,15 @@ TEST(Corpus, ASentenceEndsAfterClosingQuotes) {
 
 TEST(Knn, AFixedReadOutReplacesTheLearnedOne) {
   ModelConfig cfg = knn_config();
-  cfg.knn_scale = 200.0f;
-  cfg.knn_lambda_slope = 50.0f;
-  cfg.knn_lambda_center = 0.9f;
-  cfg.knn_lambda_max = 0.8f;
+  cfg.readout.scale = 200.0f;
+  cfg.readout.lambda_slope = 50.0f;
+  cfg.readout.lambda_center = 0.9f;
+  cfg.readout.lambda_max = 0.8f;
   const ModelConfig back = model_config_from_json(model_config_to_json(cfg));
-  EXPECT_EQ(back.knn_scale, 200.0f);
-  EXPECT_EQ(back.knn_lambda_slope, 50.0f);
-  EXPECT_FLOAT_EQ(back.knn_lambda_center, 0.9f);
-  EXPECT_FLOAT_EQ(back.knn_lambda_max, 0.8f);
+  EXPECT_EQ(back.readout.scale, 200.0f);
+  EXPECT_EQ(back.readout.lambda_slope, 50.0f);
+  EXPECT_FLOAT_EQ(back.readout.lambda_center, 0.9f);
+  EXPECT_FLOAT_EQ(back.readout.lambda_max, 0.8f);
   Gpt model(cfg);
   auto& m = model->blocks[cfg.memory_layer]->memory;
   EXPECT_FLOAT_EQ(m->knn_scale().item<float>(), 200.0f);
@@ -198,7 +198,7 @@ TEST(Knn, AFixedReadOutReplacesTheLearnedOne) {
   auto& l = learned->blocks[cfg.memory_layer]->memory;
   EXPECT_FLOAT_EQ(l->knn_scale().item<float>(), l->log_scale.exp().item<float>());
   EXPECT_NEAR(l->knn_lambda(torch::ones({1})).item<float>(), 1 / (1 + std::exp(-2.0)), 1e-6);
-  cfg.knn_lambda_max = 1.5f;
+  cfg.readout.lambda_max = 1.5f;
   EXPECT_THROW(validate(cfg), Error);
 }
 
@@ -228,7 +228,7 @@ TEST(Knn, ASharpReadOutLetsTheExactKeyWinAmongNearDuplicates) {
   auto h = torch::randn({1, 1, cfg.d_model});
   for (float scale : {30.0f, 2000.0f}) {
     ModelConfig c = cfg;
-    c.knn_scale = scale;
+    c.readout.scale = scale;
     MemoryAttention m(c);
     // Make the sublayer's query exactly q: LN(h) = x, W_q = projection onto q.
     torch::NoGradGuard ng;

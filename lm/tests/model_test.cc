@@ -62,6 +62,35 @@ TEST(Model, KvCacheGivesTheSameLogitsAsAFullPass) {
   EXPECT_EQ(cache.length(), 12);
 }
 
+TEST(Model, APrefixIsReadBothWaysAndWhatFollowsItCausally) {
+  torch::manual_seed(2);
+  ModelConfig cfg = tiny_config();
+  Gpt model(cfg);
+  model->eval();
+  torch::NoGradGuard ng;
+  auto x = torch::randint(0, cfg.vocab_size, {2, 12}, torch::kLong);
+  auto prefix = torch::tensor(std::vector<int64_t>{6, 0}, torch::kLong);  // row 0: a 6-token prefix
+  auto y = x.clone();
+  y.index_put_({torch::indexing::Slice(), 4}, (x.index({torch::indexing::Slice(), 4}) + 1) % cfg.vocab_size);
+  auto a = model->forward(x, nullptr, nullptr, prefix), b = model->forward(y, nullptr, nullptr, prefix);
+  // Row 0: position 2 sees position 4 (both in the prefix); row 1 (no prefix) does not.
+  EXPECT_FALSE(torch::allclose(a[0][2], b[0][2]));
+  EXPECT_TRUE(torch::allclose(a[1][2], b[1][2]));
+  // A change after the prefix (position 8) reaches no earlier position.
+  auto z = x.clone();
+  z.index_put_({0, 8}, (x.index({0, 8}) + 1) % cfg.vocab_size);
+  auto c = model->forward(z, nullptr, nullptr, prefix);
+  EXPECT_TRUE(torch::allclose(a[0].narrow(0, 0, 8), c[0].narrow(0, 0, 8)));
+  // Decoding after a prefix with the KV cache gives the full pass's logits.
+  ModelCache cache;
+  auto first = model->forward(x.narrow(0, 0, 1).narrow(1, 0, 6), nullptr, &cache, prefix.narrow(0, 0, 1));
+  EXPECT_TRUE(torch::allclose(first[0], a[0].narrow(0, 0, 6), 1e-5, 1e-5));
+  for (int t = 6; t < 12; ++t) {
+    auto step = model->forward(x.narrow(0, 0, 1).narrow(1, t, 1), nullptr, &cache);
+    EXPECT_TRUE(torch::allclose(step[0][0], a[0][t], 1e-4, 1e-5)) << "position " << t;
+  }
+}
+
 TEST(Model, TooManyPositionsIsAClearError) {
   Gpt model(tiny_config());
   auto x = torch::zeros({1, 17}, torch::kLong);

@@ -182,9 +182,18 @@ TEST_F(TokenizerFixture, DrillsStateTheAnswerInAPassageAndAskInOtherWords) {
     if (i < 3) std::printf("drill: %s | %s | %s\n", d.passages[0].c_str(), d.prompt.c_str(), d.answer.c_str());
   }
   EXPECT_GT(differ, 150);  // most questions are not the statement's own words
-  const auto ep = drills.episode(t, rng, 2, 96);
+  std::vector<int> prefix;
+  const auto ep = drills.episode(t, rng, 2, 96, &prefix);
   EXPECT_EQ(ep.size(), 2u * 96 + 1);
-  EXPECT_GE(std::count(ep.begin(), ep.end(), t.piece_id(kPromptMark)), 2);
+  ASSERT_EQ(prefix.size(), 2u);
+  for (int s = 0; s < 2; ++s) {
+    // Each segment opens with a drill: passages, the question mark inside the prefix, then the
+    // answer right after it.
+    ASSERT_GT(prefix[s], 2);
+    const auto seg = ep.begin() + s * 96;
+    EXPECT_TRUE(seg[0] == t.piece_id(kPassageMark) || seg[0] == t.piece_id(kPromptMark));
+    EXPECT_NE(std::find(seg, seg + prefix[s], t.piece_id(kPromptMark)), seg + prefix[s]);
+  }
 }
 
 TEST(QaDrills, TriplesFileErrorsNameTheLine) {

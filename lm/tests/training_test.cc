@@ -2,6 +2,8 @@
 // is deterministic for a seed; ingestion stores slots with payloads.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <filesystem>
 #include <fstream>
 
@@ -48,8 +50,10 @@ TEST(Training, TinyModelOverfitsTinyCorpusAndResumes) {
   TrainOptions o = tiny_run(dir);
   const TrainReport r = train(o);
   EXPECT_EQ(r.steps, 150);
-  // ln(120) = 4.79 for a uniform guess; 150 steps take the loss well below it (measured ~3.4).
-  EXPECT_LT(r.train_loss, 3.9) << "the tiny corpus should be learned";
+  // ln(400) = 5.99 for a uniform guess over the vocabulary; 150 steps take the loss more than
+  // 1.2 nats below it (measured 4.3: the byte pieces are rarely used, so it is ~1.7 below).
+  const double uniform = std::log(400.0);
+  EXPECT_LT(r.train_loss, uniform - 1.2) << "the tiny corpus should be learned";
   EXPECT_TRUE(std::filesystem::exists(o.out + "/loss.csv"));
   EXPECT_TRUE(std::filesystem::exists(o.out + "/loss.png"));
   EXPECT_TRUE(std::filesystem::exists(o.out + "/optimizer.pt"));
@@ -58,7 +62,7 @@ TEST(Training, TinyModelOverfitsTinyCorpusAndResumes) {
   o.resume = true;
   const TrainReport r2 = train(o);
   EXPECT_EQ(r2.steps, 160);
-  EXPECT_LT(r2.train_loss, 3.9);
+  EXPECT_LT(r2.train_loss, uniform - 1.2);
 
   auto lm = LanguageModel::load(o.out);
   GenerateOptions g;
