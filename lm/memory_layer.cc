@@ -149,14 +149,6 @@ torch::Tensor MemoryAttentionImpl::knn_lambda(const torch::Tensor& maxcos) const
   return torch::sigmoid((lam_w + 10.0f) * maxcos + (lam_b - 8.0f));
 }
 
-torch::Tensor MemoryAttentionImpl::mix(const torch::Tensor& logits, const KnnRead& r) {
-  if (!r.alpha.defined()) return logits;
-  auto p_lm = torch::softmax(logits, -1);                                    // [B, T, V]
-  auto p_knn = torch::zeros_like(p_lm).scatter_add(-1, r.tokens, r.alpha);  // [B, T, V]
-  auto p = (1 - r.lambda) * p_lm + r.lambda * p_knn;
-  return torch::log(p.clamp_min(1e-10));
-}
-
 torch::Tensor MemoryAttentionImpl::forward(const torch::Tensor& h, MemoryInterface* memory) {
   if (memory == nullptr) return torch::zeros_like(h);
   // An empty memory has nothing to read (and is not asked: searching an empty index is a

@@ -65,8 +65,6 @@ struct MemoryAttentionImpl : torch::nn::Module {
   // The sharpness of p_kNN: the config's readout.scale when set, else the learned one.
   torch::Tensor knn_scale() const;
 
-  // Mixes a kNN read into logits [B, T, V]: log((1−λ)·softmax(logits) + λ·p_kNN).
-  static torch::Tensor mix(const torch::Tensor& logits, const KnnRead& r);
 
   // Throws engram::Error(kInvalidArgument) unless the memory's key_dim and value_dim match.
   void check_memory(const MemoryInterface& memory) const;

@@ -13,6 +13,7 @@ GptImpl::GptImpl(const ModelConfig& c) : cfg(c) {
   for (int i = 0; i < c.n_layer; ++i)
     blocks.push_back(register_module("block" + std::to_string(i), Block(c, i == c.memory_layer)));
   ln_f = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
+  if (c.copy_head) copy = register_module("copy", CopyHead(c.d_model));
   // GPT-2 style initialisation: small normal weights, output projections scaled by depth so
   // the residual stream does not grow with the number of blocks.
   torch::NoGradGuard no_grad;
@@ -30,6 +31,8 @@ GptImpl::GptImpl(const ModelConfig& c) : cfg(c) {
     const bool residual_out = name.find("proj.weight") != std::string::npos;
     t.normal_(0.0, residual_out ? 0.02 / std::sqrt(2.0 * c.n_layer) : 0.02);
   }
+  // The copy gate starts mostly closed (σ(−2) ≈ 0.12): a fresh head must not swamp the LM.
+  if (copy) copy->wg->bias.fill_(-2.0);
 }
 
 torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory, ModelCache* cache,
@@ -38,8 +41,15 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, MemoryInterface* memory
 }
 
 torch::Tensor GptImpl::output(const Trace& t) const {
-  if (!cfg.memory_knn || !t.knn.alpha.defined()) return t.logits;
-  return MemoryAttentionImpl::mix(t.logits, t.knn);  // log-probabilities
+  const bool knn = cfg.memory_knn && t.knn.alpha.defined();
+  if (!knn && !t.copy.defined()) return t.logits;
+  auto p = torch::softmax(t.logits, -1);  // [B, T, V]
+  if (t.copy.defined()) p = CopyHeadImpl::mix(p, t.copy);
+  if (knn) {
+    auto p_knn = torch::zeros_like(p).scatter_add(-1, t.knn.tokens, t.knn.alpha);  // [B, T, V]
+    p = (1 - t.knn.lambda) * p + t.knn.lambda * p_knn;
+  }
+  return torch::log(p.clamp_min(1e-10));  // log-probabilities
 }
 
 Trace GptImpl::trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCache* cache, bool want_slots,
@@ -79,6 +89,18 @@ Trace GptImpl::trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCac
   }
   h = ln_f(h);                                      // [B, T, C]
   t.logits = torch::matmul(h, wte->weight.t());     // [B, T, V] (output tied to the embedding)
+  if (copy) {
+    // The passages to copy from: this pass's prefix (kept in the cache for the tokens that
+    // follow it), or the cached one.
+    CopySource src;
+    if (prefix.defined() && past == 0) {
+      src = copy->source(h, idx, prefix);
+      if (cache != nullptr) cache->copy_source = src;
+    } else if (cache != nullptr) {
+      src = cache->copy_source;
+    }
+    if (src.defined()) t.copy = copy->read(h, src);
+  }
   if (cfg.memory_knn && t.slots.keys.defined()) t.slots.values = knn_values(idx, cfg.mem_dim());
   return t;
 }
@@ -105,13 +127,20 @@ MemorySlots GptImpl::encode_slots(const torch::Tensor& idx) {
 
 torch::Tensor trace_loss(const Trace& t, const torch::Tensor& targets) {
   const KnnRead& r = t.knn;
-  if (!r.alpha.defined()) return lm_loss(t.logits, targets);
+  if (!r.alpha.defined() && !t.copy.defined()) return lm_loss(t.logits, targets);
   auto scored = targets.ge(0).to(t.logits.dtype());                                // [B, T]
   auto y = targets.clamp_min(0).unsqueeze(-1);                                      // [B, T, 1]
-  auto p_lm = torch::log_softmax(t.logits, -1).gather(-1, y).squeeze(-1).exp();   // [B, T]
-  auto p_knn = (r.alpha * r.tokens.eq(y).to(r.alpha.dtype())).sum(-1);             // [B, T]
-  auto lam = r.lambda.squeeze(-1);                                                  // [B, T]
-  auto nll = -torch::log(((1 - lam) * p_lm + lam * p_knn).clamp_min(1e-10));       // [B, T]
+  auto p = torch::log_softmax(t.logits, -1).gather(-1, y).squeeze(-1).exp();      // [B, T] p_LM(y)
+  if (t.copy.defined()) {
+    auto [p_copy, g] = CopyHeadImpl::at_targets(t.copy, y.squeeze(-1));           // [B, T], [B, T]
+    p = (1 - g) * p + g * p_copy;
+  }
+  if (r.alpha.defined()) {
+    auto p_knn = (r.alpha * r.tokens.eq(y).to(r.alpha.dtype())).sum(-1);           // [B, T]
+    auto lam = r.lambda.squeeze(-1);                                                // [B, T]
+    p = (1 - lam) * p + lam * p_knn;
+  }
+  auto nll = -torch::log(p.clamp_min(1e-10));                                       // [B, T]
   return (nll * scored).sum() / scored.sum().clamp_min(1);
 }
 

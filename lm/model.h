@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lm/block.h"
+#include "lm/copy_head.h"
 #include "lm/model_config.h"
 
 namespace engram::lm {
@@ -16,8 +17,12 @@ namespace engram::lm {
 // Per-layer KV caches for incremental decoding.
 struct ModelCache {
   std::vector<LayerCache> layers;
+  CopySource copy_source;  // the passages of the prefix, for the copy head's later reads
   int64_t length() const { return layers.empty() ? 0 : layers[0].length(); }
-  void clear() { layers.clear(); }
+  void clear() {
+    layers.clear();
+    copy_source = {};
+  }
 };
 
 // Everything one pass of the decoder computes, for the code that needs more than the output:
@@ -25,6 +30,7 @@ struct ModelCache {
 struct Trace {
   torch::Tensor logits;  // [B, T, V] the LM's own next-token logits (before any kNN mixture)
   KnnRead knn;           // memory_knn: the read of the retrieved slots (undefined: nothing retrieved)
+  CopyRead copy;         // copy_head: the pointer over the prefix (undefined: no prefix)
   MemorySlots slots;     // the memory block's slots of these positions (when asked for)
 };
 
@@ -45,7 +51,8 @@ struct GptImpl : torch::nn::Module {
   Trace trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCache* cache = nullptr,
               bool want_slots = false, const torch::Tensor& prefix = {});
 
-  // The output of a trace: its logits, mixed with its kNN read when the model has one.
+  // The output of a trace: its logits, or — with a copy read or a kNN read — the log of
+  // (1−λ)·[(1−g)·p_LM + g·p_copy] + λ·p_kNN.
   torch::Tensor output(const Trace& t) const;
 
   // Only the memory block's slots for idx [B, T]: the layers above it are not run.
@@ -55,6 +62,7 @@ struct GptImpl : torch::nn::Module {
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
   std::vector<Block> blocks;
   torch::nn::LayerNorm ln_f{nullptr};
+  CopyHead copy{nullptr};  // copy_head models only
 
  private:
   const MemoryInterface* checked_memory_ = nullptr;
@@ -67,8 +75,8 @@ torch::Tensor knn_values(const torch::Tensor& idx, int64_t dim);
 // Mean next-token cross-entropy: logits [B, T, V], targets [B, T] → []; targets < 0 are skipped.
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets);
 
-// The loss of a trace: lm_loss of its output, computed for a kNN read at the targets only,
-// −log((1−λ)·p_LM(y) + λ·p_kNN(y)), without building the mixed [B, T, V] distribution.
+// The loss of a trace: lm_loss of its output, computed at the targets only —
+// −log of output()'s mixture at y — without building the mixed [B, T, V] distribution.
 // Targets < 0 are not scored (the inside of a bidirectional prefix, whose next token is seen).
 torch::Tensor trace_loss(const Trace& t, const torch::Tensor& targets);
 

@@ -47,7 +47,7 @@ std::string model_config_to_json(const ModelConfig& c) {
       {"knn_lambda_center", c.readout.lambda_center}, {"knn_lambda_max", c.readout.lambda_max},
       {"knn_exact_cos", c.readout.exact_cos}, {"knn_exact_scale", c.readout.exact_scale},
       {"knn_exact_lambda", c.readout.exact_lambda}, {"knn_key_hidden", c.knn_key_hidden},
-      {"read_passages", c.read_passages}};
+      {"read_passages", c.read_passages}, {"copy_head", c.copy_head}};
   return j.dump(2);
 }
 
@@ -88,6 +88,7 @@ ModelConfig model_config_from_json(const std::string& text) {
     get("knn_exact_lambda", c.readout.exact_lambda);
     get("knn_key_hidden", c.knn_key_hidden);
     get("read_passages", c.read_passages);
+    get("copy_head", c.copy_head);
   } catch (const std::exception& e) {
     throw Error(ErrorCode::kInvalidArgument, std::string("model config: ") + e.what());
   }

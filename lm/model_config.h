@@ -63,6 +63,8 @@ struct ModelConfig {
   // passage memory with the lexical keys saved beside the model (passage_keys.tsv); 0: the
   // model was not trained to read passages.
   int read_passages = 0;
+  // A pointer over the passages read in context (lm/copy_head.h): answers are copied from them.
+  bool copy_head = false;
 
   int ff_dim() const { return d_ff > 0 ? d_ff : 4 * d_model; }
   int mem_dim() const { return memory_dim > 0 ? memory_dim : d_model; }

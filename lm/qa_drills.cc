@@ -342,7 +342,8 @@ std::vector<int> ReaderDrills::episode(const Tokenizer& tok, std::mt19937_64& rn
   prefix->assign(segments, 0);
   for (int s = 0; s < segments; ++s) {
     const std::size_t end = static_cast<std::size_t>(s + 1) * seg_len;
-    for (int attempt = 0; attempt < 4 && (*prefix)[s] == 0; ++attempt) {
+    // One drill at the segment's start (a few tries: an answer may be too long to fit).
+    for (int attempt = 0; attempt < 4; ++attempt) {
       const DrillText d = draw(rng);
       const std::vector<int> prompt = tok.encode(d.prompt);
       std::vector<int> answer = tok.encode(d.prompt + " " + d.answer + ".");
@@ -355,9 +356,10 @@ std::vector<int> ReaderDrills::episode(const Tokenizer& tok, std::mt19937_64& rn
       std::vector<std::vector<int>> passages;
       for (const auto& p : d.passages) passages.push_back(tok.encode(p));
       const std::vector<int> ctx = reader_context_ids(tok, passages, prompt, room);
-      (*prefix)[s] = static_cast<int>(ctx.size());
+      (*prefix)[s] = reader_prefix_length(tok, ctx);
       out.insert(out.end(), ctx.begin(), ctx.end());
       out.insert(out.end(), answer.begin(), answer.end());
+      break;
     }
     fill_prose(end);
   }

@@ -57,8 +57,8 @@ class ReaderDrills {
 
   // Token segments: `segments` × `seg_len` (+1) tokens, each segment starting with one drill in
   // reader layout and its answer, prose filling the rest. `prefix` receives, per segment, the
-  // length of the drill's context (passages and question), which the model reads as a
-  // bidirectional prefix; the answer after it is what is learnt.
+  // length of the drill's passages (reader_prefix_length), which the model reads as a
+  // bidirectional prefix; the question and answer after it are learnt causally.
   std::vector<int> episode(const Tokenizer& tok, std::mt19937_64& rng, int segments, int seg_len,
                            std::vector<int>* prefix) const;
 

@@ -22,7 +22,7 @@ std::vector<Answer> answer_from_passages(LanguageModel& lm, MemoryInterface& mem
     for (const auto& p : retrieved[i]) texts.push_back(p.text);
     const std::vector<int> ctx = reader_context(*m.tokenizer, texts, prompts[i], budget);
     const std::vector<int> prompt_ids = m.tokenizer->encode(prompts[i]);
-    const std::vector<int> ids = generate_ids(lm, ctx, g, nullptr, static_cast<int>(ctx.size()));
+    const std::vector<int> ids = generate_ids(lm, ctx, g, nullptr, reader_prefix_length(*m.tokenizer, ctx));
     out[i].text = continuation_text(*m.tokenizer, prompt_ids, ids);
     out[i].passages = retrieved[i];
   }

@@ -36,6 +36,12 @@ std::vector<int> reader_context_ids(const Tokenizer& tok, const std::vector<std:
   return out;
 }
 
+int reader_prefix_length(const Tokenizer& tok, const std::vector<int>& context) {
+  const int qmark = tok.piece_id(kPromptMark);
+  const auto it = std::find(context.rbegin(), context.rend(), qmark);
+  return it == context.rend() ? 0 : static_cast<int>(context.rend() - it) - 1;
+}
+
 std::vector<int> reader_context(const Tokenizer& tok, const std::vector<std::string>& passages,
                                 const std::string& prompt, int max_tokens) {
   std::vector<std::vector<int>> enc;

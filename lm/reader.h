@@ -31,4 +31,10 @@ std::vector<int> reader_context(const Tokenizer& tok, const std::vector<std::str
 std::vector<int> reader_context_ids(const Tokenizer& tok, const std::vector<std::vector<int>>& passages,
                                     const std::vector<int>& prompt, int max_tokens);
 
+// The passages' part of a context (everything before the prompt mark): the model reads it as a
+// bidirectional prefix, so a passage's every token knows the whole passage ("1871" in "In 1871,
+// the Zorvan Institute was founded." knows what it is the year of); the question and the answer
+// after it are read causally.
+int reader_prefix_length(const Tokenizer& tok, const std::vector<int>& context);
+
 }  // namespace engram::lm

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <unistd.h>
 
@@ -181,132 +182,201 @@ void plot(const std::string& out) {
 
 }  // namespace
 
-TrainReport train(const TrainOptions& o) {
-  set_threads(o.threads);
-  const c10::Device dev = parse_device(o.device);
+namespace {
+
+void check_options(const TrainOptions& o) {
   if (o.out.empty()) throw Error(ErrorCode::kInvalidArgument, "train: an output directory is needed");
   if (o.batch < 1 || o.segments < 1 || o.steps < 1)
     throw Error(ErrorCode::kInvalidArgument, "train: batch, segments and steps must be >= 1");
   if (o.memory_mode != "document" && o.memory_mode != "window")
     throw Error(ErrorCode::kInvalidArgument, "train: memory mode must be 'document' or 'window'");
-  fs::create_directories(o.out);
-  torch::manual_seed(o.seed);
-
-  // Corpus first: bad input fails before anything is trained.
-  const std::vector<Document> docs = read_documents(o.inputs);
-  std::vector<Fact> drill_facts;
-  if (!o.drill_facts.empty()) drill_facts = read_facts(o.drill_facts);
   if (o.reader_ratio < 0 || o.reader_ratio > 1)
     throw Error(ErrorCode::kInvalidArgument, "train: reader ratio must be in [0, 1]");
-  const bool reader = o.reader_ratio > 0;
-  std::vector<Sentence> sentences;
-  for (const auto& d : docs) {
+}
+
+// Everything read from the input files, before anything is trained: bad input fails first.
+struct TrainingText {
+  std::vector<Document> docs;
+  std::vector<Fact> drill_facts;          // recall drills (token memory)
+  std::vector<Sentence> sentences;        // prose mixed into drills
+  std::unique_ptr<ReaderDrills> reader;   // reader drills (passages), when asked for
+};
+
+TrainingText read_training_text(const TrainOptions& o) {
+  TrainingText t;
+  t.docs = read_documents(o.inputs);
+  if (!o.drill_facts.empty()) t.drill_facts = read_facts(o.drill_facts);
+  for (const auto& d : t.docs) {
     for (auto& s : split_sentences(d))
-      if (s.text.size() < 400) sentences.push_back(std::move(s));
-    if (sentences.size() > 50000) break;
+      if (s.text.size() < 400) t.sentences.push_back(std::move(s));
+    if (t.sentences.size() > 50000) break;
   }
-  std::unique_ptr<ReaderDrills> drills;
-  if (reader)
-    drills = std::make_unique<ReaderDrills>(o.reader_facts.empty() ? std::vector<Triple>{} : read_triples(o.reader_facts),
-                                            sentences, o.read_passages);
+  if (o.reader_ratio > 0)
+    t.reader = std::make_unique<ReaderDrills>(
+        o.reader_facts.empty() ? std::vector<Triple>{} : read_triples(o.reader_facts), t.sentences, o.read_passages);
+  return t;
+}
 
-  const bool resuming = o.resume && fs::exists(o.out + "/config.json");
+// A fresh model: the tokenizer trained on the text (and drill statements), the passage keys of
+// a reading model, the decoder initialised.
+LoadedModel new_model(const TrainOptions& o, const TrainingText& text, c10::Device dev) {
+  std::vector<std::string> texts;
+  for (const auto& d : text.docs) texts.push_back(d.text);
+  // Drill sentences are part of the training text: years become tokenizer pieces.
+  for (const auto& f : text.drill_facts) texts.push_back(f.prompt + " " + f.answer + ".");
+  // Reader drills' statements too: their names and codes are what questions are about.
+  if (text.reader) {
+    std::mt19937_64 trng(o.seed + 11);
+    for (auto& s : text.reader->sample_statements(trng, 20000)) texts.push_back(std::move(s));
+  }
   LoadedModel lm;
-  if (resuming) {
-    lm = load_checkpoint(o.out, dev);
-  } else {
-    std::vector<std::string> texts;
-    for (const auto& d : docs) texts.push_back(d.text);
-    // Drill sentences are part of the training text: years become tokenizer pieces.
-    for (const auto& f : drill_facts) texts.push_back(f.prompt + " " + f.answer + ".");
-    // Reader drills' statements too: their names and codes are what questions are about.
-    if (drills) {
-      std::mt19937_64 trng(o.seed + 11);
-      for (auto& s : drills->sample_statements(trng, 20000)) texts.push_back(std::move(s));
-    }
-    const std::string tok_path = o.out + "/tokenizer.model";
-    Tokenizer::train(texts, o.vocab_size, tok_path, o.threads);
-    lm.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(tok_path));
-    lm.cfg = o.model;
-    lm.cfg.vocab_size = lm.tokenizer->vocab_size();
-    if (reader) {
-      // The passage memory's keys: document frequencies of the training text's passages.
-      std::vector<std::string> units;
-      for (const auto& d : docs)
-        for (auto& p : passage_units(d)) units.push_back(std::move(p));
-      LexicalKeys::build(units).save(o.out + "/passage_keys.tsv");
-      lm.cfg.read_passages = o.read_passages;
-    }
-    lm.model = Gpt(lm.cfg);
-    lm.model->to(dev);
+  const std::string tok_path = o.out + "/tokenizer.model";
+  Tokenizer::train(texts, o.vocab_size, tok_path, o.threads);
+  lm.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(tok_path));
+  lm.cfg = o.model;
+  lm.cfg.vocab_size = lm.tokenizer->vocab_size();
+  if (text.reader) {
+    // The passage memory's keys: document frequencies of the training text's passages.
+    std::vector<std::string> units;
+    for (const auto& d : text.docs)
+      for (auto& p : passage_units(d)) units.push_back(std::move(p));
+    LexicalKeys::build(units).save(o.out + "/passage_keys.tsv");
+    lm.cfg.read_passages = o.read_passages;
+    lm.cfg.copy_head = true;
   }
-  const ModelConfig& cfg = lm.cfg;
-  Gpt model = lm.model;
-  const int T = cfg.block_size, S = o.segments, B = o.batch;
+  lm.model = Gpt(lm.cfg);
+  lm.model->to(dev);
+  return lm;
+}
 
-  EpisodeSource train_src;
-  train_src.tok = lm.tokenizer.get();
-  train_src.segments = S;
-  train_src.seg_len = T;
-  train_src.knowledge = o.drill_knowledge_segments > 0 ? o.drill_knowledge_segments : std::max(1, S / 2);
-  train_src.drill_ratio = o.drill_ratio;
-  train_src.rephrase = o.rephrase_prob;
-  train_src.prose = prose_episodes(*lm.tokenizer, docs, S, T);
-  train_src.facts = drill_facts;
-  train_src.sentences = std::move(sentences);
-  train_src.reader = drills.get();
-  train_src.reader_ratio = o.reader_ratio;
-  if (train_src.prose.empty() && train_src.facts.empty() && !drills)
+// Where training and validation episodes come from.
+std::pair<EpisodeSource, std::optional<EpisodeSource>> episode_sources(const TrainOptions& o, TrainingText& text,
+                                                                        const LoadedModel& lm) {
+  const int T = lm.cfg.block_size, S = o.segments;
+  EpisodeSource src;
+  src.tok = lm.tokenizer.get();
+  src.segments = S;
+  src.seg_len = T;
+  src.knowledge = o.drill_knowledge_segments > 0 ? o.drill_knowledge_segments : std::max(1, S / 2);
+  src.drill_ratio = o.drill_ratio;
+  src.rephrase = o.rephrase_prob;
+  src.prose = prose_episodes(*lm.tokenizer, text.docs, S, T);
+  src.facts = text.drill_facts;
+  src.sentences = text.sentences;
+  src.reader = text.reader.get();
+  src.reader_ratio = o.reader_ratio;
+  if (src.prose.empty() && src.facts.empty() && !src.reader)
     throw Error(ErrorCode::kInvalidArgument,
                 "train: the corpus is too short for one episode of " + std::to_string(S) + " × " +
                     std::to_string(T) + " tokens; use fewer segments or a smaller block size");
-  if (train_src.prose.empty() && !drills) train_src.drill_ratio = 1.0;
-  if (train_src.prose.empty() && train_src.facts.empty()) train_src.reader_ratio = 1.0;
-
-  EpisodeSource val_src = train_src;
-  bool have_val = false;
+  if (src.prose.empty() && !src.reader) src.drill_ratio = 1.0;
+  if (src.prose.empty() && src.facts.empty()) src.reader_ratio = 1.0;
+  std::optional<EpisodeSource> val;
   if (!o.valid.empty()) {
-    val_src.prose = prose_episodes(*lm.tokenizer, read_documents(o.valid), S, T);
-    have_val = !val_src.prose.empty() || !val_src.facts.empty();
-    if (val_src.prose.empty()) val_src.drill_ratio = 1.0;
+    EpisodeSource v = src;
+    v.prose = prose_episodes(*lm.tokenizer, read_documents(o.valid), S, T);
+    if (v.prose.empty()) v.drill_ratio = 1.0;
+    if (!v.prose.empty() || !v.facts.empty()) val = std::move(v);
+  }
+  return {std::move(src), std::move(val)};
+}
+
+// The training memory: a real engram database inside the model directory, rebuilt each run.
+struct TrainingMemory {
+  std::unique_ptr<Database> db;
+  std::shared_ptr<Memory> train, valid;
+};
+
+TrainingMemory open_training_memory(const TrainOptions& o, const ModelConfig& cfg) {
+  TrainingMemory m;
+  if (!o.use_memory || !cfg.has_memory()) return m;
+  const std::string db_dir = o.out + "/train-memory";
+  fs::remove_all(db_dir);
+  m.db = Database::open(db_dir);
+  m.train = open_model_memory(*m.db, "train", cfg, true);
+  m.valid = open_model_memory(*m.db, "valid", cfg, true);
+  return m;
+}
+
+// loss.csv (appended to when resuming), the progress line on stderr, loss.png.
+class LossLog {
+ public:
+  LossLog(const TrainOptions& o, bool resuming) : o_(o), start_(Clock::now()) {
+    const std::string path = o.out + "/loss.csv";
+    const bool fresh = !resuming || !fs::exists(path);
+    csv_.open(path, fresh ? std::ios::trunc : std::ios::app);
+    if (fresh) csv_ << "step,tokens,lr,train_loss,val_loss,val_loss_nomem,tokens_per_s\n";
+  }
+  void add(double loss, int64_t tokens) {
+    loss_ += loss;
+    ++n_;
+    tokens_ += tokens;
+  }
+  // Writes the interval's line; returns its mean training loss.
+  double write(const TrainState& st, double lr, const std::string& val, const std::string& val_nomem,
+               std::size_t slots) {
+    const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+    const double tps = tokens_ / std::max(secs, 1e-9);
+    const double mean = loss_ / std::max(n_, 1);
+    csv_ << st.step << ',' << st.tokens << ',' << lr << ',' << mean << ',' << val << ',' << val_nomem << ',' << tps
+         << '\n';
+    csv_.flush();
+    if (!o_.quiet) {
+      std::cerr << "step " << st.step << "/" << o_.steps << "  loss " << mean << "  lr " << lr << "  "
+                << static_cast<int64_t>(tps) << " tok/s";
+      if (!val.empty()) std::cerr << "  val " << val << (val_nomem.empty() ? "" : "  val(no memory) " + val_nomem);
+      std::cerr << "  slots " << slots << std::endl;
+    }
+    if (!val.empty()) plot(o_.out);
+    loss_ = 0;
+    n_ = 0;
+    tokens_ = 0;
+    start_ = Clock::now();
+    return mean;
+  }
+  void close() {
+    csv_.close();
+    plot(o_.out);
   }
 
+ private:
+  const TrainOptions& o_;
+  std::ofstream csv_;
+  double loss_ = 0;
+  int n_ = 0;
+  int64_t tokens_ = 0;
+  Clock::time_point start_;
+};
+
+}  // namespace
+
+TrainReport train(const TrainOptions& o) {
+  check_options(o);
+  set_threads(o.threads);
+  const c10::Device dev = parse_device(o.device);
+  fs::create_directories(o.out);
+  torch::manual_seed(o.seed);
+
+  TrainingText text = read_training_text(o);
+  const bool resuming = o.resume && fs::exists(o.out + "/config.json");
+  LoadedModel lm = resuming ? load_checkpoint(o.out, dev) : new_model(o, text, dev);
+  Gpt model = lm.model;
+  const int T = lm.cfg.block_size, S = o.segments, B = o.batch;
+  auto [train_src, val_src] = episode_sources(o, text, lm);
   auto opt = make_optimizer(model, o.lr, o.weight_decay);
   if (resuming) load_optimizer(o.out, opt);
   TrainState state = lm.state;
-
-  // The training memory: a real engram database inside the model directory, rebuilt each run.
-  std::unique_ptr<Database> db;
-  std::shared_ptr<Memory> train_mem, val_mem;
-  const bool with_memory = o.use_memory && cfg.has_memory();
-  if (with_memory) {
-    const std::string db_dir = o.out + "/train-memory";
-    fs::remove_all(db_dir);
-    db = Database::open(db_dir);
-    train_mem = open_model_memory(*db, "train", cfg, true);
-    val_mem = open_model_memory(*db, "valid", cfg, true);
-  }
-  SegmentRunner runner(model, train_mem.get());
-
-  const std::string csv_path = o.out + "/loss.csv";
-  const bool new_csv = !resuming || !fs::exists(csv_path);
-  std::ofstream csv(csv_path, new_csv ? std::ios::trunc : std::ios::app);
-  if (new_csv) csv << "step,tokens,lr,train_loss,val_loss,val_loss_nomem,tokens_per_s\n";
+  TrainingMemory memory = open_training_memory(o, lm.cfg);
+  SegmentRunner runner(model, memory.train.get());
+  LossLog log(o, resuming);
+  auto checkpoint = [&] { save_checkpoint(o.out, model, &opt, state, *lm.tokenizer, train_options_to_json(o)); };
 
   TrainReport rep;
   rep.val_loss = rep.val_loss_nomem = std::nan("");
-  double interval_loss = 0;
-  int interval_n = 0;
-  auto t_interval = Clock::now();
-  int64_t interval_tokens = 0;
   double seconds_total = 0;
   int64_t tokens_total = 0;
-
-  auto checkpoint = [&] {
-    save_checkpoint(o.out, model, &opt, state, *lm.tokenizer, train_options_to_json(o));
-  };
-
   while (state.step < o.steps) {
+    // One batch of episodes, its segments in order, one optimizer step each.
     std::mt19937_64 rng(o.seed * 1000003ULL + static_cast<uint64_t>(state.step));
     std::vector<std::vector<int>> prefix;
     auto tokens = to_tensor(train_src.batch(B, rng, &prefix), dev);  // [B, S·T+1]
@@ -326,48 +396,28 @@ TrainReport train(const TrainOptions& o) {
       ++state.step;
       state.tokens += static_cast<int64_t>(B) * T;
       tokens_total += static_cast<int64_t>(B) * T;
-      interval_tokens += static_cast<int64_t>(B) * T;
-      interval_loss += loss;
-      ++interval_n;
+      log.add(loss, static_cast<int64_t>(B) * T);
 
-      const bool log_now = state.step % o.log_every == 0 || state.step == o.steps;
-      const bool eval_now = have_val && (state.step % o.eval_every == 0 || state.step == o.steps);
-      if (log_now || eval_now) {
-        const double secs = std::chrono::duration<double>(Clock::now() - t_interval).count();
-        const double tps = interval_tokens / std::max(secs, 1e-9);
-        rep.train_loss = interval_loss / std::max(interval_n, 1);
-        std::string vl, vn;
-        if (eval_now) {
-          const uint64_t vseed = o.seed + 77;
-          rep.val_loss = evaluate(model, val_src, o.eval_batches, B, S, T, val_mem.get(), dev, vseed);
-          vl = std::to_string(rep.val_loss);
-          if (with_memory) {
-            rep.val_loss_nomem = evaluate(model, val_src, o.eval_batches, B, S, T, nullptr, dev, vseed);
-            vn = std::to_string(rep.val_loss_nomem);
-          }
+      // Validation with the memory and without, on the same episodes.
+      const bool eval_now = val_src && (state.step % o.eval_every == 0 || state.step == o.steps);
+      std::string vl, vn;
+      if (eval_now) {
+        const uint64_t vseed = o.seed + 77;
+        rep.val_loss = evaluate(model, *val_src, o.eval_batches, B, S, T, memory.valid.get(), dev, vseed);
+        vl = std::to_string(rep.val_loss);
+        if (memory.valid) {
+          rep.val_loss_nomem = evaluate(model, *val_src, o.eval_batches, B, S, T, nullptr, dev, vseed);
+          vn = std::to_string(rep.val_loss_nomem);
         }
-        csv << state.step << ',' << state.tokens << ',' << lr << ',' << rep.train_loss << ',' << vl
-            << ',' << vn << ',' << tps << '\n';
-        csv.flush();
-        if (!o.quiet) {
-          std::cerr << "step " << state.step << "/" << o.steps << "  loss " << rep.train_loss
-                    << "  lr " << lr << "  " << static_cast<int64_t>(tps) << " tok/s";
-          if (eval_now) std::cerr << "  val " << vl << (vn.empty() ? "" : "  val(no memory) " + vn);
-          std::cerr << "  slots " << runner.slots() << std::endl;
-        }
-        interval_loss = 0;
-        interval_n = 0;
-        interval_tokens = 0;
-        t_interval = Clock::now();
-        if (eval_now) plot(o.out);
       }
+      if (eval_now || state.step % o.log_every == 0 || state.step == o.steps)
+        rep.train_loss = log.write(state, lr, vl, vn, runner.slots());
       if (state.step % o.save_every == 0) checkpoint();
     }
   }
   runner.clear();
   checkpoint();
-  csv.close();
-  plot(o.out);
+  log.close();
   rep.steps = state.step;
   rep.tokens = state.tokens;
   rep.tokens_per_s = tokens_total / std::max(seconds_total, 1e-9);

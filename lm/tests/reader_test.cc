@@ -152,6 +152,8 @@ TEST_F(TokenizerFixture, ReaderContextLayout) {
                                     static_cast<int>(prompt.size()) + 1);
   EXPECT_EQ(tight.size(), prompt.size() + 1);
   EXPECT_EQ(tight[0], qm);
+  EXPECT_EQ(reader_prefix_length(t, ctx), static_cast<int>(q - ctx.begin()));
+  EXPECT_EQ(reader_prefix_length(t, tight), 0);
 }
 
 TEST_F(TokenizerFixture, DrillsStateTheAnswerInAPassageAndAskInOtherWords) {
@@ -191,8 +193,8 @@ TEST_F(TokenizerFixture, DrillsStateTheAnswerInAPassageAndAskInOtherWords) {
     // answer right after it.
     ASSERT_GT(prefix[s], 2);
     const auto seg = ep.begin() + s * 96;
-    EXPECT_TRUE(seg[0] == t.piece_id(kPassageMark) || seg[0] == t.piece_id(kPromptMark));
-    EXPECT_NE(std::find(seg, seg + prefix[s], t.piece_id(kPromptMark)), seg + prefix[s]);
+    EXPECT_EQ(seg[0], t.piece_id(kPassageMark));
+    EXPECT_EQ(seg[prefix[s]], t.piece_id(kPromptMark));  // the prefix is the passages, up to the question
   }
 }
 
