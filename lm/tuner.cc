@@ -121,67 +121,38 @@ struct Score {
   double ppl = 0, recall = 0;
 };
 
-}  // namespace
-
-TuneReport tune_readout(const TuneOptions& o) {
-  set_threads(o.threads);
-  auto lm = LanguageModel::load(o.model, o.device);
-  LoadedModel& m = lm->loaded();
-  if (!m.cfg.memory_knn) throw Error(ErrorCode::kInvalidArgument, "tune: the model has no kNN read-out (--knn)");
-  torch::NoGradGuard no_grad;
-  m.model->eval();
-  // Record the largest k of the grid; smaller ones are its prefixes.
-  std::vector<int> ks = o.ks.empty() ? std::vector<int>{m.cfg.memory_k} : o.ks;
-  for (int k : ks)
-    if (k < 1 || k > 4096) throw Error(ErrorCode::kInvalidArgument, "tune: every k must be in 1..4096");
-  const int k_max = *std::max_element(ks.begin(), ks.end());
-  const int learned_k = m.cfg.memory_k;
-  m.cfg.memory_k = k_max;
-  m.model->cfg.memory_k = k_max;
-  m.model->blocks[m.cfg.memory_layer]->memory->cfg.memory_k = k_max;
-  std::vector<Fact> facts = read_facts(o.facts);
-  std::mt19937_64 rng(o.seed);
-  std::shuffle(facts.begin(), facts.end(), rng);
-  if (o.max_facts > 0 && static_cast<std::size_t>(o.max_facts) < facts.size()) facts.resize(o.max_facts);
-
-  // The same scratch memory as eval's (lm/eval_setup.h).
-  CorpusMemoryOptions co;
-  co.text = o.text;
-  co.max_slots = o.distractor_slots;
-  co.packed = o.corpus_packed;
-  co.memory = "tune";
-  co.progress = o.progress;
-  auto corpus = build_corpus_memory(*lm, co);
-  auto memory = corpus->tokens;
-  const std::vector<Document>& text_docs = corpus->text_docs;
-  const int64_t corpus_slots = corpus->corpus_slots;
-
-  // 1. Validation perplexity positions, the corpus in the memory (as eval's "training corpus"),
-  //    with the document so far added when doc_memory is set (eval's "corpus + document so far").
+// The validation text's positions, read with the corpus (and the document so far) in memory.
+std::vector<Pos> validation_positions(LoadedModel& m, const TuneOptions& o, MemoryInterface* memory,
+                                      std::vector<Document>* valid_docs) {
   std::vector<Pos> ppl_pos;
-  std::vector<Document> valid_docs;
-  if (!o.valid.empty()) {
-    valid_docs = read_documents({o.valid});
-    score_heldout(m, valid_docs, o.ppl_tokens, memory.get(), o.doc_memory,
-                  [&](const Trace& parts, const torch::Tensor& y) {
-                    auto yc = y.to(torch::kCPU);
-                    std::vector<std::vector<int>> t(1);
-                    for (int64_t i = 0; i < yc.size(1); ++i) t[0].push_back(static_cast<int>(yc[0][i].item<int64_t>()));
-                    collect_parts(parts, t, false, &ppl_pos);
-                  });
-    if (o.progress) std::fprintf(stderr, "tune: %zu validation positions\n", ppl_pos.size());
-  }
+  if (o.valid.empty()) return ppl_pos;
+  *valid_docs = read_documents({o.valid});
+  score_heldout(m, *valid_docs, o.ppl_tokens, memory, o.doc_memory, [&](const Trace& parts, const torch::Tensor& y) {
+    auto yc = y.to(torch::kCPU);
+    std::vector<std::vector<int>> t(1);
+    for (int64_t i = 0; i < yc.size(1); ++i) t[0].push_back(static_cast<int>(yc[0][i].item<int64_t>()));
+    collect_parts(parts, t, false, &ppl_pos);
+  });
+  if (o.progress) std::fprintf(stderr, "tune: %zu validation positions\n", ppl_pos.size());
+  return ppl_pos;
+}
 
-  // 2. Dev facts ingested as documents among the distractors; their answer positions.
-  const std::vector<Sentence> prose = prose_sentences({&valid_docs, &text_docs});
+// The answer positions of the dev facts, ingested as documents among the distractors.
+struct FactPositions {
+  std::vector<Pos> pos;
+  std::vector<int> fact_of;  // fact index of each position
+  int used = 0;              // facts with usable answer positions
+};
+
+FactPositions fact_positions(LanguageModel& lm, const TuneOptions& o, MemoryInterface& memory,
+                             const std::vector<Fact>& facts, const std::vector<Sentence>& prose, std::mt19937_64& rng) {
+  LoadedModel& m = lm.loaded();
   auto fact_docs = make_fact_documents(facts, prose, rng, o.facts_per_paragraph, 6);
   IngestOptions io;
   io.progress = o.progress;
   io.sentence_segments = true;
-  ingest_documents(*lm, fact_docs, *memory, io);
-  std::vector<Pos> fact_pos;
-  std::vector<int> fact_of;  // fact index of each fact position
-  int used_facts = 0;
+  ingest_documents(lm, fact_docs, memory, io);
+  FactPositions r;
   for (std::size_t i = 0; i < facts.size(); ++i) {
     const auto prompt = m.tokenizer->encode(facts[i].prompt);
     // The answer tokens as the fact's sentence has them (with its period: "6." may be one
@@ -204,21 +175,63 @@ TuneReport tune_readout(const TuneOptions& o) {
     std::vector<std::vector<int>> y(1, std::vector<int>(L, -1));
     for (int64_t t = 0; t < L; ++t) x[0][t] = full[t];
     for (std::size_t t = prompt.size() - 1; t + 1 < full.size(); ++t) y[0][t] = full[t + 1];
-    const std::size_t before = fact_pos.size();
-    collect(m, memory.get(), x, y, true, &fact_pos);
-    fact_of.insert(fact_of.end(), fact_pos.size() - before, used_facts);
-    ++used_facts;
+    const std::size_t before = r.pos.size();
+    collect(m, &memory, x, y, true, &r.pos);
+    r.fact_of.insert(r.fact_of.end(), r.pos.size() - before, r.used);
+    ++r.used;
   }
-  if (o.progress) std::fprintf(stderr, "tune: %d dev facts (%zu answer positions)\n", used_facts, fact_pos.size());
-  if (used_facts == 0) throw Error(ErrorCode::kInvalidArgument, "tune: no usable dev facts in " + o.facts);
+  if (o.progress) std::fprintf(stderr, "tune: %d dev facts (%zu answer positions)\n", r.used, r.pos.size());
+  if (r.used == 0) throw Error(ErrorCode::kInvalidArgument, "tune: no usable dev facts in " + o.facts);
+  return r;
+}
 
-  // 3. The grid.
+// The read-out the model learned, in the grid's terms.
+Readout learned_readout(LoadedModel& m) {
   auto& mem_layer = m.model->blocks[m.cfg.memory_layer]->memory;
   Readout learned;
   learned.scale = mem_layer->log_scale.exp().item<float>();
   learned.slope = 10.0f + mem_layer->lam_w.item<float>();
   learned.center = (8.0f - mem_layer->lam_b.item<float>()) / learned.slope;
   learned.lmax = 1.0f;
+  return learned;
+}
+
+// Stores the chosen read-out in the model's config.json.
+void write_readout(const std::string& dir, ModelConfig c, const Readout& r, float exact_cos, float exact_scale,
+                   float exact_lambda) {
+  c.readout.scale = r.scale;
+  c.readout.lambda_slope = r.slope;
+  c.readout.lambda_center = r.center;
+  c.readout.lambda_max = r.lmax;
+  c.readout.exact_cos = exact_cos;
+  c.readout.exact_scale = exact_scale;
+  c.readout.exact_lambda = exact_lambda;
+  c.memory_k = r.k;
+  update_model_config(dir, c);
+}
+
+// A read-out of the grid and what it scores.
+struct Result {
+  Readout r;
+  float exact_cos = 0, exact_scale = 0, exact_lambda = 0;  // exact_cos 0: no exact regime
+  Score s;
+};
+
+struct GridOutcome {
+  std::vector<Result> results;  // [0]: the learned read-out, as trained
+  const Result* chosen = nullptr;
+  const Result* best_ppl = nullptr;
+};
+
+// Every read-out of the grid scored from the recorded positions, without rerunning the model;
+// the choice: the highest dev recall, then — within `recall_slack` of it — the lowest perplexity.
+GridOutcome score_grid(const std::vector<Pos>& ppl_pos, const FactPositions& facts_at, const Readout& learned,
+                       const std::vector<int>& ks, int learned_k, double recall_slack) {
+  const std::vector<Pos>& fact_pos = facts_at.pos;
+  const std::vector<int>& fact_of = facts_at.fact_of;
+  const int used_facts = facts_at.used;
+  GridOutcome out;
+  std::vector<Result>& results = out.results;
   const std::vector<float> scales = {learned.scale, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
   const std::vector<float> slopes = {2, 5, 10, 20, 50, 100, 200, 500, 1000, 3000};
   const std::vector<float> centers = {0.0f, 0.2f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.85f, 0.9f, 0.95f, 0.98f, 0.99f, 0.995f, 0.999f};
@@ -318,12 +331,6 @@ TuneReport tune_readout(const TuneOptions& o) {
       if (fact_pos[i].maxcos >= cut && !fact_ok(i, lam, c, k))
         (*ok)[fact_of[i] / 64] &= ~(1ULL << (fact_of[i] % 64));
   };
-  struct Result {
-    Readout r;
-    float exact_cos = 0, exact_scale = 0, exact_lambda = 0;  // exact_cos 0: no exact regime
-    Score s;
-  };
-  std::vector<Result> results;
   const double n_ppl = std::max<std::size_t>(ppl_pos.size(), 1);
   auto recall_of = [&](const std::vector<const Bits*>& parts) {
     int64_t n = 0;
@@ -398,16 +405,17 @@ TuneReport tune_readout(const TuneOptions& o) {
       }
     }
   }
-  const Result& learned_res = results[0];  // the learned scale and λ, no exact regime
   double best_recall = 0;
   for (const auto& x : results) best_recall = std::max(best_recall, x.s.recall);
   const Result* chosen = nullptr;
   const Result* best_ppl = nullptr;
   for (const auto& x : results) {
     if (!best_ppl || x.s.ppl < best_ppl->s.ppl) best_ppl = &x;
-    if (x.s.recall + 1e-12 < best_recall - o.recall_slack) continue;
+    if (x.s.recall + 1e-12 < best_recall - recall_slack) continue;
     if (!chosen || x.s.ppl < chosen->s.ppl) chosen = &x;
   }
+  out.chosen = chosen;
+  out.best_ppl = best_ppl;
   // The chosen setting's perplexity once more, position by position without the bands: the
   // banded bookkeeping above must agree with it.
   {
@@ -424,6 +432,61 @@ TuneReport tune_readout(const TuneOptions& o) {
       throw Error(ErrorCode::kInternal, "tune: the chosen setting's perplexity is " + std::to_string(direct) +
                                             " scored directly but " + std::to_string(chosen->s.ppl) + " in the grid");
   }
+  return out;
+}
+
+}  // namespace
+
+TuneReport tune_readout(const TuneOptions& o) {
+  set_threads(o.threads);
+  auto lm = LanguageModel::load(o.model, o.device);
+  LoadedModel& m = lm->loaded();
+  if (!m.cfg.memory_knn) throw Error(ErrorCode::kInvalidArgument, "tune: the model has no kNN read-out (--knn)");
+  torch::NoGradGuard no_grad;
+  m.model->eval();
+  // Record the largest k of the grid; smaller ones are its prefixes.
+  std::vector<int> ks = o.ks.empty() ? std::vector<int>{m.cfg.memory_k} : o.ks;
+  for (int k : ks)
+    if (k < 1 || k > 4096) throw Error(ErrorCode::kInvalidArgument, "tune: every k must be in 1..4096");
+  const int k_max = *std::max_element(ks.begin(), ks.end());
+  const int learned_k = m.cfg.memory_k;
+  m.cfg.memory_k = k_max;
+  m.model->cfg.memory_k = k_max;
+  m.model->blocks[m.cfg.memory_layer]->memory->cfg.memory_k = k_max;
+  std::vector<Fact> facts = read_facts(o.facts);
+  std::mt19937_64 rng(o.seed);
+  std::shuffle(facts.begin(), facts.end(), rng);
+  if (o.max_facts > 0 && static_cast<std::size_t>(o.max_facts) < facts.size()) facts.resize(o.max_facts);
+
+  // The same scratch memory as eval's (lm/eval_setup.h).
+  CorpusMemoryOptions co;
+  co.text = o.text;
+  co.max_slots = o.distractor_slots;
+  co.packed = o.corpus_packed;
+  co.memory = "tune";
+  co.progress = o.progress;
+  auto corpus = build_corpus_memory(*lm, co);
+  auto memory = corpus->tokens;
+  const std::vector<Document>& text_docs = corpus->text_docs;
+  const int64_t corpus_slots = corpus->corpus_slots;
+
+  // 1. Validation perplexity positions, the corpus in the memory (as eval's "training corpus"),
+  //    with the document so far added when doc_memory is set (eval's "corpus + document so far").
+  std::vector<Document> valid_docs;
+  const std::vector<Pos> ppl_pos = validation_positions(m, o, memory.get(), &valid_docs);
+
+  // 2. Dev facts ingested as documents among the distractors; their answer positions.
+  const std::vector<Sentence> prose = prose_sentences({&valid_docs, &text_docs});
+  const FactPositions facts_at = fact_positions(*lm, o, *memory, facts, prose, rng);
+  const std::vector<Pos>& fact_pos = facts_at.pos;
+  const std::vector<int>& fact_of = facts_at.fact_of;
+  const int used_facts = facts_at.used;
+
+  // 3. The grid, and the choice.
+  const GridOutcome grid = score_grid(ppl_pos, facts_at, learned_readout(m), ks, learned_k, o.recall_slack);
+  const Result& learned_res = grid.results[0];  // the learned scale and λ, no exact regime
+  const Result* chosen = grid.chosen;
+  const Result* best_ppl = grid.best_ppl;
   // The same positions without the memory: the perplexity ratio's denominator.
   double nll0 = 0;
   for (const auto& q : ppl_pos) nll0 -= std::log(std::max(1e-10f, q.p_target));
@@ -471,16 +534,7 @@ TuneReport tune_readout(const TuneOptions& o) {
   memory.reset();
   corpus.reset();
   if (o.write) {
-    ModelConfig c = m.cfg;
-    c.readout.scale = chosen->r.scale;
-    c.readout.lambda_slope = chosen->r.slope;
-    c.readout.lambda_center = chosen->r.center;
-    c.readout.lambda_max = chosen->r.lmax;
-    c.readout.exact_cos = chosen->exact_cos;
-    c.readout.exact_scale = chosen->exact_scale;
-    c.readout.exact_lambda = chosen->exact_lambda;
-    c.memory_k = chosen->r.k;
-    update_model_config(o.model, c);
+    write_readout(o.model, m.cfg, chosen->r, chosen->exact_cos, chosen->exact_scale, chosen->exact_lambda);
     table << "written to " << o.model << "/config.json\n";
   }
   return {j.dump(), table.str()};

@@ -91,6 +91,34 @@ TEST(Model, APrefixIsReadBothWaysAndWhatFollowsItCausally) {
   }
 }
 
+TEST(CopyHead, CopiesFromThePrefixOnlyAndItsLossIsTheOutputs) {
+  torch::manual_seed(3);
+  ModelConfig cfg = tiny_config();
+  cfg.copy_head = true;
+  Gpt model(cfg);
+  model->eval();
+  torch::NoGradGuard ng;
+  auto x = torch::randint(0, cfg.vocab_size, {2, 12}, torch::kLong);
+  auto prefix = torch::tensor(std::vector<int64_t>{6, 0}, torch::kLong);
+  const Trace t = model->trace(x, nullptr, nullptr, false, prefix);
+  ASSERT_TRUE(t.copy.defined());
+  auto out = model->output(t);  // [2, 12, V] log-probabilities
+  EXPECT_TRUE(torch::allclose(out.exp().sum(-1), torch::ones({2, 12}), 1e-4, 1e-4));
+  // A row without a prefix copies nothing: its output is the LM's own.
+  EXPECT_TRUE(torch::allclose(out[1], torch::log_softmax(t.logits[1], -1), 1e-4, 1e-5));
+  // The loss at the targets is the loss of the mixed distribution (skipped targets aside).
+  auto y = torch::randint(0, cfg.vocab_size, {2, 12}, torch::kLong);
+  y.index_put_({0, torch::indexing::Slice(0, 5)}, -1);
+  EXPECT_NEAR(trace_loss(t, y).item<double>(), lm_loss(out, y).item<double>(), 1e-4);
+  // Gate wide open: after the prefix, all the mass is on the prefix's tokens.
+  model->copy->wg->bias.fill_(50.0);
+  auto open = model->forward(x, nullptr, nullptr, prefix).exp();  // [2, 12, V]
+  float on_prefix = 0;
+  auto seen = std::get<0>(at::_unique(x[0].narrow(0, 0, 6)));
+  for (int64_t i = 0; i < seen.size(0); ++i) on_prefix += open[0][9][seen[i].item<int64_t>()].item<float>();
+  EXPECT_NEAR(on_prefix, 1.0f, 1e-3);
+}
+
 TEST(Model, TooManyPositionsIsAClearError) {
   Gpt model(tiny_config());
   auto x = torch::zeros({1, 17}, torch::kLong);
