@@ -10,6 +10,7 @@ CopyHeadImpl::CopyHeadImpl(int d) : d_model(d) {
   wq = register_module("wq", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
   wk = register_module("wk", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
   wg = register_module("wg", torch::nn::Linear(d, 1));
+  beta = register_parameter("beta", torch::full({}, 4.0));
 }
 
 CopySource CopyHeadImpl::source(const torch::Tensor& h, const torch::Tensor& idx, const torch::Tensor& prefix) {
@@ -24,16 +25,19 @@ CopySource CopyHeadImpl::source(const torch::Tensor& h, const torch::Tensor& idx
   return s;
 }
 
-CopyRead CopyHeadImpl::read(const torch::Tensor& h, const CopySource& src) {
+CopyRead CopyHeadImpl::read(const torch::Tensor& h, const torch::Tensor& idx, const CopySource& src) {
   CopyRead r;
   if (!src.defined()) return r;
-  const int64_t T = h.size(1);
+  const int64_t B = h.size(0), T = h.size(1), P = src.keys.size(1);
   auto s = torch::matmul(wq(h), src.keys.transpose(1, 2)) / std::sqrt(static_cast<double>(d_model));  // [B, T, P]
   auto valid = src.valid.unsqueeze(1);                                                                 // [B, 1, P]
   s = s.masked_fill(valid.logical_not(), -std::numeric_limits<float>::infinity());
   auto any = src.valid.any(-1).view({-1, 1, 1}).to(h.dtype());  // [B, 1, 1]
   // A row without a prefix has only −inf scores: its weights are zeros, not NaN.
-  r.alpha = torch::nan_to_num(torch::softmax(s, -1), 0.0) * any;  // [B, T, P]
+  // [x_{j−1} = x_t]: the passage position after an occurrence of the current token.
+  auto before = torch::cat({torch::full({B, 1}, -1, src.tokens.options()), src.tokens.narrow(1, 0, P - 1)}, 1);  // [B, P]
+  auto follows = before.unsqueeze(1).eq(idx.unsqueeze(2)).to(s.dtype());                                          // [B, T, P]
+  r.alpha = torch::nan_to_num(torch::softmax(s + beta * follows, -1), 0.0) * any;  // [B, T, P]
   r.tokens = src.tokens.unsqueeze(1).expand({-1, T, -1});         // [B, T, P]
   r.gate = torch::sigmoid(wg(h)) * any;                            // [B, T, 1]
   return r;

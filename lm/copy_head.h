@@ -11,6 +11,11 @@
 // with q = W_q·h, k = W_k·h of the final (normed) hidden states; the prefix is read in both
 // directions (lm/attention.h), so a key at "1871" in "In 1871, the Zorvan Institute was
 // founded." knows what it is the year of. Rows without a prefix copy nothing.
+//
+// Answers are spans ("1", "8", "7", "1"): having just read token x_t, the next one is found after
+// an occurrence of x_t in the passages (an induction step, wired in). So the scores get a
+// learned bonus β where the passage's previous token is the current one:
+// s_tj = q_t·k_j/√C + β·[x_{j−1} = x_t]; the content score picks which occurrence.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -40,8 +45,8 @@ struct CopyHeadImpl : torch::nn::Module {
 
   // The source of the first prefix[b] positions of h [B, T, C] (idx: their tokens).
   CopySource source(const torch::Tensor& h, const torch::Tensor& idx, const torch::Tensor& prefix);
-  // The read of positions h [B, T, C] from `src`.
-  CopyRead read(const torch::Tensor& h, const CopySource& src);
+  // The read of positions h [B, T, C], whose input tokens are idx [B, T], from `src`.
+  CopyRead read(const torch::Tensor& h, const torch::Tensor& idx, const CopySource& src);
 
   // (1 − g)·p + g·p_copy, for probabilities p [B, T, V].
   static torch::Tensor mix(const torch::Tensor& p, const CopyRead& r);
@@ -50,6 +55,7 @@ struct CopyHeadImpl : torch::nn::Module {
 
   int d_model;
   torch::nn::Linear wq{nullptr}, wk{nullptr}, wg{nullptr};
+  torch::Tensor beta;  // [] the bonus for continuing a span
 };
 TORCH_MODULE(CopyHead);
 

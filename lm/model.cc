@@ -21,7 +21,7 @@ GptImpl::GptImpl(const ModelConfig& c) : cfg(c) {
     const std::string& name = p.key();
     auto& t = p.value();
     if (name.find("gate") != std::string::npos || name.find("log_scale") != std::string::npos ||
-        name.find("lam_") != std::string::npos)
+        name.find("lam_") != std::string::npos || name.find("beta") != std::string::npos)
       continue;
     if (name.find("ln") != std::string::npos && name.find(".weight") != std::string::npos) continue;
     if (name.size() > 5 && name.substr(name.size() - 5) == ".bias") {
@@ -99,7 +99,7 @@ Trace GptImpl::trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCac
     } else if (cache != nullptr) {
       src = cache->copy_source;
     }
-    if (src.defined()) t.copy = copy->read(h, src);
+    if (src.defined()) t.copy = copy->read(h, idx, src);
   }
   if (cfg.memory_knn && t.slots.keys.defined()) t.slots.values = knn_values(idx, cfg.mem_dim());
   return t;
