@@ -29,15 +29,18 @@ CopyRead CopyHeadImpl::read(const torch::Tensor& h, const torch::Tensor& idx, co
   CopyRead r;
   if (!src.defined()) return r;
   const int64_t B = h.size(0), T = h.size(1), P = src.keys.size(1);
-  auto s = torch::matmul(wq(h), src.keys.transpose(1, 2)) / std::sqrt(static_cast<double>(d_model));  // [B, T, P]
-  auto valid = src.valid.unsqueeze(1);                                                                 // [B, 1, P]
-  s = s.masked_fill(valid.logical_not(), -std::numeric_limits<float>::infinity());
-  auto any = src.valid.any(-1).view({-1, 1, 1}).to(h.dtype());  // [B, 1, 1]
-  // A row without a prefix has only −inf scores: its weights are zeros, not NaN.
   // [x_{j−1} = x_t]: the passage position after an occurrence of the current token.
   auto before = torch::cat({torch::full({B, 1}, -1, src.tokens.options()), src.tokens.narrow(1, 0, P - 1)}, 1);  // [B, P]
-  auto follows = before.unsqueeze(1).eq(idx.unsqueeze(2)).to(s.dtype());                                          // [B, T, P]
-  r.alpha = torch::nan_to_num(torch::softmax(s + beta * follows, -1), 0.0) * any;  // [B, T, P]
+  auto follows = before.unsqueeze(1).eq(idx.unsqueeze(2)).to(h.dtype());                                          // [B, T, P]
+  auto s = torch::matmul(wq(h), src.keys.transpose(1, 2)) / std::sqrt(static_cast<double>(d_model)) +
+           beta * follows;  // [B, T, P]
+  // Positions outside the prefix are masked; a row without a prefix keeps all of them (finite
+  // scores, no NaN in either pass) and is then zeroed by `any`.
+  auto any_row = src.valid.any(-1, true);                                      // [B, 1]
+  auto usable = src.valid.logical_or(any_row.logical_not()).unsqueeze(1);     // [B, 1, P]
+  s = s.masked_fill(usable.logical_not(), -std::numeric_limits<float>::infinity());
+  auto any = any_row.view({-1, 1, 1}).to(h.dtype());  // [B, 1, 1]
+  r.alpha = torch::softmax(s, -1) * any;               // [B, T, P]
   r.tokens = src.tokens.unsqueeze(1).expand({-1, T, -1});         // [B, T, P]
   r.gate = torch::sigmoid(wg(h)) * any;                            // [B, T, 1]
   return r;
