@@ -119,6 +119,35 @@ TEST(CopyHead, CopiesFromThePrefixOnlyAndItsLossIsTheOutputs) {
   EXPECT_NEAR(on_prefix, 1.0f, 1e-3);
 }
 
+TEST(CopyHead, FollowsTheTokenJustReadAndTrainsWithRowsWithoutPassages) {
+  torch::manual_seed(4);
+  ModelConfig cfg = tiny_config();
+  cfg.copy_head = true;
+  Gpt model(cfg);
+  // Position 7 reads token x[0][2]: with a large β the pointer goes to prefix position 3.
+  auto x = torch::randint(0, cfg.vocab_size, {2, 12}, torch::kLong);
+  x.index_put_({0, 7}, x.index({0, 2}));
+  for (int j : {0, 1, 3, 4, 5}) x.index_put_({0, j}, (x.index({0, 2}) + 1 + j) % cfg.vocab_size);
+  auto prefix = torch::tensor(std::vector<int64_t>{6, 0}, torch::kLong);
+  {
+    torch::NoGradGuard ng;
+    model->copy->beta.fill_(50.0);
+    const Trace t = model->trace(x, nullptr, nullptr, false, prefix);
+    EXPECT_GT(t.copy.alpha[0][7][3].item<float>(), 0.99f);
+    EXPECT_EQ(t.copy.alpha[1].abs().sum().item<float>(), 0.0f);  // no passages, no copying
+    model->copy->beta.fill_(4.0);
+  }
+  // A batch mixing a row with passages and one without: every gradient is finite.
+  model->train();
+  auto y = torch::randint(0, cfg.vocab_size, {2, 12}, torch::kLong);
+  auto loss = trace_loss(model->trace(x, nullptr, nullptr, false, prefix), y);
+  loss.backward();
+  for (const auto& p : model->named_parameters())
+    if (p.value().grad().defined())
+      EXPECT_TRUE(torch::isfinite(p.value().grad()).all().item<bool>()) << p.key();
+  EXPECT_TRUE(model->copy->beta.grad().defined());
+}
+
 TEST(Model, TooManyPositionsIsAClearError) {
   Gpt model(tiny_config());
   auto x = torch::zeros({1, 17}, torch::kLong);
