@@ -138,16 +138,12 @@ std::vector<Sentence> split_sentences(const Document& doc) {
   return out;
 }
 
-namespace {
-// Tab-separated columns of each non-blank line; `parse` turns them into a fact or returns an
-// error message, which is thrown naming the file and line.
-template <class Parse>
-std::vector<Fact> read_fact_lines(const std::string& file, Parse parse) {
+void read_tsv(const std::string& file, const std::string& what,
+              const std::function<std::string(const std::vector<std::string>&)>& parse) {
   std::ifstream in(file);
-  if (!in) throw Error(ErrorCode::kNotFound, "cannot read facts file " + file);
-  std::vector<Fact> facts;
+  if (!in) throw Error(ErrorCode::kNotFound, "cannot read " + what + " file " + file);
   std::string line;
-  int n = 0;
+  int n = 0, rows = 0;
   while (std::getline(in, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -159,12 +155,24 @@ std::vector<Fact> read_fact_lines(const std::string& file, Parse parse) {
       p = q + 1;
     }
     cols.push_back(line.substr(p));
-    Fact f;
-    const std::string err = std::any_of(cols.begin(), cols.end(), blank) ? "an empty column" : parse(cols, &f);
+    const std::string err = std::any_of(cols.begin(), cols.end(), blank) ? "an empty column" : parse(cols);
     if (!err.empty()) throw Error(ErrorCode::kInvalidArgument, file + ":" + std::to_string(n) + ": " + err);
-    facts.push_back(std::move(f));
+    ++rows;
   }
-  if (facts.empty()) throw Error(ErrorCode::kInvalidArgument, "no facts in " + file);
+  if (rows == 0) throw Error(ErrorCode::kInvalidArgument, "no " + what + " in " + file);
+}
+
+namespace {
+// Facts from a TSV file: `parse` fills a fact from its columns or returns an error message.
+template <class Parse>
+std::vector<Fact> read_fact_lines(const std::string& file, Parse parse) {
+  std::vector<Fact> facts;
+  read_tsv(file, "facts", [&](const std::vector<std::string>& cols) {
+    Fact f;
+    std::string err = parse(cols, &f);
+    if (err.empty()) facts.push_back(std::move(f));
+    return err;
+  });
   return facts;
 }
 }  // namespace

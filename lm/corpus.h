@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -45,6 +46,12 @@ std::vector<Document> read_documents(const std::vector<std::string>& files);
 // initial ("John L. H. Down"), inside a dotted abbreviation ("U.S.", "e.g.") or after a known
 // short form ("Mr.", "Dr.", "etc.", "Inc.") does not end a sentence.
 std::vector<Sentence> split_sentences(const Document& doc);
+
+// Calls parse(columns) for each non-blank line of a tab-separated file; a non-empty return is
+// an error, thrown as engram::Error(kInvalidArgument) naming the file and line. A missing file
+// is kNotFound; a file without rows is kInvalidArgument (`what` names the rows).
+void read_tsv(const std::string& file, const std::string& what,
+              const std::function<std::string(const std::vector<std::string>&)>& parse);
 
 // `prompt<TAB>answer[<TAB>relation]` lines. Throws kInvalidArgument naming the line when the
 // answer is missing or there are more columns.

@@ -211,21 +211,12 @@ Kind kind_of_object(const std::string& o) {
 }  // namespace
 
 std::vector<Triple> read_triples(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) throw Error(ErrorCode::kNotFound, "cannot read fact triples " + file);
   std::vector<Triple> out;
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    const auto a = line.find('\t'), b = a == std::string::npos ? a : line.find('\t', a + 1);
-    if (b == std::string::npos || a == 0 || b == a + 1 || b + 1 >= line.size())
-      throw Error(ErrorCode::kInvalidArgument, file + ":" + std::to_string(n) + ": expected subject<TAB>relation<TAB>object");
-    out.push_back({line.substr(0, a), line.substr(a + 1, b - a - 1), line.substr(b + 1)});
-  }
-  if (out.empty()) throw Error(ErrorCode::kInvalidArgument, "no fact triples in " + file);
+  read_tsv(file, "fact triples", [&](const std::vector<std::string>& c) -> std::string {
+    if (c.size() != 3) return "expected subject<TAB>relation<TAB>object";
+    out.push_back({c[0], c[1], c[2]});
+    return "";
+  });
   return out;
 }
 

@@ -11,6 +11,17 @@ DATA=$2
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# expect_error WHAT MESSAGE COMMAND...: the command exits 1 and says MESSAGE.
+expect_error() {
+  local what=$1 msg=$2 err rc
+  shift 2
+  set +e
+  err=$("$@" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" = 1 ] || fail "$what exited $rc, not 1"
+  echo "$err" | grep -q -- "$msg" || fail "$what said: $err"
+}
 export OMP_WAIT_POLICY=PASSIVE
 
 printf 'Orvel Tamsin\tborn\t1734\nOrvel Tamsin\tdied\t1801\n' > "$D/triples.tsv"
@@ -51,21 +62,12 @@ grep '"set":"inverted"' "$D/results.jsonl" | grep 'Orvel Tamsin was born' \
 
 # Bad fact files are clear errors (exit 1) naming the line.
 printf 'Orvel Tamsin was born in the year\n' > "$D/noanswer.tsv"
-set +e
-err=$("$ENGRAM" eval --model "$D/m" --facts "$D/noanswer.tsv" --threads 1 2>&1); rc=$?
-set -e
-[ "$rc" = 1 ] || fail "eval with a missing answer column exited $rc"
-echo "$err" | grep -q "noanswer.tsv:1: expected prompt<TAB>answer" || fail "missing answer said: $err"
+expect_error "a missing answer column" "noanswer.tsv:1: expected prompt<TAB>answer" \
+  "$ENGRAM" eval --model "$D/m" --facts "$D/noanswer.tsv" --threads 1
 printf 'In 1734, Orvel Tamsin was born.\tOrvel Tamsin was born in the year\n' > "$D/badinv.tsv"
-set +e
-err=$("$ENGRAM" eval --model "$D/m" --facts "$D/facts.tsv" --inverted "$D/badinv.tsv" --threads 1 2>&1); rc=$?
-set -e
-[ "$rc" = 1 ] || fail "eval with a bad --inverted file exited $rc"
-echo "$err" | grep -q "badinv.tsv:1: expected statement<TAB>prompt<TAB>answer" || fail "bad --inverted said: $err"
+expect_error "a bad --inverted file" "badinv.tsv:1: expected statement<TAB>prompt<TAB>answer" \
+  "$ENGRAM" eval --model "$D/m" --facts "$D/facts.tsv" --inverted "$D/badinv.tsv" --threads 1
 printf 'In 1735, Orvel Tamsin was born.\tOrvel Tamsin was born in the year\t1734\n' > "$D/badinv2.tsv"
-set +e
-err=$("$ENGRAM" eval --model "$D/m" --facts "$D/facts.tsv" --inverted "$D/badinv2.tsv" --threads 1 2>&1); rc=$?
-set -e
-[ "$rc" = 1 ] || fail "eval with an --inverted statement lacking its answer exited $rc"
-echo "$err" | grep -q "does not contain the answer" || fail "inverted statement without its answer said: $err"
+expect_error "an --inverted statement without its answer" "does not contain the answer" \
+  "$ENGRAM" eval --model "$D/m" --facts "$D/facts.tsv" --inverted "$D/badinv2.tsv" --threads 1
 echo "ok"
