@@ -38,7 +38,9 @@ struct TrainOptions {
   std::string drill_facts;
   double drill_ratio = 0.5;         // share of episodes that are drills
   int drill_knowledge_segments = 0; // 0: half the segments
-  double rephrase_prob = 0.3;
+  // Recall drills asked in rephrase_prompt()'s words. 0 by default: that rephrasing is the
+  // evaluation's (eval-rephrased.tsv), which training must not see.
+  double rephrase_prob = 0.0;
   // Reader drills (lm/qa_drills.h): a share of episodes whose segments hold retrieved passages,
   // a question and its answer, so that the model learns to answer from passages it reads.
   double reader_ratio = 0.0;        // share of episodes that are reader drills (0: none)
