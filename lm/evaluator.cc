@@ -222,11 +222,9 @@ EvalReport run_eval(const EvalOptions& o) {
   if (!inverted.empty()) {
     // Its own memory: the subject-first statements of --facts must not be there to be found.
     if (!reads_passages) memory = open_model_memory(db, "eval-inverted", m.cfg, true);
-    const auto [islots, ifact] = load_facts(inverted, "eval-inverted");
-    j["inverted_memory_slots"] = islots;
+    j["inverted_memory_slots"] = load_facts(inverted, "eval-inverted").first;
     report(score_facts(*lm, "inverted", inverted, passages.get(), memory.get(), ro), j, table,
            "stated object first, asked subject first");
-    (void)ifact;
   }
   j["seconds_facts"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_facts).count();
   j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();

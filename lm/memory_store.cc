@@ -17,21 +17,25 @@ MemoryConfig memory_config_for(const ModelConfig& cfg) {
   return mc;
 }
 
-std::shared_ptr<Memory> open_model_memory(Database& db, const std::string& name,
-                                          const ModelConfig& cfg, bool fresh) {
+std::shared_ptr<Memory> open_memory(Database& db, const std::string& name, const MemoryConfig& config, bool fresh) {
   if (db.has_memory(name)) {
     if (!fresh) {
       const MemoryConfig mc = db.describe(name);
-      if (mc.key_dim != cfg.mem_dim() || mc.value_dim != cfg.mem_dim())
+      if (mc.key_dim != config.key_dim || mc.value_dim != config.value_dim)
         throw Error(ErrorCode::kInvalidArgument,
-                    "memory '" + name + "' has key_dim " + std::to_string(mc.key_dim) +
-                        " and value_dim " + std::to_string(mc.value_dim) +
-                        " but the model's memory layer needs " + std::to_string(cfg.mem_dim()));
+                    "memory '" + name + "' has key_dim " + std::to_string(mc.key_dim) + " and value_dim " +
+                        std::to_string(mc.value_dim) + " but the model needs key_dim " +
+                        std::to_string(config.key_dim) + " and value_dim " + std::to_string(config.value_dim));
       return db.memory(name);
     }
     db.drop_memory(name);
   }
-  return db.create_memory(name, memory_config_for(cfg));
+  return db.create_memory(name, config);
+}
+
+std::shared_ptr<Memory> open_model_memory(Database& db, const std::string& name,
+                                          const ModelConfig& cfg, bool fresh) {
+  return open_memory(db, name, memory_config_for(cfg), fresh);
 }
 
 StoreResult store_slots(MemoryInterface& memory, const float* keys, const float* values,

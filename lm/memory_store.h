@@ -16,8 +16,11 @@ namespace engram::lm {
 // an exact Flat index, and no fsync per insert (a model's memory can be rebuilt from text).
 MemoryConfig memory_config_for(const ModelConfig& cfg);
 
-// The memory `name` in `db`: created for `cfg` if missing (or dropped first when `fresh`); an
-// existing one must match the model's dimensions (engram::Error(kInvalidArgument) otherwise).
+// The memory `name` in `db`: created with `config` if missing (or dropped first when `fresh`);
+// an existing one must have its key and value widths (engram::Error(kInvalidArgument) otherwise).
+std::shared_ptr<Memory> open_memory(Database& db, const std::string& name, const MemoryConfig& config, bool fresh);
+
+// open_memory with memory_config_for(cfg): the model's token memory.
 std::shared_ptr<Memory> open_model_memory(Database& db, const std::string& name,
                                           const ModelConfig& cfg, bool fresh);
 

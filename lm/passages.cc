@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "engram/error.h"
+#include "lm/memory_store.h"
 
 namespace engram::lm {
 
@@ -21,18 +22,18 @@ MemoryConfig passage_memory_config(int key_dim) {
 }
 
 std::shared_ptr<Memory> open_passage_memory(Database& db, const std::string& name, int key_dim, bool fresh) {
-  if (fresh && db.has_memory(name)) db.drop_memory(name);
-  if (!db.has_memory(name)) return db.create_memory(name, passage_memory_config(key_dim));
-  const MemoryConfig mc = db.describe(name);
-  if (mc.key_dim != key_dim || mc.value_dim != 1)
-    throw Error(ErrorCode::kInvalidArgument,
-                "memory '" + name + "' has key_dim " + std::to_string(mc.key_dim) +
-                    "; the model's passage keys have " + std::to_string(key_dim));
-  return db.memory(name);
+  return open_memory(db, name, passage_memory_config(key_dim), fresh);
 }
 
 namespace {
 int count_words(const std::string& s) { return static_cast<int>(LexicalKeys::words(s).size()); }
+
+// The key of `text` into out[0, dim): a text without words still needs a valid (unit) key; any
+// will do, it scores about 0 against everything.
+void passage_key(const LexicalKeys& keys, const std::string& text, float* out) {
+  keys.encode(text, out);
+  if (std::all_of(out, out + keys.dim(), [](float x) { return x == 0; })) out[0] = 1.0f;
+}
 
 std::string trimmed(const std::string& s) {
   std::size_t b = 0, e = s.size();
@@ -80,12 +81,7 @@ int64_t store_passages(MemoryInterface& memory, const LexicalKeys& keys,
     k.assign(n * dim, 0.0f);
     v.assign(n, 1.0f);
     std::vector<std::string> payloads(passages.begin() + b, passages.begin() + b + n);
-    for (std::size_t i = 0; i < n; ++i) {
-      keys.encode(payloads[i], k.data() + i * dim);
-      // A passage without words still needs a valid key: any unit vector, it will score 0-ish.
-      if (std::all_of(k.begin() + i * dim, k.begin() + (i + 1) * dim, [](float x) { return x == 0; }))
-        k[i * dim] = 1.0f;
-    }
+    for (std::size_t i = 0; i < n; ++i) passage_key(keys, payloads[i], k.data() + i * dim);
     memory.insert(MatrixView(k.data(), n, dim), MatrixView(v.data(), n, 1), payloads);
   }
   return static_cast<int64_t>(total);
@@ -97,11 +93,7 @@ std::vector<std::vector<RetrievedPassage>> retrieve_passages(MemoryInterface& me
   if (queries.empty() || memory.count() == 0) return out;
   const std::size_t dim = static_cast<std::size_t>(keys.dim());
   std::vector<float> q(queries.size() * dim);
-  for (std::size_t i = 0; i < queries.size(); ++i) {
-    keys.encode(queries[i], q.data() + i * dim);
-    if (std::all_of(q.begin() + i * dim, q.begin() + (i + 1) * dim, [](float x) { return x == 0; }))
-      q[i * dim] = 1.0f;
-  }
+  for (std::size_t i = 0; i < queries.size(); ++i) passage_key(keys, queries[i], q.data() + i * dim);
   // Ask for more than k: clauses of a sentence that is also retrieved are dropped below.
   const int want = std::min<int>(2 * k, static_cast<int>(kMaxK));
   const SearchResult r = memory.search(MatrixView(q.data(), queries.size(), dim), want, true);

@@ -18,10 +18,10 @@ std::vector<Answer> answer_from_passages(LanguageModel& lm, MemoryInterface& mem
   // The context leaves room for the answer inside the model's positions.
   const int budget = std::max(8, m.cfg.block_size - g.max_new_tokens);
   for (std::size_t i = 0; i < prompts.size(); ++i) {
-    std::vector<std::string> texts;
-    for (const auto& p : retrieved[i]) texts.push_back(p.text);
-    const std::vector<int> ctx = reader_context(*m.tokenizer, texts, prompts[i], budget);
+    std::vector<std::vector<int>> passages;
+    for (const auto& p : retrieved[i]) passages.push_back(m.tokenizer->encode(p.text));
     const std::vector<int> prompt_ids = m.tokenizer->encode(prompts[i]);
+    const std::vector<int> ctx = reader_context_ids(*m.tokenizer, passages, prompt_ids, budget);
     const std::vector<int> ids = generate_ids(lm, ctx, g, nullptr, reader_prefix_length(*m.tokenizer, ctx));
     out[i].text = continuation_text(*m.tokenizer, prompt_ids, ids);
     out[i].passages = retrieved[i];

@@ -42,11 +42,4 @@ int reader_prefix_length(const Tokenizer& tok, const std::vector<int>& context) 
   return it == context.rend() ? 0 : static_cast<int>(context.rend() - it) - 1;
 }
 
-std::vector<int> reader_context(const Tokenizer& tok, const std::vector<std::string>& passages,
-                                const std::string& prompt, int max_tokens) {
-  std::vector<std::vector<int>> enc;
-  for (const auto& p : passages) enc.push_back(tok.encode(p));
-  return reader_context_ids(tok, enc, tok.encode(prompt), max_tokens);
-}
-
 }  // namespace engram::lm

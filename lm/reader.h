@@ -21,13 +21,9 @@ inline constexpr const char* kReaderMarks[] = {kPassageMark, kPromptMark};
 // True when the tokenizer holds both marks (a model trained to read passages).
 bool can_read_passages(const Tokenizer& tok);
 
-// The context for `prompt` with `passages` (best first), within `max_tokens`: passages are taken
-// best first while they fit (a passage longer than what is left is cut to its end); the prompt
-// is always whole (the start of a prompt longer than max_tokens is dropped).
-std::vector<int> reader_context(const Tokenizer& tok, const std::vector<std::string>& passages,
-                                const std::string& prompt, int max_tokens);
-
-// The same layout from already encoded parts (passages best first).
+// The context for `prompt` with `passages` (best first, all encoded), within `max_tokens`:
+// passages are taken best first while they fit (a passage longer than what is left is cut to
+// its end); the prompt is always whole (the start of a prompt longer than max_tokens is dropped).
 std::vector<int> reader_context_ids(const Tokenizer& tok, const std::vector<std::vector<int>>& passages,
                                     const std::vector<int>& prompt, int max_tokens);
 

@@ -105,15 +105,16 @@ void Tokenizer::train(const std::vector<std::string>& texts, int vocab_size,
   if (vocab_size < 8) throw Error(ErrorCode::kInvalidArgument, "tokenizer: vocab_size must be >= 8");
   // Byte fallback needs its 256 byte pieces besides every character of the corpus and the
   // meta pieces: a smaller vocabulary (tiny test models) is raised to the least that fits.
+  // Characters are counted by their UTF-8 bytes packed into one number (whitespace aside).
+  auto continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };
   std::set<uint32_t> chars_seen;
   for (const auto& t : texts)
-    for (std::size_t i = 0; i < t.size(); ++i)
-      if ((static_cast<unsigned char>(t[i]) & 0xC0) != 0x80) {
-        uint32_t cp = static_cast<unsigned char>(t[i]);
-        for (std::size_t j = i + 1; j < t.size() && (static_cast<unsigned char>(t[j]) & 0xC0) == 0x80; ++j)
-          cp = (cp << 8) | static_cast<unsigned char>(t[j]);
-        if (!std::isspace(static_cast<int>(cp & 0x7f)) || cp > 0x7f) chars_seen.insert(cp);
-      }
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (continuation(t[i]) || std::isspace(static_cast<unsigned char>(t[i]))) continue;
+      uint32_t c = static_cast<unsigned char>(t[i]);
+      for (std::size_t j = i + 1; j < t.size() && continuation(t[j]); ++j) c = (c << 8) | static_cast<unsigned char>(t[j]);
+      chars_seen.insert(c);
+    }
   vocab_size = std::max<int>(vocab_size, 256 + static_cast<int>(chars_seen.size()) + 16);
   // SentencePiece trains from files; write the corpus to one next to the model.
   const std::string input = model_path + ".train.txt";

@@ -137,9 +137,14 @@ TEST_F(TokenizerFixture, SpellsAnyAnswerAndSplitsDigits) {
 
 TEST_F(TokenizerFixture, ReaderContextLayout) {
   const Tokenizer t = tok();
+  auto reader_context = [&](const std::vector<std::string>& passages, const std::string& prompt, int max_tokens) {
+    std::vector<std::vector<int>> enc;
+    for (const auto& p : passages) enc.push_back(t.encode(p));
+    return reader_context_ids(t, enc, t.encode(prompt), max_tokens);
+  };
   const int pm = t.piece_id(kPassageMark), qm = t.piece_id(kPromptMark);
   const auto prompt = t.encode("When was Ada born?");
-  const auto ctx = reader_context(t, {"Ada was born in 1820.", "Ada died in 1881."}, "When was Ada born?", 64);
+  const auto ctx = reader_context({"Ada was born in 1820.", "Ada died in 1881."}, "When was Ada born?", 64);
   // <mem> second <mem> best <q> prompt: the best passage is nearest the prompt.
   ASSERT_EQ(ctx[0], pm);
   const auto q = std::find(ctx.begin(), ctx.end(), qm);
@@ -148,7 +153,7 @@ TEST_F(TokenizerFixture, ReaderContextLayout) {
   const auto best = t.encode("Ada was born in 1820.");
   EXPECT_TRUE(std::equal(best.rbegin(), best.rend(), std::make_reverse_iterator(q)));
   // A tight budget keeps the prompt whole and drops passages that do not fit.
-  const auto tight = reader_context(t, {"Ada was born in 1820.", "Ada died in 1881."}, "When was Ada born?",
+  const auto tight = reader_context({"Ada was born in 1820.", "Ada died in 1881."}, "When was Ada born?",
                                     static_cast<int>(prompt.size()) + 1);
   EXPECT_EQ(tight.size(), prompt.size() + 1);
   EXPECT_EQ(tight[0], qm);
