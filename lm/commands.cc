@@ -84,6 +84,10 @@ void register_lm_commands(CLI::App& app) {
         ->check(CLI::ExistingFile);
     c->add_option("--read-passages", o->read_passages, "passages a reader drill (and a question) reads")
         ->capture_default_str();
+    c->add_option("--copy-match", o->copy_match,
+                  "longest run of tokens the copy head matches against the passages (1: the last token only)")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
     c->add_option("--seed", o->seed)->capture_default_str();
     c->add_option("--threads", o->threads)->capture_default_str();
     c->add_option("--device", o->device, "cpu | cuda")->capture_default_str();

@@ -6,12 +6,42 @@
 
 namespace engram::lm {
 
-CopyHeadImpl::CopyHeadImpl(int d) : d_model(d) {
+CopyHeadImpl::CopyHeadImpl(int d, int m) : d_model(d), match(m) {
   wq = register_module("wq", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
   wk = register_module("wk", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
   wg = register_module("wg", torch::nn::Linear(d, 1));
   beta = register_parameter("beta", torch::full({}, 4.0));
+  if (match > 1) {
+    gamma = register_parameter("gamma", torch::full({}, 1.0));
+    // Runs start trusted (σ(2) ≈ 0.88): the bonus helps from the first step.
+    wc = register_module("wc", torch::nn::Linear(d, 1));
+    torch::NoGradGuard ng;
+    wc->weight.zero_();
+    wc->bias.fill_(2.0);
+  }
 }
+
+namespace {
+
+// m_tj for the last T of the S tokens seen: how many tokens up to x_t equal, in order, the
+// source tokens up to x_{j−1} (capped at `match`). [B, T, P] in the dtype of `like`.
+torch::Tensor match_runs(const torch::Tensor& seen, const torch::Tensor& tokens, int64_t T, int match,
+                         const torch::Tensor& like) {
+  const int64_t B = seen.size(0), S = seen.size(1), P = tokens.size(1);
+  auto before = torch::cat({torch::full({B, 1}, -1, tokens.options()), tokens.narrow(1, 0, P - 1)}, 1);  // [B, P]
+  auto eq = before.unsqueeze(1).eq(seen.unsqueeze(2)).to(like.dtype());                                  // [B, S, P]
+  auto run = eq.clone();
+  auto still = eq;
+  for (int k = 1; k < match && k < S && k < P; ++k) {
+    // eq shifted k back on both axes: x_{t−k} = x_{j−1−k}.
+    auto shifted = torch::constant_pad_nd(eq, {k, 0, k, 0}).narrow(1, 0, S).narrow(2, 0, P);
+    still = still * shifted;
+    run = run + still;
+  }
+  return run.narrow(1, S - T, T);  // [B, T, P]
+}
+
+}  // namespace
 
 CopySource CopyHeadImpl::source(const torch::Tensor& h, const torch::Tensor& idx, const torch::Tensor& prefix) {
   CopySource s;
@@ -25,15 +55,14 @@ CopySource CopyHeadImpl::source(const torch::Tensor& h, const torch::Tensor& idx
   return s;
 }
 
-CopyRead CopyHeadImpl::read(const torch::Tensor& h, const torch::Tensor& idx, const CopySource& src) {
+CopyRead CopyHeadImpl::read(const torch::Tensor& h, const torch::Tensor& seen, const CopySource& src) {
   CopyRead r;
   if (!src.defined()) return r;
-  const int64_t B = h.size(0), T = h.size(1), P = src.keys.size(1);
-  // [x_{j−1} = x_t]: the passage position after an occurrence of the current token.
-  auto before = torch::cat({torch::full({B, 1}, -1, src.tokens.options()), src.tokens.narrow(1, 0, P - 1)}, 1);  // [B, P]
-  auto follows = before.unsqueeze(1).eq(idx.unsqueeze(2)).to(h.dtype());                                          // [B, T, P]
-  auto s = torch::matmul(wq(h), src.keys.transpose(1, 2)) / std::sqrt(static_cast<double>(d_model)) +
-           beta * follows;  // [B, T, P]
+  const int64_t T = h.size(1);
+  const auto runs = match_runs(seen, src.tokens, T, match, h);  // [B, T, P]
+  auto bonus = beta * runs.gt(0).to(h.dtype());
+  if (gamma.defined()) bonus = torch::sigmoid(wc(h)) * (bonus + gamma * (runs - 1).clamp_min(0));
+  auto s = torch::matmul(wq(h), src.keys.transpose(1, 2)) / std::sqrt(static_cast<double>(d_model)) + bonus;  // [B, T, P]
   // Positions outside the prefix are masked; a row without a prefix keeps all of them (finite
   // scores, no NaN in either pass) and is then zeroed by `any`.
   auto any_row = src.valid.any(-1, true);                                      // [B, 1]

@@ -12,10 +12,15 @@
 // directions (lm/attention.h), so a key at "1871" in "In 1871, the Zorvan Institute was
 // founded." knows what it is the year of. Rows without a prefix copy nothing.
 //
-// Answers are spans ("1", "8", "7", "1"): having just read token x_t, the next one is found after
-// an occurrence of x_t in the passages (an induction step, wired in). So the scores get a
-// learned bonus β where the passage's previous token is the current one:
-// s_tj = q_t·k_j/√C + β·[x_{j−1} = x_t]; the content score picks which occurrence.
+// Answers are spans ("1", "8", "7", "1"): having just read x_t, the next token is found after
+// an occurrence of x_t in the passages (an induction step, wired in). One token is ambiguous —
+// "0" in "1908" and in "1960" — so the bonus grows with the run m_tj of tokens read that match
+// the passage tokens before j (x_t = x_{j−1}, x_{t−1} = x_{j−2}, …, up to `match` of them):
+// s_tj = q_t·k_j/√C + c_t·(β·[m_tj ≥ 1] + γ·(m_tj − 1)⁺). A half-copied "19" continues in the
+// year it was copied from; a question asked word for word continues its statement. But "Jean
+// Genet was" also continues "Jean Genet was born …" when the question is "The year of the birth
+// of Jean Genet was": so how much a run counts, c_t = σ(w_c·h_t + b_c), is the position's own
+// call — high inside a copied span, low where the question, not the passage, says what follows.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -41,21 +46,25 @@ struct CopyRead {
 };
 
 struct CopyHeadImpl : torch::nn::Module {
-  explicit CopyHeadImpl(int d_model);
+  // match: the longest run of matched tokens that earns a bonus (1: the token just read only).
+  CopyHeadImpl(int d_model, int match);
 
   // The source of the first prefix[b] positions of h [B, T, C] (idx: their tokens).
   CopySource source(const torch::Tensor& h, const torch::Tensor& idx, const torch::Tensor& prefix);
-  // The read of positions h [B, T, C], whose input tokens are idx [B, T], from `src`.
-  CopyRead read(const torch::Tensor& h, const torch::Tensor& idx, const CopySource& src);
+  // The read of positions h [B, T, C] from `src`. seen [B, S ≥ T]: every token read so far,
+  // the last T of them h's inputs (the runs look back past a decoding step's own token).
+  CopyRead read(const torch::Tensor& h, const torch::Tensor& seen, const CopySource& src);
 
   // (1 − g)·p + g·p_copy, for probabilities p [B, T, V].
   static torch::Tensor mix(const torch::Tensor& p, const CopyRead& r);
   // p_copy(y) and the gate at the targets y [B, T] (≥ 0): ([B, T], [B, T]).
   static std::pair<torch::Tensor, torch::Tensor> at_targets(const CopyRead& r, const torch::Tensor& y);
 
-  int d_model;
+  int d_model, match;
   torch::nn::Linear wq{nullptr}, wk{nullptr}, wg{nullptr};
-  torch::Tensor beta;  // [] the bonus for continuing a span
+  torch::nn::Linear wc{nullptr};  // the trust in runs (match > 1 only)
+  torch::Tensor beta;   // [] the bonus for continuing a span
+  torch::Tensor gamma;  // [] the bonus for each further matched token (match > 1 only)
 };
 TORCH_MODULE(CopyHead);
 

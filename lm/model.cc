@@ -13,7 +13,7 @@ GptImpl::GptImpl(const ModelConfig& c) : cfg(c) {
   for (int i = 0; i < c.n_layer; ++i)
     blocks.push_back(register_module("block" + std::to_string(i), Block(c, i == c.memory_layer)));
   ln_f = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
-  if (c.copy_head) copy = register_module("copy", CopyHead(c.d_model));
+  if (c.copy_head) copy = register_module("copy", CopyHead(c.d_model, c.copy_match));
   // GPT-2 style initialisation: small normal weights, output projections scaled by depth so
   // the residual stream does not grow with the number of blocks.
   torch::NoGradGuard no_grad;
@@ -99,7 +99,13 @@ Trace GptImpl::trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCac
     } else if (cache != nullptr) {
       src = cache->copy_source;
     }
-    if (src.defined()) t.copy = copy->read(h, idx, src);
+    // The tokens read so far: a decoding step's runs look back past its own token.
+    torch::Tensor seen = idx;
+    if (cache != nullptr) {
+      if (past > 0 && cache->tokens.defined()) seen = torch::cat({cache->tokens, idx}, 1);
+      cache->tokens = seen;
+    }
+    if (src.defined()) t.copy = copy->read(h, seen, src);
   }
   if (cfg.memory_knn && t.slots.keys.defined()) t.slots.values = knn_values(idx, cfg.mem_dim());
   return t;

@@ -18,10 +18,12 @@ namespace engram::lm {
 struct ModelCache {
   std::vector<LayerCache> layers;
   CopySource copy_source;  // the passages of the prefix, for the copy head's later reads
+  torch::Tensor tokens;    // [B, length()] the tokens read (copy_head models only)
   int64_t length() const { return layers.empty() ? 0 : layers[0].length(); }
   void clear() {
     layers.clear();
     copy_source = {};
+    tokens = torch::Tensor();
   }
 };
 

@@ -28,6 +28,7 @@ void validate(const ModelConfig& c) {
   require(c.readout.scale >= 0.0f && c.readout.lambda_slope >= 0.0f, "knn_scale and knn_lambda_slope must be >= 0");
   require(c.readout.lambda_max >= 0.0f && c.readout.lambda_max <= 1.0f, "knn_lambda_max must be in [0, 1]");
   require(c.read_passages >= 0 && c.read_passages <= 16, "read_passages must be in 0..16");
+  require(c.copy_match >= 1 && c.copy_match <= 64, "copy_match must be in 1..64");
   require(!c.knn_key_hidden || c.mem_dim() == c.d_model, "knn_key_hidden needs memory_dim = d_model");
   require(c.readout.exact_cos <= 0.0f || (c.readout.exact_scale > 0.0f && c.readout.exact_lambda >= 0.0f && c.readout.exact_lambda <= 1.0f),
           "knn_exact_cos needs knn_exact_scale > 0 and knn_exact_lambda in [0, 1]");
@@ -47,7 +48,8 @@ std::string model_config_to_json(const ModelConfig& c) {
       {"knn_lambda_center", c.readout.lambda_center}, {"knn_lambda_max", c.readout.lambda_max},
       {"knn_exact_cos", c.readout.exact_cos}, {"knn_exact_scale", c.readout.exact_scale},
       {"knn_exact_lambda", c.readout.exact_lambda}, {"knn_key_hidden", c.knn_key_hidden},
-      {"read_passages", c.read_passages}, {"copy_head", c.copy_head}};
+      {"read_passages", c.read_passages}, {"copy_head", c.copy_head},
+      {"copy_match", c.copy_match}};
   return j.dump(2);
 }
 
@@ -89,6 +91,7 @@ ModelConfig model_config_from_json(const std::string& text) {
     get("knn_key_hidden", c.knn_key_hidden);
     get("read_passages", c.read_passages);
     get("copy_head", c.copy_head);
+    get("copy_match", c.copy_match);
   } catch (const std::exception& e) {
     throw Error(ErrorCode::kInvalidArgument, std::string("model config: ") + e.what());
   }

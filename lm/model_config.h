@@ -65,6 +65,10 @@ struct ModelConfig {
   int read_passages = 0;
   // A pointer over the passages read in context (lm/copy_head.h): answers are copied from them.
   bool copy_head = false;
+  // The longest run of tokens the copy head matches between what was just read and the
+  // passages (lm/copy_head.h): 1 matches the last token only; longer runs find the occurrence
+  // a question or a partly copied answer continues.
+  int copy_match = 1;
 
   int ff_dim() const { return d_ff > 0 ? d_ff : 4 * d_model; }
   int mem_dim() const { return memory_dim > 0 ? memory_dim : d_model; }

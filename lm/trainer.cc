@@ -53,6 +53,7 @@ std::string train_options_to_json(const TrainOptions& o) {
                       {"reader_ratio", o.reader_ratio},
                       {"reader_facts", o.reader_facts},
                       {"read_passages", o.read_passages},
+                      {"copy_match", o.copy_match},
                       {"seed", o.seed}};
   return j.dump();
 }
@@ -243,6 +244,7 @@ LoadedModel new_model(const TrainOptions& o, const TrainingText& text, c10::Devi
     LexicalKeys::build(units).save(o.out + "/passage_keys.tsv");
     lm.cfg.read_passages = o.read_passages;
     lm.cfg.copy_head = true;
+    lm.cfg.copy_match = o.copy_match;
   }
   lm.model = Gpt(lm.cfg);
   lm.model->to(dev);

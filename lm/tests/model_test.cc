@@ -148,6 +148,43 @@ TEST(CopyHead, FollowsTheTokenJustReadAndTrainsWithRowsWithoutPassages) {
   EXPECT_TRUE(model->copy->beta.grad().defined());
 }
 
+TEST(CopyHead, ALongerMatchedRunPicksTheOccurrenceTheTextContinues) {
+  torch::manual_seed(5);
+  ModelConfig cfg = tiny_config();
+  cfg.copy_head = true;
+  cfg.copy_match = 4;
+  Gpt model(cfg);
+  model->eval();
+  torch::NoGradGuard ng;
+  // Prefix "c a X d a Y" (positions 0..5); the text then reads "d a": the token just read, a,
+  // occurs twice, but only the second occurrence continues "d a" — its next token is Y (5).
+  const int64_t a = 7, c = 11, d = 13, X = 17, Y = 19;
+  auto x = torch::tensor(std::vector<int64_t>{c, a, X, d, a, Y, 23, 29, d, a, 31, 37}, torch::kLong).view({1, 12});
+  auto prefix = torch::tensor(std::vector<int64_t>{6}, torch::kLong);
+  model->copy->beta.fill_(5.0);
+  model->copy->gamma.fill_(20.0);
+  model->copy->wc->bias.fill_(20.0);  // runs fully trusted
+  const Trace t = model->trace(x, nullptr, nullptr, false, prefix);
+  EXPECT_GT(t.copy.alpha[0][9][5].item<float>(), 0.99f);
+  // Decoding token by token sees the same runs: the cache keeps the tokens read.
+  auto full = model->output(t);
+  ModelCache cache;
+  model->forward(x.narrow(1, 0, 6), nullptr, &cache, prefix);
+  for (int64_t i = 6; i < 12; ++i) {
+    auto step = model->forward(x.narrow(1, i, 1), nullptr, &cache);
+    EXPECT_TRUE(torch::allclose(step[0][0], full[0][i], 1e-4, 1e-5)) << "position " << i;
+  }
+  // With runs of one token only, both occurrences of a score alike.
+  model->copy->gamma.fill_(0.0);
+  const Trace one = model->trace(x, nullptr, nullptr, false, prefix);
+  EXPECT_LT(one.copy.alpha[0][9][5].item<float>(), 0.9f);
+  // And a position that does not trust runs gets no bonus from them at all.
+  model->copy->gamma.fill_(20.0);
+  model->copy->wc->bias.fill_(-30.0);
+  const Trace distrust = model->trace(x, nullptr, nullptr, false, prefix);
+  EXPECT_LT(distrust.copy.alpha[0][9][5].item<float>(), 0.9f);
+}
+
 TEST(Model, TooManyPositionsIsAClearError) {
   Gpt model(tiny_config());
   auto x = torch::zeros({1, 17}, torch::kLong);
