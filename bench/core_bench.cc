@@ -41,6 +41,7 @@
 #include "bench/data.h"
 #include "bench/hnswlib_runner.h"
 #include "engram/engram.h"
+#include "index/vector_index.h"
 
 namespace fs = std::filesystem;
 
@@ -68,6 +69,7 @@ struct Options {
   std::vector<std::string> sections;
   std::vector<int> hnswlib_m;
   std::vector<int> ef_sweep;
+  int ef_construction = 0;  // every HNSW graph of the run, Engram's and the raw libraries'
   std::string dir;
   bool keep = false;
 
@@ -94,9 +96,13 @@ double best(const std::vector<double>& v) { return *std::min_element(v.begin(), 
 bool is_hnsw(const std::string& factory) { return factory.rfind("HNSW", 0) == 0; }
 
 // Engram's defaults for a search parameter string, applied to the raw index as well.
-void apply_engram_search_defaults(faiss::Index* index) {
+// Engram's settings on a raw FAISS index: its search defaults and the graph's efConstruction.
+void apply_engram_defaults(faiss::Index* index, int ef_construction) {
   faiss::ParameterSpace ps;
-  if (dynamic_cast<faiss::IndexHNSW*>(index)) ps.set_index_parameters(index, "efSearch=64");
+  if (auto* graph = dynamic_cast<faiss::IndexHNSW*>(index)) {
+    ps.set_index_parameters(index, "efSearch=64");
+    graph->hnsw.efConstruction = ef_construction;
+  }
   if (dynamic_cast<faiss::IndexIVF*>(index)) ps.set_index_parameters(index, "nprobe=16");
 }
 
@@ -217,7 +223,8 @@ class CoreBench {
     cfg.index = s.factory;
     s.mem = db_->create_memory(s.memory_name, cfg);
     s.raw.reset(faiss::index_factory(o_.key_dim, s.factory.c_str(), faiss::METRIC_INNER_PRODUCT));
-    apply_engram_search_defaults(s.raw.get());
+    cfg.ef_construction = o_.ef_construction;
+    apply_engram_defaults(s.raw.get(), o_.ef_construction);
 
     WriteOptions nosync;
     nosync.sync = false;
@@ -552,6 +559,9 @@ class CoreBench {
                  {"note", "files in the page cache (written just before)"}};
       rep_->add(m);
     }
+    // The sections that follow (hnsw) create memories in the shared database: open it again.
+    db_ = Database::open(engram_dir_);
+    for (Side& s : sides_) s.mem = db_->memory(s.memory_name);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -594,7 +604,7 @@ class CoreBench {
     for (int M : o_.hnswlib_m) {
       std::unique_ptr<HnswlibIndex> h;
       const double build_s = time_s([&] {
-        h = std::make_unique<HnswlibIndex>(o_.key_dim, o_.n, M, 40, o_.seed);
+        h = std::make_unique<HnswlibIndex>(o_.key_dim, o_.n, M, o_.ef_construction, o_.seed);
         h->add(o_.n, keys_.data());
       });
       const std::string name = "hnswlib_M" + std::to_string(M);
@@ -612,7 +622,7 @@ class CoreBench {
       const nlohmann::ordered_json common = {
           {"faiss_neighbours_level0", faiss_l0}, {"faiss_neighbours_upper", faiss_up},
           {"hnswlib_neighbours_level0", h->level0_neighbours()}, {"hnswlib_neighbours_upper", M},
-          {"ef_construction", 40}, {"hnswlib_simd", HnswlibIndex::simd()}, {"queries", nq}};
+          {"ef_construction", o_.ef_construction}, {"hnswlib_simd", HnswlibIndex::simd()}, {"queries", nq}};
       for (double target : {0.90, 0.95}) {
         Measurement m;
         m.area = "hnsw";
@@ -653,6 +663,7 @@ class CoreBench {
     cfg.key_dim = o_.key_dim;
     cfg.value_dim = o_.value_dim;
     cfg.index = "HNSWlib" + std::to_string(M);
+    cfg.ef_construction = o_.ef_construction;
     auto mem = db_->create_memory("bench-hnswlib" + std::to_string(M), cfg);
     WriteOptions nosync;
     nosync.sync = false;
@@ -726,6 +737,7 @@ int run_core(Args& args) {
   o.sections = args.list("sections", "insert,read,latency,write,reopen,hnsw");
   o.hnswlib_m = to_ints(args.list("hnswlib-m", "16,32"));
   o.ef_sweep = to_ints(args.list("ef", "10,16,24,32,48,64,96,128,192,256"));
+  o.ef_construction = static_cast<int>(args.num("ef-construction", engram::index::kDefaultEfConstruction));
   o.dir = args.str("dir", (fs::temp_directory_path() / ("engram-bench-" + std::to_string(::getpid()))).string());
   o.keep = args.flag("keep");
   const std::string out = args.str("out", "");

@@ -37,6 +37,7 @@ const Area kAreas[] = {
      "             --latency-queries N (1000)  --latency-queries-flat N (100)\n"
      "             --write-batches N  (3)      --hnswlib-m LIST (16,32)   --sweep-reps N (3)\n"
      "             --ef LIST          efSearch / ef sweep (10,16,24,32,48,64,96,128,192,256)\n"
+     "             --ef-construction N  every graph's efConstruction, both sides (200)\n"
      "             --clusters N (1000) --spread X (0.12) --seed N (42)\n"
      "             --dir DIR          scratch folder (a new one under /tmp), --keep to keep it\n"
      "             --threads N        OpenMP threads (0: all)  --verbose  let Engram's log through"},

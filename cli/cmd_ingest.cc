@@ -29,6 +29,7 @@ struct Options {
   bool create = false, resume = false, abort = false, quiet = false;
   std::string index = "Flat", metric = "ip", search_params, progress = "auto";
   bool no_value_cache = false;
+  int ef_construction = 0;
   std::size_t chunk_rows = 0;
   std::size_t max_line_bytes = 0;
   double progress_every = 5.0;
@@ -55,6 +56,8 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
       ->capture_default_str();
   cmd.add_option("--metric", o->metric, "With --create: ip or l2")->capture_default_str();
   cmd.add_option("--search-params", o->search_params, "With --create: e.g. efSearch=64 or nprobe=16");
+  cmd.add_option("--ef-construction", o->ef_construction, "With --create, HNSW indexes: efConstruction (0: 200)")
+      ->check(CLI::Range(0, 65536));
   cmd.add_flag("--no-value-cache", o->no_value_cache, "With --create: do not keep values in RAM");
   cmd.add_flag("--resume", o->resume, "Finish the interrupted ingest of the same file(s)");
   cmd.add_flag("--abort", o->abort, "Undo the interrupted ingest of this memory, load nothing");
@@ -87,8 +90,9 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
 #endif
     if (o->abort && (o->resume || o->create)) return usage_error("ingest", "--abort excludes --resume and --create");
     if (!o->abort && o->file.empty()) return usage_error("ingest", "the input FILE is required");
-    if (!o->create && (o->index != "Flat" || o->metric != "ip" || !o->search_params.empty() || o->no_value_cache)) {
-      return usage_error("ingest", "--index, --metric, --search-params and --no-value-cache need --create");
+    if (!o->create && (o->index != "Flat" || o->metric != "ip" || !o->search_params.empty() || o->no_value_cache ||
+                       o->ef_construction != 0)) {
+      return usage_error("ingest", "--index, --metric, --search-params, --ef-construction and --no-value-cache need --create");
     }
     engram::ingest::log_to_stderr();
     engram::DatabaseOptions dbo;
@@ -105,6 +109,7 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
       cfg.index = o->index;
       cfg.metric = engram::parse_metric(o->metric);
       cfg.search_params = o->search_params;
+      cfg.ef_construction = o->ef_construction;
       cfg.cache_values = !o->no_value_cache;
       memory = db->create_memory(o->memory, cfg);
     } else if (o->create && !o->resume) {

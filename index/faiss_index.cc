@@ -134,6 +134,15 @@ void apply_search_params(faiss::Index* inner, const std::string& params) {
              [&] { ps.set_index_parameters(inner, effective.c_str()); });
 }
 
+// efConstruction of the HNSW graph in `inner` (behind any transforms), for the inserts to come;
+// a deserialized graph gets it too: the setting belongs to the memory, not to the file.
+void apply_ef_construction(faiss::Index* inner, int ef_construction) {
+  faiss::Index* part = inner;
+  while (auto* pre = dynamic_cast<faiss::IndexPreTransform*>(part)) part = pre->index;
+  if (auto* graph = dynamic_cast<faiss::IndexHNSW*>(part))
+    graph->hnsw.efConstruction = ef_construction > 0 ? ef_construction : kDefaultEfConstruction;
+}
+
 }  // namespace
 
 std::unique_ptr<FaissIndex> FaissIndex::create(const IndexSpec& spec) {
@@ -170,6 +179,7 @@ std::unique_ptr<FaissIndex> FaissIndex::create(const IndexSpec& spec) {
     delete inner;
     throw Error(ErrorCode::kInvalidArgument, what + ": Engram maps ids itself; drop the IDMap prefix");
   }
+  apply_ef_construction(inner, spec.ef_construction);
   try {
     apply_search_params(inner, spec.search_params);
   } catch (...) {
@@ -256,6 +266,7 @@ std::unique_ptr<FaissIndex> FaissIndex::deserialize(const IndexSpec& spec, const
   } else if (ndead != 0) {
     throw fail("tombstones for an index that removes in place");
   }
+  apply_ef_construction(rep.inner, spec.ef_construction);
   apply_search_params(rep.inner, spec.search_params);
 #ifdef ENGRAM_WITH_GPU
   if (spec.device == "gpu") {

@@ -15,7 +15,6 @@
 namespace engram::index {
 namespace {
 
-constexpr std::size_t kEfConstruction = 40;  // FAISS's default, so the two HNSWs build alike
 constexpr std::size_t kInitialCapacity = 1024;
 
 Error invalid(const std::string& msg) { return Error(ErrorCode::kInvalidArgument, msg); }
@@ -39,6 +38,10 @@ std::size_t parse_ef(const std::string& params) {
     throw invalid("invalid search parameters '" + params + "': HNSWlib takes only efSearch=N");
   }
   return std::stoul(m[1]);
+}
+
+std::size_t ef_construction_of(const IndexSpec& spec) {
+  return static_cast<std::size_t>(spec.ef_construction > 0 ? spec.ef_construction : kDefaultEfConstruction);
 }
 
 // A scratch file for hnswlib, whose save and load speak only to paths.
@@ -81,7 +84,7 @@ std::unique_ptr<HnswlibIndex> HnswlibIndex::create(const IndexSpec& spec) {
   const std::size_t M = parse_m(spec.factory);
   std::unique_ptr<HnswlibIndex> index(new HnswlibIndex(spec));
   index->rep_->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
-      index->rep_->space.get(), kInitialCapacity, M, kEfConstruction);
+      index->rep_->space.get(), kInitialCapacity, M, ef_construction_of(spec));
   index->rep_->graph->setEf(index->rep_->ef);
   return index;
 }
@@ -103,6 +106,7 @@ std::unique_ptr<HnswlibIndex> HnswlibIndex::deserialize(const IndexSpec& spec, c
     throw Error(ErrorCode::kCorruption, std::string("index checkpoint does not parse: ") + e.what());
   }
   auto& g = *index->rep_->graph;
+  g.ef_construction_ = ef_construction_of(spec);  // the memory's setting, not the file's
   // hnswlib 0.6.2's loading constructor leaves num_deleted_ uninitialized before adding to it.
   g.num_deleted_ = 0;
   for (std::size_t i = 0; i < g.cur_element_count; ++i) g.num_deleted_ += g.isMarkedDeleted(static_cast<hnswlib::tableint>(i));

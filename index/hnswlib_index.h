@@ -2,8 +2,8 @@
 //
 // Why a second HNSW: Debian's FAISS is built without SIMD kernels, and its HNSW searched at
 // 0.43× the speed of hnswlib at equal recall@10 in our benchmark (bench/README.md). HNSWlib32
-// builds the same graph as FAISS's HNSW32 (M = 32, 64 links at level 0, efConstruction 40) and
-// takes the same search parameter (efSearch, default 64). Erased slots are marked deleted
+// builds the same graph as FAISS's HNSW32 (M = 32, 64 links at level 0, the memory's
+// efConstruction) and takes the same search parameter (efSearch, default 64). Erased slots are marked deleted
 // (hnswlib's own tombstones, skipped by search); re-adding an id revives and moves it.
 // Searches of a batch run on all OpenMP threads; inserts run on one (see add()).
 #pragma once

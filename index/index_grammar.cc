@@ -44,6 +44,7 @@ class Checker {
     if (std::regex_match(spec_.factory, m, hnswlib)) {
       check_m(number(m[1]));
       graph_ = true;
+      check_ef_construction();
       return check_search_params();
     }
     if (spec_.factory.rfind("HNSWlib", 0) == 0) reject(spec_, "the hnswlib backend is written HNSWlib<M>, e.g. HNSWlib32");
@@ -57,10 +58,18 @@ class Checker {
       if (i + 1 != parts.size()) unknown(parts[i]);
       if (!main(parts[i])) unknown(parts[i]);
     }
+    check_ef_construction();
     check_search_params();
   }
 
  private:
+  void check_ef_construction() {
+    if (spec_.ef_construction == 0) return;
+    if (!graph_) reject(spec_, "ef_construction applies to HNSW indexes only");
+    if (spec_.ef_construction < 1 || spec_.ef_construction > kMaxEf)
+      reject(spec_, "ef_construction must be in 1.." + std::to_string(kMaxEf));
+  }
+
   [[noreturn]] void unknown(const std::string& part) {
     reject(spec_, part.empty() ? std::string("an empty component")
                                : "'" + part + "' is not an index component Engram supports (see docs/indexes.md: "

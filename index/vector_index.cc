@@ -8,6 +8,17 @@
 
 namespace engram::index {
 
+IndexSpec index_spec_of(const MemoryConfig& c) {
+  IndexSpec s;
+  s.dim = c.key_dim;
+  s.metric = c.metric;
+  s.factory = c.index;
+  s.search_params = c.search_params;
+  s.device = c.device;
+  s.ef_construction = c.ef_construction;
+  return s;
+}
+
 std::unique_ptr<VectorIndex> VectorIndex::create(const IndexSpec& spec) {
   check_index_spec(spec);  // before FAISS sees it: some strings it accepts crash the process
   if (is_hnswlib_factory(spec.factory)) return HnswlibIndex::create(spec);

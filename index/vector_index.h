@@ -24,7 +24,16 @@ struct IndexSpec {
   std::string factory = "Flat";
   std::string search_params;  // FAISS ParameterSpace syntax; empty: Engram's defaults
   std::string device = "cpu";
+  int ef_construction = 0;    // HNSW graphs; 0: kDefaultEfConstruction
 };
+
+// efConstruction of HNSW graphs built without one. FAISS's own default, 40, builds a graph so
+// poor that at 500k 128-d unit keys recall@10 ≥ 0.95 took efSearch 256, where hnswlib's
+// customary 200 took 24 (issue #10's side-by-side run): searches pay for a cheap build.
+constexpr int kDefaultEfConstruction = 200;
+
+// The index of a memory of configuration `c`.
+IndexSpec index_spec_of(const MemoryConfig& c);
 
 // The interface every index backend implements. Two backends exist:
 //  * FAISS (faiss_index.h) for every FAISS factory string;

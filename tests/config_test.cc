@@ -12,6 +12,7 @@ TEST(ConfigTest, JsonRoundTripKeepsEveryField) {
   c.metric = Metric::kL2;
   c.index = "IVF64,PQ8";
   c.search_params = "nprobe=4";
+  c.ef_construction = 123;
   c.default_k = 7;
   c.temperature = 0.25f;
   c.gate_bias = -1.5f;
@@ -23,6 +24,7 @@ TEST(ConfigTest, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(back.metric, Metric::kL2);
   EXPECT_EQ(back.index, "IVF64,PQ8");
   EXPECT_EQ(back.search_params, "nprobe=4");
+  EXPECT_EQ(back.ef_construction, 123);
   EXPECT_EQ(back.default_k, 7);
   EXPECT_FLOAT_EQ(back.temperature, 0.25f);
   EXPECT_FLOAT_EQ(back.gate_bias, -1.5f);
@@ -49,6 +51,8 @@ TEST(ConfigTest, RejectsMalformedOrOutOfRangeConfigsWithTheFieldNamed) {
   EXPECT_NE(code_of(R"({"key_dim":8,"value_dim":8,"temperature":0})").find("temperature"), std::string::npos);
   EXPECT_NE(code_of(R"({"key_dim":8,"value_dim":8,"default_k":5000})").find("default_k"), std::string::npos);
   EXPECT_NE(code_of(R"({"key_dim":8,"value_dim":8,"colour":"red"})").find("colour"), std::string::npos);
+  EXPECT_NE(code_of(R"({"key_dim":8,"value_dim":8,"ef_construction":-1})").find("ef_construction"), std::string::npos);
+  EXPECT_NE(code_of(R"({"key_dim":8,"value_dim":8,"ef_construction":70000})").find("ef_construction"), std::string::npos);
   EXPECT_EQ(code_of(R"({"key_dim":8,"value_dim":8})"), "accepted");
 }
 

@@ -34,6 +34,7 @@ struct Case {
   const char* index;
   int dim;
   const char* search_params;
+  int ef_construction = 0;
 };
 
 // Each of these crashed the server, ate gigabytes or never worked (issue reports), or breaks a
@@ -51,6 +52,8 @@ const Case kRefused[] = {
     {"IVF16,Flat", 8, "nprobe=0"}, {"HNSW32", 8, "ht=3"},  {"HNSW32", 8, "efSearch=1,"},
     {"RR0,Flat", 8, ""},       {"PCA0,Flat", 8, ""},       {"HNSW999999999999", 8, ""},
     {"LSH", 8, ""},
+    {"Flat", 8, "", 100},      {"IVF16,Flat", 8, "", 100}, {"HNSW32", 8, "", -1},
+    {"HNSWlib32", 8, "", 70000},
 };
 
 const Case kAccepted[] = {
@@ -60,13 +63,13 @@ const Case kAccepted[] = {
     {"IVF16,SQ8", 8, ""},      {"IVF16_HNSW8,Flat", 8, ""}, {"PQ4", 8, ""},
     {"SQfp16", 8, ""},         {"PCA4,Flat", 8, ""},
     {"OPQ4_8,IVF16,PQ4", 8, ""}, {"L2norm,Flat", 8, ""},    {"RR8,Flat", 8, ""},
-    {"HNSWlib32", 8, "efSearch=32"},
+    {"HNSWlib32", 8, "efSearch=32"}, {"HNSW32", 8, "", 16}, {"HNSWlib16", 8, "efSearch=8", 500},
 };
 
 TEST(IndexGrammarTest, RefusesWhatCannotWorkNamingIt) {
   for (const Case& c : kRefused) {
     std::string message;
-    EXPECT_EQ(code_of([&] { index::check_index_spec({c.dim, Metric::kL2, c.index, c.search_params, "cpu"}); },
+    EXPECT_EQ(code_of([&] { index::check_index_spec({c.dim, Metric::kL2, c.index, c.search_params, "cpu", c.ef_construction}); },
                       &message),
               ErrorCode::kInvalidArgument)
         << c.index;
@@ -76,7 +79,7 @@ TEST(IndexGrammarTest, RefusesWhatCannotWorkNamingIt) {
 
 TEST(IndexGrammarTest, AcceptsTheSupportedFamiliesAndTheyBuild) {
   for (const Case& c : kAccepted) {
-    const index::IndexSpec spec{c.dim, Metric::kInnerProduct, c.index, c.search_params, "cpu"};
+    const index::IndexSpec spec{c.dim, Metric::kInnerProduct, c.index, c.search_params, "cpu", c.ef_construction};
     EXPECT_NO_THROW(index::check_index_spec(spec)) << c.index;
     EXPECT_NO_THROW(index::trial_build(spec)) << c.index;
   }

@@ -36,6 +36,12 @@ struct MemoryConfig {
   // Empty: Engram's defaults (efSearch=64 for HNSW, nprobe=16 for IVF).
   std::string search_params;
 
+  // HNSW graphs (HNSW<M>, HNSWlib<M>): candidates examined when a slot is linked into the graph
+  // (efConstruction). Higher builds a better graph — fewer candidates needed per search for the
+  // same recall — at a higher insertion cost. 0: Engram's default, 200 (bench/README.md shows
+  // why). Other index types REQUIRE 0. REQUIRES: 0..65536
+  int ef_construction = 0;
+
   int default_k = 32;           // k used when a call passes k = 0. REQUIRES: 1..kMaxK
   float temperature = 1.0f;     // τ of read(): α = softmax(s/τ). REQUIRES: > 0
   float gate_bias = 0.0f;       // b of write(): g_i = σ(s_i + b)

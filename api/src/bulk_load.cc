@@ -189,7 +189,7 @@ const std::optional<std::string>& BulkLoader::finished_job() const { return rep_
 
 std::size_t BulkLoader::wanted_sample_rows() const {
   const MemoryConfig& c = rep_->core->config();
-  auto probe = index::VectorIndex::create({c.key_dim, c.metric, c.index, c.search_params, c.device});
+  auto probe = index::VectorIndex::create(index::index_spec_of(c));
   return probe->auto_train_points();
 }
 

@@ -29,12 +29,15 @@ void validate(const MemoryConfig& c) {
   if (!(c.temperature > 0) || !std::isfinite(c.temperature)) throw invalid("temperature must be a finite number > 0");
   if (!std::isfinite(c.gate_bias)) throw invalid("gate_bias must be finite");
   if (c.device != "cpu" && c.device != "gpu") throw invalid("device must be \"cpu\" or \"gpu\"");
+  if (c.ef_construction < 0 || c.ef_construction > 65536)
+    throw invalid("ef_construction must be in 0..65536, got " + std::to_string(c.ef_construction));
 }
 
 std::string config_to_json(const MemoryConfig& c) {
   nlohmann::json j = {{"key_dim", c.key_dim},         {"value_dim", c.value_dim},
                       {"metric", metric_name(c.metric)}, {"index", c.index},
-                      {"search_params", c.search_params}, {"default_k", c.default_k},
+                      {"search_params", c.search_params}, {"ef_construction", c.ef_construction},
+                      {"default_k", c.default_k},
                       {"temperature", c.temperature}, {"gate_bias", c.gate_bias},
                       {"sync", c.sync},               {"cache_values", c.cache_values},
                       {"device", c.device}};
@@ -57,11 +60,12 @@ MemoryConfig config_from_json(const std::string& text) {
     auto need = [&](bool ok, const char* type) {
       if (!ok) throw invalid("config field " + f + " must be " + type);
     };
-    if (f == "key_dim" || f == "value_dim" || f == "default_k") {
+    if (f == "key_dim" || f == "value_dim" || f == "default_k" || f == "ef_construction") {
       need(v.is_number_integer(), "an integer");
       const auto n = v.get<long long>();
       need(n >= -1000000 && n <= 1000000, "an integer in range");
-      (f == "key_dim" ? c.key_dim : f == "value_dim" ? c.value_dim : c.default_k) = static_cast<int>(n);
+      (f == "key_dim" ? c.key_dim : f == "value_dim" ? c.value_dim : f == "default_k" ? c.default_k : c.ef_construction) =
+          static_cast<int>(n);
     } else if (f == "temperature" || f == "gate_bias") {
       need(v.is_number(), "a number");
       (f == "temperature" ? c.temperature : c.gate_bias) = v.get<float>();

@@ -172,7 +172,7 @@ std::shared_ptr<Memory> Database::create_memory(const std::string& name, const M
   validate(config);
   // Try the index before recording anything, in a child process: a string that FAISS accepts
   // but that would crash, hang or exhaust memory on the first insert changes nothing here.
-  index::trial_build({config.key_dim, config.metric, config.index, config.search_params, config.device});
+  index::trial_build(index::index_spec_of(config));
   std::lock_guard<std::mutex> lock(core_->mu_);
   const storage::CatalogEntry entry = core_->store_->create_memory(name, config_to_json(config));
   std::error_code ec;

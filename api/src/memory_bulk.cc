@@ -70,7 +70,7 @@ void MemoryCore::bulk_train(std::size_t n, const float* sample) {
     if (index_->is_trained()) return;
   }
   auto fresh = index::VectorIndex::create(
-      {config_.key_dim, config_.metric, config_.index, config_.search_params, config_.device});
+      index::index_spec_of(config_));
   if (fresh->is_trained()) return;
   fresh->train(n, sample);  // throws kFailedPrecondition below min_train_points()
   // The index must hold every stored key (the store is the truth); add those there are now.

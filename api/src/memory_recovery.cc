@@ -13,7 +13,7 @@ namespace engram::detail {
 namespace {
 
 index::IndexSpec spec_of(const MemoryConfig& c) {
-  return {c.key_dim, c.metric, c.index, c.search_params, c.device};
+  return index::index_spec_of(c);
 }
 
 constexpr std::size_t kRebuildChunk = 65536;

@@ -117,13 +117,14 @@ WriteOptions write_options(const json& body) {
 }
 
 const std::vector<const char*> kConfigFields = {"key_dim", "value_dim", "metric", "index",
-                                               "search_params", "default_k", "temperature",
+                                               "search_params", "ef_construction", "default_k", "temperature",
                                                "gate_bias", "sync", "cache_values", "device"};
 
 json encode_config(const MemoryConfig& c) {
   return json{{"key_dim", c.key_dim},         {"value_dim", c.value_dim},
               {"metric", metric_name(c.metric)}, {"index", c.index},
-              {"search_params", c.search_params}, {"default_k", c.default_k},
+              {"search_params", c.search_params}, {"ef_construction", c.ef_construction},
+              {"default_k", c.default_k},
               {"temperature", c.temperature}, {"gate_bias", c.gate_bias},
               {"sync", c.sync},               {"cache_values", c.cache_values},
               {"device", c.device}};
@@ -145,6 +146,7 @@ MemoryConfig decode_config(const json& body) {
   if (auto s = get_string(body, "search_params")) c.search_params = *s;
   if (auto s = get_string(body, "device")) c.device = *s;
   c.default_k = get_int(body, "default_k", c.default_k);
+  c.ef_construction = get_int(body, "ef_construction", c.ef_construction);
   c.temperature = get_float(body, "temperature", c.temperature);
   c.gate_bias = get_float(body, "gate_bias", c.gate_bias);
   c.sync = get_bool(body, "sync", c.sync);
