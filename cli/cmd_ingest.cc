@@ -9,9 +9,6 @@
 #include "command.h"
 #include "ingest/cli_common.h"
 #include "ingest/pipeline.h"
-#ifdef ENGRAM_WITH_LM
-#include "lm/commands.h"
-#endif
 
 namespace {
 
@@ -33,14 +30,11 @@ struct Options {
   std::size_t chunk_rows = 0;
   std::size_t max_line_bytes = 0;
   double progress_every = 5.0;
-#ifdef ENGRAM_WITH_LM
-  engram::lm::TextIngestArgs text;  // --text FILE... --model M: the LM path
-#endif
 };
 
 engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy + --values, or .jsonl) into a memory"
-#ifdef ENGRAM_WITH_LM
-                              ", or text documents encoded by a language model (--text FILE... --model M)"
+#ifdef ENGRAM_LM_BUILD_PATH
+                              ", or text documents encoded by a language model (--text FILE... --model M: runs engram-lm)"
 #endif
                               ,
                               [](CLI::App& cmd) {
@@ -69,25 +63,8 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
       ->check(CLI::IsMember({"auto", "bar", "lines"}));
   cmd.add_option("--progress-every", o->progress_every, "Seconds between progress lines (lines mode)")
       ->capture_default_str();
-#ifdef ENGRAM_WITH_LM
-  cmd.add_option("--text", o->text.files, "Text files to encode with --model (documents split at <|endofdoc|> lines)")
-      ->check(CLI::ExistingFile);
-  engram::lm::add_text_ingest_options(cmd, o->text);
-#endif
   return [o]() -> int {
     using engram::ingest::usage_error;
-#ifdef ENGRAM_WITH_LM
-    if (!o->text.files.empty()) {
-      if (!o->file.empty() || !o->values.empty() || o->create || o->resume || o->abort)
-        return usage_error("ingest", "--text excludes FILE, --values, --create, --resume and --abort");
-      if (o->text.model.empty()) return usage_error("ingest", "--text needs --model");
-      o->text.data = o->data;
-      o->text.memory = o->memory;
-      o->text.io.progress = !o->quiet;
-      return engram::lm::run_text_ingest(o->text);
-    }
-    if (!o->text.model.empty()) return usage_error("ingest", "--model needs --text");
-#endif
     if (o->abort && (o->resume || o->create)) return usage_error("ingest", "--abort excludes --resume and --create");
     if (!o->abort && o->file.empty()) return usage_error("ingest", "the input FILE is required");
     if (!o->create && (o->index != "Flat" || o->metric != "ip" || !o->search_params.empty() || o->no_value_cache ||

@@ -6,11 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include "command.h"
-#ifdef ENGRAM_WITH_LM
-#include "lm/commands.h"
-#endif
+#include "lm_forward.h"
 
 int main(int argc, char** argv) {
+  if (auto rc = engram::cli::run_lm_command_if_asked(argc, argv)) return *rc;
   CLI::App app{"engram — an embeddable vector-memory database"};
   app.require_subcommand(1);
   auto& list = engram::cli::commands();
@@ -21,9 +20,8 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(c.name, c.description);
     actions.emplace_back(sub, c.setup(*sub));
   }
-#ifdef ENGRAM_WITH_LM
-  // train, generate, eval, tune-readout: they run as CLI11 callbacks during parse().
-  engram::lm::register_lm_commands(app);
+#ifdef ENGRAM_LM_BUILD_PATH
+  engram::cli::list_lm_commands(app);  // they ran above, in engram-lm
 #endif
   try {
     app.parse(argc, argv);
@@ -51,9 +49,5 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-#ifdef ENGRAM_WITH_LM
-  return 0;  // an LM command: it ran as its callback during parse()
-#else
   return 1;
-#endif
 }

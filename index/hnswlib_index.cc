@@ -1,6 +1,7 @@
 #include "index/hnswlib_index.h"
 
 #include <hnswlib/hnswlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -44,17 +45,29 @@ std::size_t ef_construction_of(const IndexSpec& spec) {
   return static_cast<std::size_t>(spec.ef_construction > 0 ? spec.ef_construction : kDefaultEfConstruction);
 }
 
-// A scratch file for hnswlib, whose save and load speak only to paths.
-struct TempFile {
+// hnswlib 0.6.2 saves and loads only through paths: it gets the path of an anonymous file in
+// RAM (memfd), so a checkpoint never goes through the disk twice. (A system without memfd gets
+// a file in the temporary folder.)
+struct ScratchFile {
   std::string path;
-  TempFile() {
+  int fd = -1;
+  bool on_disk = false;
+  ScratchFile() {
+    fd = ::memfd_create("engram-hnswlib", MFD_CLOEXEC);
+    if (fd >= 0) {
+      path = "/proc/self/fd/" + std::to_string(fd);
+      return;
+    }
     std::string tmpl = (std::filesystem::temp_directory_path() / "engram-hnswlib-XXXXXX").string();
-    const int fd = mkstemp(tmpl.data());
-    if (fd < 0) throw Error(ErrorCode::kIOError, "cannot create a temporary file for hnswlib");
-    ::close(fd);
+    fd = mkstemp(tmpl.data());
+    if (fd < 0) throw Error(ErrorCode::kIOError, "cannot create a scratch file for hnswlib");
     path = tmpl;
+    on_disk = true;
   }
-  ~TempFile() { std::remove(path.c_str()); }
+  ~ScratchFile() {
+    ::close(fd);
+    if (on_disk) std::remove(path.c_str());
+  }
 };
 
 }  // namespace
@@ -93,7 +106,7 @@ std::unique_ptr<HnswlibIndex> HnswlibIndex::deserialize(const IndexSpec& spec, c
                                                         std::size_t size) {
   parse_m(spec.factory);
   std::unique_ptr<HnswlibIndex> index(new HnswlibIndex(spec));
-  TempFile file;
+  ScratchFile file;
   {
     std::ofstream out(file.path, std::ios::binary);
     // hnswlib 0.6.2 loads only from a path.
@@ -118,7 +131,7 @@ std::unique_ptr<HnswlibIndex> HnswlibIndex::deserialize(const IndexSpec& spec, c
 }
 
 void HnswlibIndex::serialize_to(ByteSink& out) const {
-  TempFile file;
+  ScratchFile file;
   rep_->graph->saveIndex(file.path);  // hnswlib 0.6.2 saves only to a path
   std::ifstream in(file.path, std::ios::binary);
   std::vector<char> buffer(1 << 20);

@@ -9,6 +9,7 @@
 
 #include "engram/database.h"
 #include "engram/error.h"
+#include "lm/command_names.h"
 #include "lm/corpus.h"
 #include "lm/device.h"
 #include "lm/evaluator.h"
@@ -44,12 +45,20 @@ void add_model_shape(CLI::App* c, ModelConfig& m) {
 
 }  // namespace
 
+namespace {
+const char* description_of(const std::string& name) {
+  for (const LmCommand& c : kLmCommands)
+    if (name == c.name) return c.description;
+  return "";
+}
+}  // namespace
+
 void register_lm_commands(CLI::App& app) {
   // ---- train -------------------------------------------------------------------------------
   {
     auto o = std::make_shared<TrainOptions>();
     o->model.memory_layer = -2;  // "the last block" unless given
-    auto* c = app.add_subcommand("train", "train the memory-augmented language model on text files");
+    auto* c = app.add_subcommand("train", description_of("train"));
     c->add_option("inputs", o->inputs, "training text files")->required()->check(CLI::ExistingFile);
     c->add_option("--valid", o->valid, "validation text files")->check(CLI::ExistingFile);
     c->add_option("--out,-o", o->out, "model directory")->required();
@@ -112,7 +121,7 @@ void register_lm_commands(CLI::App& app) {
       bool show_retrieved = false;
     };
     auto o = std::make_shared<G>();
-    auto* c = app.add_subcommand("generate", "continue a prompt (or answer it from a memory)");
+    auto* c = app.add_subcommand("generate", description_of("generate"));
     c->add_option("--model,-m", o->model, "model directory")->required();
     c->add_option("--prompt,-p", o->prompt)->required();
     c->add_option("--data,--db", o->db, "database folder holding the memory");
@@ -155,7 +164,7 @@ void register_lm_commands(CLI::App& app) {
   // ---- eval --------------------------------------------------------------------------------
   {
     auto o = std::make_shared<EvalOptions>();
-    auto* c = app.add_subcommand("eval", "held-out perplexity and unseen-fact recall, with and without memory");
+    auto* c = app.add_subcommand("eval", description_of("eval"));
     c->add_option("--model,-m", o->model, "model directory")->required();
     c->add_option("--facts", o->facts, "prompt<TAB>answer[<TAB>relation] facts never seen in training")
         ->required()->check(CLI::ExistingFile);
@@ -238,14 +247,18 @@ void register_lm_ingest_command(CLI::App& app) {
   c->add_option("--data,--db", a->data, "database folder (created if missing)")->required();
   c->add_option("--memory", a->memory, "memory name (created for the model if missing)")->capture_default_str();
   add_text_ingest_options(*c, *a);
-  c->callback([a] { run_text_ingest(*a); });
+  c->get_option("--model")->required();
+  auto quiet = std::make_shared<bool>(false);
+  c->add_flag("-q,--quiet", *quiet, "no progress display");
+  c->callback([a, quiet] {
+    a->io.progress = !*quiet;
+    run_text_ingest(*a);
+  });
 }
 
 void register_lm_tune_command(CLI::App& app) {
   auto o = std::make_shared<TuneOptions>();
-  auto* c = app.add_subcommand(
-      "tune-readout",
-      "pick the kNN read-out (sharpness, λ) on dev facts and validation text; stored in the model");
+  auto* c = app.add_subcommand("tune-readout", description_of("tune-readout"));
   c->add_option("--model,-m", o->model, "model directory")->required();
   c->add_option("--facts", o->facts, "dev prompt<TAB>answer facts (never the eval facts)")->required()->check(CLI::ExistingFile);
   c->add_option("--text", o->text, "text for the memory (training corpus; distractors)")->check(CLI::ExistingFile);

@@ -166,7 +166,7 @@ TEST_F(TokenizerFixture, DrillsStateTheAnswerInAPassageAndAskInOtherWords) {
   std::vector<Sentence> prose = {{"It was a truth universally acknowledged.", 0}};
   ReaderDrills drills({{"Ada Kelvorn", "born", "1820"}}, prose, 4);
   std::mt19937_64 rng(3);
-  int differ = 0;
+  int differ = 0, traps = 0;
   for (int i = 0; i < 300; ++i) {
     const DrillText d = drills.draw(rng);
     ASSERT_FALSE(d.answer.empty());
@@ -186,9 +186,19 @@ TEST_F(TokenizerFixture, DrillsStateTheAnswerInAPassageAndAskInOtherWords) {
     differ += std::none_of(d.passages.begin(), d.passages.end(), [&](const std::string& p) {
       return p.rfind(d.prompt, 0) == 0;
     });
+    // A trap for copying: the question ends on "X was", and a passage goes on from "X was" to
+    // something other than the answer ("… of Ada Kelvorn was" / "Ada Kelvorn was born in …").
+    const std::size_t cut = d.prompt.rfind(' ', d.prompt.rfind(' ') - 1);
+    const std::string tail = d.prompt.substr(cut == std::string::npos ? 0 : cut + 1) + " ";
+    const bool copula = d.prompt.size() > 4 && d.prompt.compare(d.prompt.size() - 4, 4, " was") == 0;
+    traps += copula && std::any_of(d.passages.begin(), d.passages.end(), [&](const std::string& p) {
+      const std::size_t at = p.find(tail);
+      return at != std::string::npos && p.compare(at + tail.size(), d.answer.size(), d.answer) != 0;
+    });
     if (i < 3) std::printf("drill: %s | %s | %s\n", d.passages[0].c_str(), d.prompt.c_str(), d.answer.c_str());
   }
   EXPECT_GT(differ, 150);  // most questions are not the statement's own words
+  EXPECT_GT(traps, 12) << traps;  // and some end where a passage goes on to something else (5 before)
   std::vector<int> prefix;
   const auto ep = drills.episode(t, rng, 2, 96, &prefix);
   EXPECT_EQ(ep.size(), 2u * 96 + 1);

@@ -1,0 +1,23 @@
+// lm/command_names.h — the LM layer's commands by name and purpose. `engram` runs them in
+// engram-lm, the one program that links LibTorch (cli/lm_forward.h), and lists them in its
+// --help; engram-lm registers them (lm/commands.cc). Header-only and LibTorch-free.
+#pragma once
+
+namespace engram::lm {
+
+struct LmCommand {
+  const char* name;
+  const char* description;
+};
+
+inline constexpr LmCommand kLmCommands[] = {
+    {"train", "train the memory-augmented language model on text files"},
+    {"generate", "continue a prompt (or answer it from a memory)"},
+    {"eval", "held-out perplexity and unseen-fact recall, with and without memory"},
+    {"tune-readout", "pick the kNN read-out (sharpness, λ) on dev facts and validation text; stored in the model"},
+};
+
+// `ingest` with one of these options encodes text with a model: an LM command too.
+inline constexpr const char* kTextIngestOptions[] = {"--text", "--model", "-m"};
+
+}  // namespace engram::lm
