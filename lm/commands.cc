@@ -175,6 +175,9 @@ void register_lm_commands(CLI::App& app) {
         ->check(CLI::ExistingFile);
     c->add_option("--out", o->out, "per-fact results, one JSON object a line (prompt, answer, generated, retrieved)");
     c->add_option("--text", o->text, "text for the memory (training corpus; distractors)")->check(CLI::ExistingFile);
+    c->add_option("--distractor-facts", o->distractor_facts,
+                  "prompt<TAB>answer facts about other subjects, stated as distractor passages (never the eval facts)")
+        ->check(CLI::ExistingFile);
     c->add_option("--heldout", o->heldout, "held-out text for perplexity")->check(CLI::ExistingFile);
     c->add_option("--db", o->db, "database folder (default: temporary)");
     c->add_option("--distractor-slots", o->distractor_slots)->capture_default_str();

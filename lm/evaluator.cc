@@ -8,6 +8,7 @@
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "engram/error.h"
@@ -172,6 +173,15 @@ EvalReport run_eval(const EvalOptions& o) {
       if (static_cast<int64_t>(corpus_passages.size()) >= o.distractor_slots) break;
     }
     if (static_cast<int64_t>(corpus_passages.size()) > o.distractor_slots) corpus_passages.resize(o.distractor_slots);
+    std::set<std::string> asked;
+    for (const auto* set : {&facts, &inverted})
+      for (const Fact& f : *set) asked.insert(f.prompt);
+    for (const auto& file : o.distractor_facts)
+      for (const Fact& f : read_facts(file)) {
+        if (asked.count(f.prompt) != 0)
+          throw Error(ErrorCode::kInvalidArgument, "eval: the distractor fact '" + f.prompt + "' (" + file + ") is asked");
+        corpus_passages.push_back(fact_statement(f));
+      }
   }
   IngestOptions io;
   io.progress = o.progress;

@@ -22,6 +22,9 @@ struct EvalOptions {
   std::string rephrased;            // the same facts asked another way (optional; else derived)
   std::string inverted;             // statement<TAB>prompt<TAB>answer[<TAB>relation] (optional)
   std::vector<std::string> text;    // text for the memory: training corpus / distractors
+  // prompt<TAB>answer facts about other subjects, stated as passages among the corpus's: the
+  // hardest distractors (the same relations and templates). Never the eval facts.
+  std::vector<std::string> distractor_facts;
   std::string heldout;              // held-out text for perplexity (optional)
   std::string db;                   // database folder (default: a temporary one, removed after)
   std::string out;                  // per-fact results, one JSON object a line (optional)

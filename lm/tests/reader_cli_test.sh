@@ -60,6 +60,17 @@ grep '"set":"rephrased"' "$D/results.jsonl" | grep 'The year of the birth of Orv
 grep '"set":"inverted"' "$D/results.jsonl" | grep 'Orvel Tamsin was born' \
   | grep -q '"payload":"In 1734, Orvel Tamsin was born."' || fail "the inverted statement was not retrieved"
 
+# --distractor-facts: facts about other people join the passages; an asked fact cannot be one.
+printf 'Pell Avrin was born in the year\t1750\nPell Avrin died in the year\t1801\n' > "$D/others.tsv"
+more=$("$ENGRAM" eval --model "$D/m" --facts "$D/facts.tsv" --text "$DATA/austen-sample.txt" --distractor-slots 2000 \
+  --distractor-facts "$D/others.tsv" --threads 1 2>/dev/null)
+before=$(echo "$out" | grep '^{' | grep -o '"other_slots":[0-9]*' | cut -d: -f2)
+after=$(echo "$more" | grep '^{' | grep -o '"other_slots":[0-9]*' | cut -d: -f2)
+[ "$after" = "$((before + 2))" ] || fail "--distractor-facts: $before other slots, then $after (not 2 more)"
+head -1 "$D/facts.tsv" > "$D/asked.tsv"
+expect_error "an asked fact as a distractor" "is asked" \
+  "$ENGRAM" eval --model "$D/m" --facts "$D/facts.tsv" --distractor-facts "$D/asked.tsv" --threads 1
+
 # Bad fact files are clear errors (exit 1) naming the line.
 printf 'Orvel Tamsin was born in the year\n' > "$D/noanswer.tsv"
 expect_error "a missing answer column" "noanswer.tsv:1: expected prompt<TAB>answer" \
