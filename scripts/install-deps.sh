@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev
   python3                               # scripts/check-fact-leak.py and its test; the LM data script
   libtorch-dev libsentencepiece-dev     # the LM layer (skip with ENGRAM_NO_LM=1)
+  pybind11-dev python3-dev python3-numpy python3-pytest  # the Python package (python/) and its tests
+  python3-torch python3-faiss           # engram.torch and its tests; bench/python_bench.py's FAISS side
 )
 if [ "${ENGRAM_NO_LM:-0}" = 1 ]; then
   packages=("${packages[@]/libtorch-dev/}")

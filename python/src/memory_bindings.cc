@@ -1,0 +1,286 @@
+// memory_bindings.cc — the memory operations. Every call converts its arguments with the GIL
+// held, runs the C++ operation with the GIL released (so other Python threads run, read in
+// parallel, or call in too: the C++ memory is thread-safe), then builds its numpy results with
+// the GIL held again.
+#include "memory_bindings.h"
+
+#include <memory>
+#include <optional>
+
+#include <engram/memory.h>
+#include <engram/memory_interface.h>
+#include <pybind11/stl.h>
+
+#include "arrays.h"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace engram::python {
+namespace {
+
+using Shape = std::vector<py::ssize_t>;
+
+WriteOptions write_options(std::optional<bool> sync) {
+  WriteOptions o;
+  o.sync = sync;
+  return o;
+}
+
+int checked_k(std::optional<int> k) {
+  // None: the memory's default_k (the C++ API's k = 0). The library checks the range.
+  if (k && *k == 0) throw py::value_error("k: expected 1..4096 or None (the memory's default_k), received 0");
+  return k.value_or(0);
+}
+
+py::ssize_t ssize(std::size_t n) { return static_cast<py::ssize_t>(n); }
+
+py::tuple read(MemoryInterface& mem, py::handle queries, std::optional<int> k, std::optional<float> temperature) {
+  const MemoryConfig cfg = mem.config();
+  Matrix q = as_matrix(queries, "queries", static_cast<std::size_t>(cfg.key_dim));
+  const int kk = checked_k(k);
+  if (temperature && !(*temperature > 0)) {
+    throw py::value_error("temperature: expected > 0 or None (the memory's temperature), received " +
+                          std::to_string(*temperature));
+  }
+  ReadResult r;
+  {
+    py::gil_scoped_release nogil;
+    r = mem.read(q.view, kk, temperature.value_or(0.0f));
+  }
+  const auto n = ssize(q.view.rows);
+  return py::make_tuple(float_array(std::move(r.reads), Shape{n, ssize(r.value_dim)}),
+                        id_array(std::move(r.ids), Shape{n, ssize(r.k)}),
+                        float_array(std::move(r.weights), Shape{n, ssize(r.k)}));
+}
+
+py::object retrieve(MemoryInterface& mem, py::handle queries, std::optional<int> k, bool with_payloads) {
+  const MemoryConfig cfg = mem.config();
+  Matrix q = as_matrix(queries, "queries", static_cast<std::size_t>(cfg.key_dim));
+  const int kk = checked_k(k);
+  RetrieveResult r;
+  {
+    py::gil_scoped_release nogil;
+    r = mem.retrieve(q.view, kk, with_payloads);
+  }
+  const auto n = ssize(q.view.rows);
+  const auto kr = ssize(r.k);
+  static py::object retrieved = py::module_::import("engram._results").attr("Retrieved");
+  return retrieved(float_array(std::move(r.scores), Shape{n, kr}), id_array(std::move(r.ids), Shape{n, kr}),
+                   float_array(std::move(r.keys), Shape{n, kr, ssize(r.key_dim)}),
+                   float_array(std::move(r.values), Shape{n, kr, ssize(r.value_dim)}),
+                   with_payloads ? py::object(payloads_to_list(r.payloads)) : py::object(py::none()));
+}
+
+py::tuple search(MemoryInterface& mem, py::handle queries, std::optional<int> k, bool with_payloads) {
+  const MemoryConfig cfg = mem.config();
+  Matrix q = as_matrix(queries, "queries", static_cast<std::size_t>(cfg.key_dim));
+  const int kk = checked_k(k);
+  SearchResult r;
+  {
+    py::gil_scoped_release nogil;
+    r = mem.search(q.view, kk, with_payloads);
+  }
+  const auto n = ssize(q.view.rows);
+  py::array_t<float> scores = float_array(std::move(r.scores), Shape{n, ssize(r.k)});
+  py::array_t<std::int64_t> ids = id_array(std::move(r.ids), Shape{n, ssize(r.k)});
+  if (!with_payloads) return py::make_tuple(scores, ids);
+  return py::make_tuple(scores, ids, payloads_to_list(r.payloads));
+}
+
+py::array_t<std::int64_t> insert(MemoryInterface& mem, py::handle keys, py::handle values, py::handle payloads,
+                                 std::optional<bool> sync) {
+  const MemoryConfig cfg = mem.config();
+  Matrix kk = as_matrix(keys, "keys", static_cast<std::size_t>(cfg.key_dim));
+  Matrix vv = as_matrix(values, "values", static_cast<std::size_t>(cfg.value_dim));
+  if (kk.view.rows != vv.view.rows) {
+    throw py::value_error("values: expected " + std::to_string(kk.view.rows) + " rows (one per key), received " +
+                          std::to_string(vv.view.rows));
+  }
+  std::vector<std::string> p = as_payloads(payloads, "payloads", kk.view.rows);
+  std::vector<SlotId> ids;
+  {
+    py::gil_scoped_release nogil;
+    ids = mem.insert(kk.view, vv.view, p, write_options(sync));
+  }
+  const auto n = ssize(ids.size());
+  return id_array(std::move(ids), Shape{n});
+}
+
+py::tuple write(MemoryInterface& mem, py::handle queries, py::handle values, std::optional<int> k,
+                std::optional<bool> sync) {
+  const MemoryConfig cfg = mem.config();
+  Matrix q = as_matrix(queries, "queries", static_cast<std::size_t>(cfg.key_dim));
+  Matrix w = as_matrix(values, "values", static_cast<std::size_t>(cfg.value_dim));
+  if (q.view.rows != w.view.rows) {
+    throw py::value_error("values: expected " + std::to_string(q.view.rows) + " rows (one per query), received " +
+                          std::to_string(w.view.rows));
+  }
+  const int kk = checked_k(k);
+  WriteResult r;
+  {
+    py::gil_scoped_release nogil;
+    r = mem.write(q.view, w.view, kk, write_options(sync));
+  }
+  const auto n = ssize(q.view.rows);
+  return py::make_tuple(id_array(std::move(r.ids), Shape{n, ssize(r.k)}),
+                        float_array(std::move(r.gates), Shape{n, ssize(r.k)}));
+}
+
+py::tuple get(MemoryInterface& mem, py::handle ids_obj) {
+  std::vector<SlotId> ids = as_ids(ids_obj, "ids");
+  const MemoryConfig cfg = mem.config();
+  std::vector<Slot> slots;
+  {
+    py::gil_scoped_release nogil;
+    slots = mem.get(ids);
+  }
+  const std::size_t dk = static_cast<std::size_t>(cfg.key_dim), dv = static_cast<std::size_t>(cfg.value_dim);
+  std::vector<float> keys(slots.size() * dk), values(slots.size() * dv);
+  std::vector<std::string> payloads(slots.size());
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    std::copy(slots[i].key.begin(), slots[i].key.end(), keys.begin() + static_cast<std::ptrdiff_t>(i * dk));
+    std::copy(slots[i].value.begin(), slots[i].value.end(), values.begin() + static_cast<std::ptrdiff_t>(i * dv));
+    payloads[i] = std::move(slots[i].payload);
+  }
+  const auto n = ssize(slots.size());
+  return py::make_tuple(float_array(std::move(keys), Shape{n, ssize(dk)}),
+                        float_array(std::move(values), Shape{n, ssize(dv)}), payloads_to_list(payloads));
+}
+
+void update(MemoryInterface& mem, py::handle ids_obj, py::handle keys, py::handle values, py::handle payloads,
+            std::optional<bool> sync) {
+  std::vector<SlotId> ids = as_ids(ids_obj, "ids");
+  const MemoryConfig cfg = mem.config();
+  std::vector<SlotPatch> patches(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) patches[i].id = ids[i];
+  auto rows_of = [&](py::handle obj, const char* arg, std::size_t cols, auto field) {
+    if (obj.is_none()) return;
+    Matrix m = as_matrix(obj, arg, cols);
+    if (m.view.rows != ids.size()) {
+      throw py::value_error(std::string(arg) + ": expected " + std::to_string(ids.size()) +
+                            " rows (one per id), received " + std::to_string(m.view.rows));
+    }
+    for (std::size_t i = 0; i < ids.size(); ++i) patches[i].*field = std::vector<float>(m.view.row(i), m.view.row(i) + cols);
+  };
+  rows_of(keys, "keys", static_cast<std::size_t>(cfg.key_dim), &SlotPatch::key);
+  rows_of(values, "values", static_cast<std::size_t>(cfg.value_dim), &SlotPatch::value);
+  if (!payloads.is_none()) {
+    std::vector<std::string> p = as_payloads(payloads, "payloads", ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) patches[i].payload = std::move(p[i]);
+  }
+  py::gil_scoped_release nogil;
+  mem.update(patches, write_options(sync));
+}
+
+void erase(MemoryInterface& mem, py::handle ids_obj, std::optional<bool> sync) {
+  std::vector<SlotId> ids = as_ids(ids_obj, "ids");
+  py::gil_scoped_release nogil;
+  mem.erase(ids, write_options(sync));
+}
+
+py::dict stats(MemoryInterface& mem) {
+  MemoryStats s;
+  {
+    py::gil_scoped_release nogil;
+    s = mem.stats();
+  }
+  return py::dict("slots"_a = s.slots, "indexed"_a = s.indexed, "tombstones"_a = s.tombstones,
+                  "trained"_a = s.trained, "next_id"_a = s.next_id, "op_seq"_a = s.op_seq,
+                  "checkpoint_op_seq"_a = s.checkpoint_op_seq);
+}
+
+// The embedded memory's maintenance calls, each with the GIL released.
+template <void (Memory::*Fn)()>
+void maintenance(Memory& mem) {
+  py::gil_scoped_release nogil;
+  (mem.*Fn)();
+}
+
+}  // namespace
+
+py::dict config_to_dict(const MemoryConfig& config) {
+  return py::module_::import("json").attr("loads")(config_to_json(config));
+}
+
+MemoryConfig config_from_kwargs(int key_dim, int value_dim, const py::kwargs& options) {
+  py::dict d;
+  for (auto item : options) d[item.first] = item.second;
+  d["key_dim"] = key_dim;
+  d["value_dim"] = value_dim;
+  const std::string json = py::str(py::module_::import("json").attr("dumps")(d));
+  return config_from_json(json);
+}
+
+void bind_memory(py::module_& m) {
+  py::class_<MemoryInterface, std::shared_ptr<MemoryInterface>>(m, "MemoryInterface", R"doc(
+A memory: slots of (key, value, payload) with a vector index over the keys.
+
+Embedded (engram.Memory) and remote (engram.RemoteMemory) memories share these methods.
+Matrices are numpy float32 arrays, C-contiguous, one row per item (see the package docstring
+for the lossless conversions accepted). Slot ids are int64; -1 marks a missing result where
+fewer than k slots exist. Every call releases the GIL while it runs.)doc")
+      .def_property_readonly("config", [](const MemoryInterface& mem) { return config_to_dict(mem.config()); },
+                             "The memory's configuration as a dict (key_dim, value_dim, metric, index, ...).")
+      .def_property_readonly("key_dim", [](const MemoryInterface& mem) { return mem.config().key_dim; },
+                             "Floats per key and per query.")
+      .def_property_readonly("value_dim", [](const MemoryInterface& mem) { return mem.config().value_dim; },
+                             "Floats per value.")
+      .def("insert", &insert, "keys"_a, "values"_a, "payloads"_a = py::none(), py::kw_only(), "sync"_a = py::none(),
+           R"doc(Adds one slot per row, atomically, and returns their ids (int64, shape (n,)).
+
+keys: (n, key_dim) float32; values: (n, value_dim) float32; payloads: None or n str/bytes.
+sync: None uses the memory's default; True waits for the change to reach stable storage.)doc")
+      .def("read", &read, "queries"_a, "k"_a = py::none(), "temperature"_a = py::none(),
+           R"doc(Softmax attention over the top-k slots of each query: a = softmax(s/t), r = sum a_i v_i.
+
+Returns (reads (n, value_dim) float32, ids (n, k) int64, weights (n, k) float32).
+k None uses the memory's default_k (32 unless configured); temperature None its temperature.)doc")
+      .def("retrieve", &retrieve, "queries"_a, "k"_a = py::none(), "with_payloads"_a = false,
+           R"doc(The top-k slots of each query, for attention computed by the caller.
+
+Returns Retrieved(scores (n, k), ids (n, k), keys (n, k, key_dim), values (n, k, value_dim),
+payloads: list of n*k str or None). Keys and values are zero where the id is -1.)doc")
+      .def("write", &write, "queries"_a, "values"_a, "k"_a = py::none(), py::kw_only(), "sync"_a = py::none(),
+           R"doc(Gated update of each query's top-k slots: g = sigmoid(s + b), v <- g*w + (1-g)*v.
+
+values holds one w per query, shape (n, value_dim). Returns (ids (n, k), gates (n, k)).)doc")
+      .def("search", &search, "queries"_a, "k"_a = py::none(), "with_payloads"_a = false,
+           R"doc(The ids and scores of each query's top-k slots, best first, in FAISS's order:
+(scores (n, k) float32, ids (n, k) int64[, payloads]). Scores are q.k for "ip", -|q-k|^2 for "l2".)doc")
+      .def("get", &get, "ids"_a,
+           R"doc(The slots with these ids: (keys (n, key_dim), values (n, value_dim), payloads list of str).
+Raises NotFoundError naming the first unknown id.)doc")
+      .def("update", &update, "ids"_a, "keys"_a = py::none(), "values"_a = py::none(), "payloads"_a = py::none(),
+           py::kw_only(), "sync"_a = py::none(),
+           R"doc(Replaces the given fields (rows in ids' order) of existing slots, atomically.
+Unknown id: NotFoundError, nothing changed.)doc")
+      .def("erase", &erase, "ids"_a, py::kw_only(), "sync"_a = py::none(),
+           "Removes the slots, atomically. Unknown id: NotFoundError, nothing changed.")
+      .def("stats", &stats, "Counters: slots, indexed, tombstones, trained, next_id, op_seq, checkpoint_op_seq.")
+      .def("__len__", [](MemoryInterface& mem) { return stats(mem)["slots"].cast<std::size_t>(); },
+           "The number of live slots.");
+
+  py::class_<Memory, MemoryInterface, std::shared_ptr<Memory>>(m, "Memory", "A memory of an embedded database.")
+      .def_property_readonly("name", &Memory::name, "The memory's name.")
+      .def("compact", &maintenance<&Memory::compact>,
+           "Rebuilds the index from the store, dropping tombstones (HNSW), then checkpoints it.")
+      .def("train", &maintenance<&Memory::train>,
+           "Trains a trained index type (IVF, PQ) on the stored keys; a no-op for Flat and HNSW.")
+      .def("checkpoint", &maintenance<&Memory::checkpoint>, "Writes the index checkpoint now.")
+      .def(
+          "list_ids",
+          [](Memory& mem) {
+            std::vector<SlotId> ids;
+            {
+              py::gil_scoped_release nogil;
+              ids = mem.list_ids();
+            }
+            const auto n = ssize(ids.size());
+            return id_array(std::move(ids), Shape{n});
+          },
+          "The ids of every slot, ascending (int64, shape (n,)).")
+      .def("__repr__", [](Memory& mem) { return "<engram.Memory '" + mem.name() + "'>"; });
+}
+
+}  // namespace engram::python
