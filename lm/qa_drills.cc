@@ -306,7 +306,7 @@ DrillText ReaderDrills::draw(std::mt19937_64& rng) const {
   std::vector<std::string> others;
   for (int i = 1; i < n; ++i) {
     const double c = u(rng);
-    if (c < 0.6) others.push_back(same_subject());
+    if (c < 0.45) others.push_back(same_subject());
     else if (c < 0.75 || prose_.empty()) others.push_back(same_relation());
     else others.push_back(pick(prose_, rng).text);
   }
@@ -316,10 +316,8 @@ DrillText ReaderDrills::draw(std::mt19937_64& rng) const {
     if (target.size() > 1 && target.back() == '.') target.pop_back();
     target = u(rng) < 0.5 ? target + "; " + other : other.substr(0, other.size() - 1) + "; " + target + ".";
   }
-  // The statement is often the best match, but far from always: asked in other words, the
-  // subject's other facts rank first about half the time ("The year of the death of X" meets
-  // "X was born …" as well as "X died …"). The reader must read, not trust the rank.
-  const std::size_t at = u(rng) < 0.35 ? 0 : rng() % (others.size() + 1);
+  // The statement is usually the best match, but not always: retrieval is not perfect.
+  const std::size_t at = u(rng) < 0.65 ? 0 : rng() % (others.size() + 1);
   others.insert(others.begin() + static_cast<std::ptrdiff_t>(at), target);
   d.passages = std::move(others);
   return d;
