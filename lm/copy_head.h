@@ -21,8 +21,9 @@
 // Genet was" also continues "Jean Genet was born …" when the question is "The year of the birth
 // of Jean Genet was": so how much a run counts, c_t = σ(w_c·h_t + b_c), is the position's own
 // call — high inside a copied span, low where the question, not the passage, says what follows.
-// Runs are capped short (3 by default): a long run is as often the shared wording of another
-// subject's fact ("… was born in the year") as the continuation of the fact asked about.
+// Runs are capped short when reading (3; training uses 8): a long run is as often the shared
+// wording of another subject's fact ("… was born in the year") as the continuation of the fact
+// asked about.
 #pragma once
 
 #include <torch/nn/module.h>

@@ -46,7 +46,7 @@ struct TrainOptions {
   double reader_ratio = 0.0;        // share of episodes that are reader drills (0: none)
   std::string reader_facts;         // subject<TAB>relation<TAB>object: real subjects for drills
   int read_passages = 4;            // passages a drill (and later a question) reads
-  int copy_match = 3;               // ModelConfig::copy_match of a reader
+  int copy_match = 8;               // ModelConfig::copy_match of a reader (read with 3: tune-readout --copy-match)
   uint64_t seed = 1;
   int threads = 2;
   std::string device = "cpu";

@@ -534,7 +534,9 @@ TuneReport tune_readout(const TuneOptions& o) {
   memory.reset();
   corpus.reset();
   if (o.write) {
-    write_readout(o.model, m.cfg, chosen->r, chosen->exact_cos, chosen->exact_scale, chosen->exact_lambda);
+    ModelConfig c = m.cfg;
+    if (o.copy_match > 0) c.copy_match = o.copy_match;
+    write_readout(o.model, c, chosen->r, chosen->exact_cos, chosen->exact_scale, chosen->exact_lambda);
     table << "written to " << o.model << "/config.json\n";
   }
   return {j.dump(), table.str()};

@@ -31,6 +31,7 @@ struct TuneOptions {
   bool corpus_packed = true;        // the corpus ingested in block_size segments (facts: sentences)
   bool doc_memory = true;           // perplexity with the document so far added to the memory
   bool write = true;                // store the chosen read-out in the model's config.json
+  int copy_match = 0;               // also store this run cap of the copy head (0: keep the model's)
   std::string device = "cpu";
   int threads = 2;
   uint64_t seed = 7;                // a different draw of prose and facts than eval's

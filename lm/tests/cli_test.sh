@@ -43,10 +43,12 @@ case "$g1" in "Orvel Tamsin was born in the year"*) ;; *) fail "generate did not
 # copy of the model's config.json (the grid here: k 4 or 8).
 cp -r "$D/m" "$D/t"
 out=$("$ENGRAM" tune-readout --model "$D/t" --facts "$DATA/facts-sample.tsv" --text "$DATA/austen-sample.txt" \
-  --valid "$DATA/austen-sample.txt" --distractor-slots 3000 --max-facts 10 --ppl-tokens 600 --k 4 8 --threads 1 2>/dev/null)
+  --valid "$DATA/austen-sample.txt" --distractor-slots 3000 --max-facts 10 --ppl-tokens 600 --k 4 8 --copy-match 2 \
+  --threads 1 2>/dev/null)
 echo "$out" | grep -q '"chosen"' || fail "tune-readout printed no choice: $out"
 grep -Eq '"memory_k": (4|8),' "$D/t/config.json" || fail "tune-readout did not write k 4 or 8: $(grep memory_k "$D/t/config.json")"
 grep -Eq '"knn_scale": [1-9]' "$D/t/config.json" || fail "tune-readout did not write a sharpness"
+grep -q '"copy_match": 2,' "$D/t/config.json" || fail "tune-readout --copy-match 2 was not stored"
 grep -Eq '"memory_k": 32,' "$D/m/config.json" || fail "tune-readout changed the original model"
 # A k outside 1..4096 is a clear error (exit 1) and leaves the config as it was.
 cp "$D/t/config.json" "$D/config.before"
