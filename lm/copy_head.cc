@@ -27,9 +27,13 @@ namespace {
 // source tokens up to x_{j−1} (capped at `match`). [B, T, P] in the dtype of `like`.
 torch::Tensor match_runs(const torch::Tensor& seen, const torch::Tensor& tokens, int64_t T, int match,
                          const torch::Tensor& like) {
-  const int64_t B = seen.size(0), S = seen.size(1), P = tokens.size(1);
+  // Only the last T rows are wanted, and their runs look back at most match − 1 tokens: the
+  // older history (the whole context, at every decoding step) need not be compared.
+  const int64_t keep = std::min<int64_t>(seen.size(1), T + match - 1);
+  const torch::Tensor recent = seen.narrow(1, seen.size(1) - keep, keep);
+  const int64_t B = recent.size(0), S = keep, P = tokens.size(1);
   auto before = torch::cat({torch::full({B, 1}, -1, tokens.options()), tokens.narrow(1, 0, P - 1)}, 1);  // [B, P]
-  auto eq = before.unsqueeze(1).eq(seen.unsqueeze(2)).to(like.dtype());                                  // [B, S, P]
+  auto eq = before.unsqueeze(1).eq(recent.unsqueeze(2)).to(like.dtype());                                  // [B, S, P]
   auto run = eq.clone();
   auto still = eq;
   for (int k = 1; k < match && k < S && k < P; ++k) {

@@ -35,9 +35,13 @@ int checked_k(std::optional<int> k) {
 
 py::ssize_t ssize(std::size_t n) { return static_cast<py::ssize_t>(n); }
 
+// The queries of a read, retrieve, search or write: (n, key_dim) float32 rows.
+Matrix query_rows(const MemoryInterface& mem, py::handle queries) {
+  return as_matrix(queries, "queries", static_cast<std::size_t>(mem.config().key_dim));
+}
+
 py::tuple read(MemoryInterface& mem, py::handle queries, std::optional<int> k, std::optional<float> temperature) {
-  const MemoryConfig cfg = mem.config();
-  Matrix q = as_matrix(queries, "queries", static_cast<std::size_t>(cfg.key_dim));
+  Matrix q = query_rows(mem, queries);
   const int kk = checked_k(k);
   if (temperature && !(*temperature > 0)) {
     throw py::value_error("temperature: expected > 0 or None (the memory's temperature), received " +
@@ -55,8 +59,7 @@ py::tuple read(MemoryInterface& mem, py::handle queries, std::optional<int> k, s
 }
 
 py::object retrieve(MemoryInterface& mem, py::handle queries, std::optional<int> k, bool with_payloads) {
-  const MemoryConfig cfg = mem.config();
-  Matrix q = as_matrix(queries, "queries", static_cast<std::size_t>(cfg.key_dim));
+  Matrix q = query_rows(mem, queries);
   const int kk = checked_k(k);
   RetrieveResult r;
   {
@@ -73,8 +76,7 @@ py::object retrieve(MemoryInterface& mem, py::handle queries, std::optional<int>
 }
 
 py::tuple search(MemoryInterface& mem, py::handle queries, std::optional<int> k, bool with_payloads) {
-  const MemoryConfig cfg = mem.config();
-  Matrix q = as_matrix(queries, "queries", static_cast<std::size_t>(cfg.key_dim));
+  Matrix q = query_rows(mem, queries);
   const int kk = checked_k(k);
   SearchResult r;
   {
