@@ -86,8 +86,12 @@ LoadedModel load_checkpoint(const std::string& dir, c10::Device device) {
                                             " pieces but the model expects " +
                                             std::to_string(m.cfg.vocab_size));
   if (!fs::exists(d / "model.pt")) throw Error(ErrorCode::kNotFound, "checkpoint: missing " + (d / "model.pt").string());
-  if (m.cfg.read_passages > 0)
+  if (m.cfg.read_passages > 0) {
     m.passage_keys = std::make_shared<LexicalKeys>(LexicalKeys::load((d / "passage_keys.tsv").string()));
+    if (fs::exists(d / "word_families.tsv"))
+      m.passage_keys->use_families(
+          std::make_shared<WordFamilies>(WordFamilies::load((d / "word_families.tsv").string())));
+  }
   m.model = Gpt(m.cfg);
   try {
     torch::load(m.model, (d / "model.pt").string());

@@ -4,6 +4,7 @@
 //   optimizer.pt    AdamW state (for resuming)
 //   tokenizer.model the SentencePiece model
 //   passage_keys.tsv the lexical keys of the passage memory (models that read passages)
+//   word_families.tsv the keys' word families (optional; lm/word_families.h)
 #pragma once
 
 #include <torch/optim/optimizer.h>

@@ -93,6 +93,10 @@ void register_lm_commands(CLI::App& app) {
         ->check(CLI::ExistingFile);
     c->add_option("--read-passages", o->read_passages, "passages a reader drill (and a question) reads")
         ->capture_default_str();
+    c->add_option("--word-families", o->word_families,
+                  "word family table for the passage keys (scripts/wordnet-families.py), so \"the death of X\" "
+                  "meets \"X died\"; stored with the model")
+        ->check(CLI::ExistingFile);
     c->add_option("--copy-match", o->copy_match,
                   "longest run of tokens the copy head matches against the passages (1: the last token only)")
         ->check(CLI::Range(1, 64))

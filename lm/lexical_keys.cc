@@ -17,6 +17,11 @@ constexpr const char* kMagic = "engram-lexical-keys 1";
 constexpr int kCoordsPerFeature = 4;
 // Share of a word's vector given to the whole word; the rest goes to its trigrams.
 constexpr float kWholeWordShare = 0.6f;
+// Weight of a word's family (spread over its members), beside the word's own 0.6 + 0.4: enough
+// that "death" ranks "X died" above "X was born" for a question about X, small enough that the
+// subject's rare name still decides which passages are about X.
+constexpr float kFamilyShare = 1.0f;
+
 
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ULL;
@@ -88,6 +93,11 @@ void LexicalKeys::encode(const std::string& text, float* out) const {
     const std::size_t n = b.size() - 2;
     const float tw = weight * (1.0f - kWholeWordShare) / std::sqrt(static_cast<float>(n));
     for (std::size_t i = 0; i + 3 <= b.size(); ++i) add_feature("t:" + b.substr(i, 3), tw, dim_, out);
+    if (families_ != nullptr) {
+      const auto family = families_->family_of(w);
+      const float fw = weight * kFamilyShare / std::sqrt(static_cast<float>(std::max<std::size_t>(family.size(), 1)));
+      for (const auto& m : family) add_feature("f:" + m, fw, dim_, out);
+    }
   }
   double norm = 0;
   for (int i = 0; i < dim_; ++i) norm += static_cast<double>(out[i]) * out[i];

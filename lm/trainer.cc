@@ -242,6 +242,8 @@ LoadedModel new_model(const TrainOptions& o, const TrainingText& text, c10::Devi
     for (const auto& d : text.docs)
       for (auto& p : passage_units(d)) units.push_back(std::move(p));
     LexicalKeys::build(units).save(o.out + "/passage_keys.tsv");
+    if (!o.word_families.empty())  // loaded first: a malformed table fails before training starts
+      WordFamilies::load(o.word_families).save(o.out + "/word_families.tsv");
     lm.cfg.read_passages = o.read_passages;
     lm.cfg.copy_head = true;
     lm.cfg.copy_match = o.copy_match;

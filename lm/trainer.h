@@ -46,6 +46,9 @@ struct TrainOptions {
   double reader_ratio = 0.0;        // share of episodes that are reader drills (0: none)
   std::string reader_facts;         // subject<TAB>relation<TAB>object: real subjects for drills
   int read_passages = 4;            // passages a drill (and later a question) reads
+  // WordNet word families for the passage keys (scripts/wordnet-families.py; lm/word_families.h),
+  // copied into the model as word_families.tsv. Empty: keys of the words alone.
+  std::string word_families;
   int copy_match = 8;               // ModelConfig::copy_match of a reader (read with 3: tune-readout --copy-match)
   uint64_t seed = 1;
   int threads = 2;

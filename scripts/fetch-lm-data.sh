@@ -21,6 +21,8 @@
 #   OUT/facts/eval-rephrased.tsv  the same facts, asked another way
 #   OUT/facts/eval-inverted.tsv   the same facts stated object first, asked subject first
 #   OUT/facts/train-triples.tsv   subject<TAB>relation<TAB>object of the training people (reader drills)
+#   OUT/word-families.tsv     WordNet's word families for the passage keys (train --word-families;
+#                             scripts/wordnet-families.py)
 # Fact files carry the relation in a last column. check-fact-leak.py then verifies that no
 # evaluation subject is in the training facts or the training text.
 set -euo pipefail
@@ -195,6 +197,8 @@ PYEOF
 "$PY" "$HERE/check-fact-leak.py" --train "$OUT/facts/train-triples.tsv" --train "$OUT/facts/train.tsv" \
   --corpus "$OUT/corpus/train.txt" --corpus "$OUT/corpus/valid.txt" \
   --eval "$OUT/facts/eval.tsv" --eval "$OUT/facts/eval-rephrased.tsv" --eval "$OUT/facts/eval-inverted.tsv"
+
+"$PY" "$HERE/wordnet-families.py" "$OUT/debs/x/usr/share/wordnet" "$OUT/word-families.tsv"
 
 cp "$OUT/debs/x/usr/share/doc/wordnet-base/copyright" "$OUT/facts/LICENSE-wordnet"
 cp "$OUT/debs/x/usr/share/doc/r-cran-janeaustenr/copyright" "$OUT/corpus/LICENSE-janeaustenr"
