@@ -278,6 +278,10 @@ void register_lm_tune_command(CLI::App& app) {
   c->add_option("--k", o->ks, "candidate numbers of voting slots (memory_k), e.g. --k 16 32 64 128")
       ->capture_default_str();
   c->add_flag("--dry-run{false}", o->write, "print the choice without writing it");
+  c->add_option("--knn-keys", o->knn_keys,
+                "kNN key choices to try, the best kept: hidden (LN(h), kNN-LM's) and/or projected (W_q LN(h))")
+      ->check(CLI::IsMember({"hidden", "projected"}))
+      ->capture_default_str();
   c->add_option("--copy-match", o->copy_match,
                 "also store this run cap of the copy head (lm/copy_head.h; 0: keep the model's); a model trained "
                 "with runs up to 8 reads best with 3")

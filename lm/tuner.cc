@@ -437,106 +437,156 @@ GridOutcome score_grid(const std::vector<Pos>& ppl_pos, const FactPositions& fac
 
 }  // namespace
 
-TuneReport tune_readout(const TuneOptions& o) {
-  set_threads(o.threads);
-  auto lm = LanguageModel::load(o.model, o.device);
-  LoadedModel& m = lm->loaded();
-  if (!m.cfg.memory_knn) throw Error(ErrorCode::kInvalidArgument, "tune: the model has no kNN read-out (--knn)");
-  torch::NoGradGuard no_grad;
-  m.model->eval();
-  // Record the largest k of the grid; smaller ones are its prefixes.
-  std::vector<int> ks = o.ks.empty() ? std::vector<int>{m.cfg.memory_k} : o.ks;
-  for (int k : ks)
-    if (k < 1 || k > 4096) throw Error(ErrorCode::kInvalidArgument, "tune: every k must be in 1..4096");
-  const int k_max = *std::max_element(ks.begin(), ks.end());
-  const int learned_k = m.cfg.memory_k;
-  m.cfg.memory_k = k_max;
-  m.model->cfg.memory_k = k_max;
-  m.model->blocks[m.cfg.memory_layer]->memory->cfg.memory_k = k_max;
-  std::vector<Fact> facts = read_facts(o.facts);
-  std::mt19937_64 rng(o.seed);
-  std::shuffle(facts.begin(), facts.end(), rng);
-  if (o.max_facts > 0 && static_cast<std::size_t>(o.max_facts) < facts.size()) facts.resize(o.max_facts);
+namespace {
 
+// One key choice tried: the grid scored with the memory's keys and queries made that way.
+struct KeyTrial {
+  bool key_hidden = false;
+  GridOutcome grid;
+  double ppl0 = 0;           // validation perplexity without the memory
+  double exact_share = 0;    // dev facts whose every answer position found a (near) exact key
+  int used_facts = 0;
+  int64_t memory_slots = 0, corpus_slots = 0;
+  std::size_t valid_tokens = 0;
+};
+
+// Sets where the model reads its kNN keys from (ModelConfig::knn_key_hidden) and how many slots
+// vote, everywhere the running model keeps a copy of its config.
+void set_knn_keys(LoadedModel& m, bool key_hidden, int k) {
+  for (ModelConfig* c : {&m.cfg, &m.model->cfg, &m.model->blocks[m.cfg.memory_layer]->memory->cfg}) {
+    c->knn_key_hidden = key_hidden;
+    c->memory_k = k;
+  }
+}
+
+KeyTrial try_keys(LanguageModel& lm, const TuneOptions& o, const std::vector<Fact>& facts, const std::vector<int>& ks,
+                  int learned_k, bool key_hidden) {
+  LoadedModel& m = lm.loaded();
+  // Record the largest k of the grid; smaller ones are its prefixes.
+  set_knn_keys(m, key_hidden, *std::max_element(ks.begin(), ks.end()));
+  if (o.progress) std::fprintf(stderr, "tune: kNN keys %s\n", key_hidden ? "LN(h)" : "W_q LN(h)");
+  std::mt19937_64 rng(o.seed + 1);
   // The same scratch memory as eval's (lm/eval_setup.h).
   CorpusMemoryOptions co;
   co.text = o.text;
   co.max_slots = o.distractor_slots;
   co.packed = o.corpus_packed;
-  co.memory = "tune";
+  co.memory = key_hidden ? "tune-hidden" : "tune";
   co.progress = o.progress;
-  auto corpus = build_corpus_memory(*lm, co);
+  auto corpus = build_corpus_memory(lm, co);
   auto memory = corpus->tokens;
-  const std::vector<Document>& text_docs = corpus->text_docs;
-  const int64_t corpus_slots = corpus->corpus_slots;
 
   // 1. Validation perplexity positions, the corpus in the memory (as eval's "training corpus"),
   //    with the document so far added when doc_memory is set (eval's "corpus + document so far").
   std::vector<Document> valid_docs;
   const std::vector<Pos> ppl_pos = validation_positions(m, o, memory.get(), &valid_docs);
-
   // 2. Dev facts ingested as documents among the distractors; their answer positions.
-  const std::vector<Sentence> prose = prose_sentences({&valid_docs, &text_docs});
-  const FactPositions facts_at = fact_positions(*lm, o, *memory, facts, prose, rng);
-  const std::vector<Pos>& fact_pos = facts_at.pos;
-  const std::vector<int>& fact_of = facts_at.fact_of;
-  const int used_facts = facts_at.used;
-
-  // 3. The grid, and the choice.
-  const GridOutcome grid = score_grid(ppl_pos, facts_at, learned_readout(m), ks, learned_k, o.recall_slack);
-  const Result& learned_res = grid.results[0];  // the learned scale and λ, no exact regime
-  const Result* chosen = grid.chosen;
-  const Result* best_ppl = grid.best_ppl;
-  // The same positions without the memory: the perplexity ratio's denominator.
+  const std::vector<Sentence> prose = prose_sentences({&valid_docs, &corpus->text_docs});
+  const FactPositions facts_at = fact_positions(lm, o, *memory, facts, prose, rng);
+  // 3. The grid, and its choice.
+  KeyTrial t;
+  t.key_hidden = key_hidden;
+  t.grid = score_grid(ppl_pos, facts_at, learned_readout(m), ks, learned_k, o.recall_slack);
   double nll0 = 0;
   for (const auto& q : ppl_pos) nll0 -= std::log(std::max(1e-10f, q.p_target));
-  const double ppl0 = ppl_pos.empty() ? 0 : std::exp(nll0 / ppl_pos.size());
+  t.ppl0 = ppl_pos.empty() ? 0 : std::exp(nll0 / ppl_pos.size());
+  std::vector<char> exact(facts_at.used, 1);
+  for (std::size_t i = 0; i < facts_at.pos.size(); ++i)
+    if (facts_at.pos[i].maxcos < 0.999f) exact[facts_at.fact_of[i]] = 0;
+  t.exact_share = facts_at.used ? static_cast<double>(std::count(exact.begin(), exact.end(), 1)) / facts_at.used : 0;
+  t.used_facts = facts_at.used;
+  t.memory_slots = memory->count();
+  t.corpus_slots = corpus->corpus_slots;
+  t.valid_tokens = ppl_pos.size();
+  return t;
+}
 
-  // Facts whose every answer position found a (near) exact key: the read-out's ceiling.
-  std::vector<char> exact(used_facts, 1);
-  for (std::size_t i = 0; i < fact_pos.size(); ++i)
-    if (fact_pos[i].maxcos < 0.999f) exact[fact_of[i]] = 0;
-  const double exact_share = static_cast<double>(std::count(exact.begin(), exact.end(), 1)) / used_facts;
+}  // namespace
+
+TuneReport tune_readout(const TuneOptions& o) {
+  set_threads(o.threads);
+  auto lm = LanguageModel::load(o.model, o.device);
+  LoadedModel& m = lm->loaded();
+  if (!m.cfg.memory_knn) throw Error(ErrorCode::kInvalidArgument, "tune: the model has no kNN read-out (--knn)");
+  if (o.knn_keys.empty()) throw Error(ErrorCode::kInvalidArgument, "tune: no kNN key choice to try");
+  for (const auto& k : o.knn_keys)
+    if (k != "hidden" && k != "projected")
+      throw Error(ErrorCode::kInvalidArgument, "tune: kNN keys are 'hidden' or 'projected', not '" + k + "'");
+  if (m.cfg.mem_dim() != m.cfg.d_model && std::count(o.knn_keys.begin(), o.knn_keys.end(), "hidden"))
+    throw Error(ErrorCode::kInvalidArgument, "tune: 'hidden' kNN keys need memory_dim = d_model");
+  torch::NoGradGuard no_grad;
+  m.model->eval();
+  const std::vector<int> ks = o.ks.empty() ? std::vector<int>{m.cfg.memory_k} : o.ks;
+  for (int k : ks)
+    if (k < 1 || k > 4096) throw Error(ErrorCode::kInvalidArgument, "tune: every k must be in 1..4096");
+  const ModelConfig trained = m.cfg;
+  std::vector<Fact> facts = read_facts(o.facts);
+  std::mt19937_64 rng(o.seed);
+  std::shuffle(facts.begin(), facts.end(), rng);
+  if (o.max_facts > 0 && static_cast<std::size_t>(o.max_facts) < facts.size()) facts.resize(o.max_facts);
+
+  // Each key choice in turn; the best by the grid's own rule (dev recall, then perplexity).
+  std::vector<KeyTrial> trials;
+  for (const auto& k : o.knn_keys) trials.push_back(try_keys(*lm, o, facts, ks, trained.memory_k, k == "hidden"));
+  const auto better = [&](const KeyTrial& a, const KeyTrial& b) {
+    const Score &x = a.grid.chosen->s, &y = b.grid.chosen->s;
+    if (std::abs(x.recall - y.recall) > o.recall_slack + 1e-12) return x.recall > y.recall;
+    return x.ppl / a.ppl0 < y.ppl / b.ppl0;
+  };
+  const KeyTrial* best = &trials[0];
+  for (const auto& t : trials)
+    if (better(t, *best)) best = &t;
 
   nlohmann::json j;
-  j["dev_facts"] = used_facts;
-  j["dev_facts_exact_key"] = exact_share;
-  j["corpus_slots"] = corpus_slots;
-  j["memory_slots"] = memory->count();
-  j["valid_tokens"] = ppl_pos.size();
-  j["valid_ppl_no_memory"] = ppl0;
-  auto put = [&](const char* key, const Result& x) {
-    j[key] = {{"memory_k", x.r.k}, {"knn_scale", x.r.scale}, {"knn_lambda_slope", x.r.slope}, {"knn_lambda_center", x.r.center},
-              {"knn_lambda_max", x.r.lmax}, {"knn_exact_cos", x.exact_cos},
-              {"knn_exact_scale", x.exact_scale}, {"knn_exact_lambda", x.exact_lambda},
-              {"dev_recall", x.s.recall}, {"valid_ppl", x.s.ppl},
-              {"valid_ppl_ratio", ppl0 > 0 ? x.s.ppl / ppl0 : 0.0}};
-  };
-  put("learned", learned_res);
-  put("chosen", *chosen);
-  put("best_ppl", *best_ppl);
   std::ostringstream table;
   table << std::fixed << std::setprecision(4);
-  table << "read-out tuning: " << used_facts << " dev facts, memory of " << memory->count() << " slots ("
-        << corpus_slots << " corpus); " << 100 * exact_share
-        << " % of dev facts find an exact key (cos >= 0.999) at every answer token; " << ppl_pos.size() << " validation tokens, no-memory ppl " << ppl0 << "\n";
-  auto row = [&](const char* label, const Result& x) {
-    table << "  " << label << ": dev recall " << 100 * x.s.recall << " %, valid ppl " << x.s.ppl << " ("
-          << (ppl0 > 0 ? x.s.ppl / ppl0 : 0.0) << "x)  [" << x.r.name();
-    if (x.exact_cos > 0)
-      table << "; max cos >= " << x.exact_cos << ": scale " << x.exact_scale << ", lambda " << x.exact_lambda;
-    table << "]\n";
+  auto put = [&](const Result& x, double ppl0) {
+    return nlohmann::json{{"memory_k", x.r.k}, {"knn_scale", x.r.scale}, {"knn_lambda_slope", x.r.slope},
+                          {"knn_lambda_center", x.r.center}, {"knn_lambda_max", x.r.lmax},
+                          {"knn_exact_cos", x.exact_cos}, {"knn_exact_scale", x.exact_scale},
+                          {"knn_exact_lambda", x.exact_lambda}, {"dev_recall", x.s.recall}, {"valid_ppl", x.s.ppl},
+                          {"valid_ppl_ratio", ppl0 > 0 ? x.s.ppl / ppl0 : 0.0}};
   };
-  row("learned ", learned_res);
-  row("chosen  ", *chosen);
-  row("best ppl", *best_ppl);
-
-  memory.reset();
-  corpus.reset();
+  for (const auto& t : trials) {
+    const char* name = t.key_hidden ? "hidden" : "projected";
+    j["keys"][name] = {{"learned", put(t.grid.results[0], t.ppl0)},
+                       {"chosen", put(*t.grid.chosen, t.ppl0)},
+                       {"best_ppl", put(*t.grid.best_ppl, t.ppl0)},
+                       {"dev_facts_exact_key", t.exact_share}};
+    table << "read-out tuning, kNN keys " << name << (t.key_hidden ? " (LN(h))" : " (W_q LN(h))") << ": "
+          << t.used_facts << " dev facts, memory of " << t.memory_slots << " slots (" << t.corpus_slots
+          << " corpus); " << 100 * t.exact_share
+          << " % of dev facts find an exact key (cos >= 0.999) at every answer token; " << t.valid_tokens
+          << " validation tokens, no-memory ppl " << t.ppl0 << "\n";
+    auto row = [&](const char* label, const Result& x) {
+      table << "  " << label << ": dev recall " << 100 * x.s.recall << " %, valid ppl " << x.s.ppl << " ("
+            << (t.ppl0 > 0 ? x.s.ppl / t.ppl0 : 0.0) << "x)  [" << x.r.name();
+      if (x.exact_cos > 0)
+        table << "; max cos >= " << x.exact_cos << ": scale " << x.exact_scale << ", lambda " << x.exact_lambda;
+      table << "]\n";
+    };
+    row("learned ", t.grid.results[0]);
+    row("chosen  ", *t.grid.chosen);
+    row("best ppl", *t.grid.best_ppl);
+  }
+  const char* best_name = best->key_hidden ? "hidden" : "projected";
+  j["dev_facts"] = best->used_facts;
+  j["dev_facts_exact_key"] = best->exact_share;
+  j["corpus_slots"] = best->corpus_slots;
+  j["memory_slots"] = best->memory_slots;
+  j["valid_tokens"] = best->valid_tokens;
+  j["valid_ppl_no_memory"] = best->ppl0;
+  j["knn_keys"] = best_name;
+  j["learned"] = put(best->grid.results[0], best->ppl0);
+  j["chosen"] = put(*best->grid.chosen, best->ppl0);
+  j["best_ppl"] = put(*best->grid.best_ppl, best->ppl0);
+  table << "chosen kNN keys: " << best_name << "\n";
   if (o.write) {
-    ModelConfig c = m.cfg;
+    ModelConfig c = trained;
+    c.knn_key_hidden = best->key_hidden;
     if (o.copy_match > 0) c.copy_match = o.copy_match;
-    write_readout(o.model, c, chosen->r, chosen->exact_cos, chosen->exact_scale, chosen->exact_lambda);
+    const Result& r = *best->grid.chosen;
+    write_readout(o.model, c, r.r, r.exact_cos, r.exact_scale, r.exact_lambda);
     table << "written to " << o.model << "/config.json\n";
   }
   return {j.dump(), table.str()};

@@ -32,6 +32,9 @@ struct TuneOptions {
   bool doc_memory = true;           // perplexity with the document so far added to the memory
   bool write = true;                // store the chosen read-out in the model's config.json
   int copy_match = 0;               // also store this run cap of the copy head (0: keep the model's)
+  // Where the kNN keys come from, each tried in turn (ModelConfig::knn_key_hidden): "hidden"
+  // (LN(h), kNN-LM's choice) and "projected" (W_q·LN(h), as trained).
+  std::vector<std::string> knn_keys = {"hidden", "projected"};
   std::string device = "cpu";
   int threads = 2;
   uint64_t seed = 7;                // a different draw of prose and facts than eval's

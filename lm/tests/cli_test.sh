@@ -50,6 +50,15 @@ grep -Eq '"memory_k": (4|8),' "$D/t/config.json" || fail "tune-readout did not w
 grep -Eq '"knn_scale": [1-9]' "$D/t/config.json" || fail "tune-readout did not write a sharpness"
 grep -q '"copy_match": 2,' "$D/t/config.json" || fail "tune-readout --copy-match 2 was not stored"
 grep -Eq '"memory_k": 32,' "$D/m/config.json" || fail "tune-readout changed the original model"
+# Both kNN key choices were tried; the one kept is the one written.
+echo "$out" | grep -q '"hidden":{' && echo "$out" | grep -q '"projected":{' || fail "tune-readout did not try both keys: $out"
+kept=$(echo "$out" | grep -o '"knn_keys":"[a-z]*"' | cut -d'"' -f4)
+[ "$kept" = hidden ] && want=true || want=false
+grep -q "\"knn_key_hidden\": $want" "$D/t/config.json" || fail "kept $kept keys but config.json says $(grep knn_key_hidden "$D/t/config.json")"
+"$ENGRAM" tune-readout --model "$D/t" --facts "$DATA/facts-sample.tsv" --text "$DATA/austen-sample.txt" \
+  --valid "$DATA/austen-sample.txt" --distractor-slots 3000 --max-facts 10 --ppl-tokens 600 --k 4 --knn-keys projected \
+  --threads 1 >/dev/null 2>&1 || fail "tune-readout --knn-keys projected failed"
+grep -q '"knn_key_hidden": false' "$D/t/config.json" || fail "--knn-keys projected did not store projected keys"
 # A k outside 1..4096 is a clear error (exit 1) and leaves the config as it was.
 cp "$D/t/config.json" "$D/config.before"
 set +e
