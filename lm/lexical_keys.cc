@@ -94,7 +94,10 @@ void LexicalKeys::encode(const std::string& text, float* out) const {
     const float tw = weight * (1.0f - kWholeWordShare) / std::sqrt(static_cast<float>(n));
     for (std::size_t i = 0; i + 3 <= b.size(); ++i) add_feature("t:" + b.substr(i, 3), tw, dim_, out);
     if (families_ != nullptr) {
-      const auto family = families_->family_of(w);
+      // A word with no family (a name, a number) is its own: every word then weighs the same
+      // (whole + trigrams + family), and relation words do not outweigh the subject's name.
+      auto family = families_->family_of(w);
+      if (family.empty()) family.push_back(w);
       const float fw = weight * kFamilyShare / std::sqrt(static_cast<float>(std::max<std::size_t>(family.size(), 1)));
       for (const auto& m : family) add_feature("f:" + m, fw, dim_, out);
     }

@@ -10,7 +10,8 @@
 // frequencies of the training text, saved with the model); no training is needed, so keys do
 // not depend on the relations or templates the model saw. With word families (WordNet's, see
 // word_families.h) a word also adds its lemmas' families, so "the death of X" meets "X died"
-// and "the birth of X" meets "X was born". No LibTorch here.
+// and "the birth of X" meets "X was born"; a word with no family (a name) is its own, so that
+// relation words do not outweigh names. No LibTorch here.
 #pragma once
 
 #include <cstdint>

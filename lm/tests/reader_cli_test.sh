@@ -46,12 +46,12 @@ case "$first" in *"The Zorvan Institute was founded in 1871."*) ;; *) fail "the 
 
 # The model's word families rank the statement of the relation asked about first: "death"
 # meets "died", not the subject's birth (shorter, so first by the words alone).
-printf 'Ada Vorn was born in 1850. Ada Vorn died at her house near Kelmar in 1908.\n' > "$D/vorn.txt"
+printf 'Ada Vorn was born in 1850. Ada Vorn died at Kelmar in 1908.\n' > "$D/vorn.txt"
 "$ENGRAM" ingest --data "$D/db" --memory vorn --text "$D/vorn.txt" --model "$D/m" --threads 1 -q >/dev/null
 err=$("$ENGRAM" generate --model "$D/m" --data "$D/db" --memory vorn --prompt "The death of Ada Vorn came in the year" \
   -n 2 --threads 1 --show-retrieved 2>&1 >/dev/null)
 first=$(echo "$err" | grep '^retrieved' | head -1)
-case "$first" in *"Ada Vorn died at her house"*) ;; *) fail "asked about the death, the first passage was not it: $err" ;; esac
+case "$first" in *"Ada Vorn died at Kelmar"*) ;; *) fail "asked about the death, the first passage was not it: $err" ;; esac
 
 # eval: exact, rephrased and inverted sets, per relation, per fact.
 cut -f1-3 "$DATA/facts-sample.tsv" | awk -F'\t' '{r = ($1 ~ /born/) ? "born" : "died"; print $1 "\t" $2 "\t" r}' > "$D/facts.tsv"
