@@ -292,7 +292,7 @@ double recall_with_ef_construction(const char* factory, int ef_construction, con
   const int k = 10;
   std::vector<float> scores(nq * k);
   std::vector<std::uint64_t> got(nq * k);
-  index->search(nq, queries.data(), k, scores.data(), got.data());
+  index->search(nq, queries.data(), k, scores.data(), got.data(), {});
   std::size_t hits = 0;
   for (std::size_t q = 0; q < nq; ++q) {
     std::vector<std::pair<float, std::uint64_t>> d(n);

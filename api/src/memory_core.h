@@ -110,9 +110,10 @@ class MemoryCore {
   // Throws kFailedPrecondition while the index waits for training data.
   void check_searchable() const;
 
-  // Top-k of each query: n × k scores and ids. REQUIRES: index_mu_ held (shared).
+  // Top-k of each query: n × k scores and ids, the index tuned by `tuning` for this call.
+  // REQUIRES: index_mu_ held (shared).
   void search_locked(const MatrixView& queries, int k, std::vector<float>* scores,
-                     std::vector<SlotId>* ids) const;
+                     std::vector<SlotId>* ids, const index::SearchTuning& tuning = {}) const;
   // Values of `ids` into out (ids.size() × value_dim); found[i] false for absent ids.
   // REQUIRES: index_mu_ held (shared).
   void fetch_values_locked(const std::vector<SlotId>& ids, float* out,

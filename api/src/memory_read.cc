@@ -11,11 +11,11 @@
 namespace engram::detail {
 
 void MemoryCore::search_locked(const MatrixView& q, int k, std::vector<float>* scores,
-                               std::vector<SlotId>* ids) const {
+                               std::vector<SlotId>* ids, const index::SearchTuning& tuning) const {
   check_searchable();
   scores->resize(q.rows * static_cast<std::size_t>(k));
   ids->resize(q.rows * static_cast<std::size_t>(k));
-  index_->search(q.rows, q.data, k, scores->data(), ids->data());
+  index_->search(q.rows, q.data, k, scores->data(), ids->data(), tuning);
 }
 
 void MemoryCore::fetch_values_locked(const std::vector<SlotId>& ids, float* out,
