@@ -38,7 +38,7 @@ engram::cli::Registration reg("read", "Attention reads r = Σ softmax(s/τ)·v o
     engram::ingest::VecsWriter out(o->out);
     for (std::size_t b = 0; b < n; b += o->batch) {
       const std::size_t m = std::min(o->batch, n - b);
-      auto r = mem->read(engram::MatrixView(q.data() + b * dim, m, dim), o->k, o->temperature);
+      auto r = mem->read(engram::MatrixView(q.data() + b * dim, m, dim), {.k = o->k, .temperature = o->temperature});
       out.write_floats(r.reads.data(), m, r.value_dim);
     }
     out.close();

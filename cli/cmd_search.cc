@@ -39,7 +39,7 @@ engram::cli::Registration reg("search", "k-nearest slot ids of each query (.fvec
     std::vector<std::int32_t> ids;
     for (std::size_t b = 0; b < n; b += o->batch) {
       const std::size_t m = std::min(o->batch, n - b);
-      auto r = mem->search(engram::MatrixView(q.data() + b * dim, m, dim), o->k);
+      auto r = mem->search(engram::MatrixView(q.data() + b * dim, m, dim), {.k = o->k});
       ids.resize(r.ids.size());
       for (std::size_t i = 0; i < r.ids.size(); ++i) {
         // .ivecs holds int32, the common currency of ANN ground-truth files.

@@ -54,8 +54,8 @@ class MemoryCore {
   storage::MemoryId id() const { return entry_.id; }
 
   // --- read path (memory_read.cc) ---
-  ReadResult read(const MatrixView& queries, int k, float temperature) const;
-  SearchResult search(const MatrixView& queries, int k, bool with_payloads) const;
+  ReadResult read(const MatrixView& queries, const SearchOptions& options) const;
+  SearchResult search(const MatrixView& queries, const SearchOptions& options) const;
   RetrieveResult retrieve(const MatrixView& queries, int k, bool with_payloads) const;
   std::vector<Slot> get(const std::vector<SlotId>& ids) const;
   MemoryStats stats() const;

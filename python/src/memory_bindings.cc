@@ -50,7 +50,7 @@ py::tuple read(MemoryInterface& mem, py::handle queries, std::optional<int> k, s
   ReadResult r;
   {
     py::gil_scoped_release nogil;
-    r = mem.read(q.view, kk, temperature.value_or(0.0f));
+    r = mem.read(q.view, {.k = kk, .temperature = temperature.value_or(0.0f)});
   }
   const auto n = ssize(q.view.rows);
   return py::make_tuple(float_array(std::move(r.reads), Shape{n, ssize(r.value_dim)}),
@@ -81,7 +81,7 @@ py::tuple search(MemoryInterface& mem, py::handle queries, std::optional<int> k,
   SearchResult r;
   {
     py::gil_scoped_release nogil;
-    r = mem.search(q.view, kk, with_payloads);
+    r = mem.search(q.view, {.k = kk, .with_payloads = with_payloads});
   }
   const auto n = ssize(q.view.rows);
   py::array_t<float> scores = float_array(std::move(r.scores), Shape{n, ssize(r.k)});

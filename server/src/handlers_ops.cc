@@ -33,7 +33,7 @@ void add_op_routes(Router& router, Service& service) {
     Matrix q = fields.take_matrix("queries");
     const std::size_t k = k_of(body, config);
     service.check_answer(q.rows * (config.value_dim + 2 * k), enc == Encoding::kBase64);
-    ReadResult r = mem->read(q.view(), get_int(body, "k", 0), get_float(body, "temperature", 0));
+    ReadResult r = mem->read(q.view(), {.k = get_int(body, "k", 0), .temperature = get_float(body, "temperature", 0)});
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
     put_matrix(out, "reads", r.reads.data(), rows, r.value_dim, enc);
@@ -90,7 +90,7 @@ void add_op_routes(Router& router, Service& service) {
     Matrix q = fields.take_matrix("queries");
     bool with_payloads = get_bool(body, "payloads", false);
     service.check_answer(q.rows * k_of(body, config) * 2, enc == Encoding::kBase64);
-    SearchResult r = mem->search(q.view(), get_int(body, "k", 0), with_payloads);
+    SearchResult r = mem->search(q.view(), {.k = get_int(body, "k", 0), .with_payloads = with_payloads});
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
     put_matrix(out, "scores", r.scores.data(), rows, r.k, enc);

@@ -99,10 +99,10 @@ std::vector<SlotId> RemoteMemory::insert(MatrixView keys, MatrixView values,
   return res.at("ids").get<std::vector<SlotId>>();
 }
 
-ReadResult RemoteMemory::read(MatrixView queries, int k, float temperature) {
+ReadResult RemoteMemory::read(MatrixView queries, const SearchOptions& options) {
   check_cols(queries, config_.key_dim, "queries");
-  json body = {{"queries_b64", b64(queries)}, {"k", k}, {"encoding", "base64"}};
-  if (temperature != 0) body["temperature"] = temperature;
+  json body = {{"queries_b64", b64(queries)}, {"k", options.k}, {"encoding", "base64"}};
+  if (options.temperature != 0) body["temperature"] = options.temperature;
   json res = call(*client_, "POST", base_ + "/read", &body);
   ReadResult r;
   r.k = res.at("k").get<std::size_t>();
@@ -142,9 +142,10 @@ WriteResult RemoteMemory::write(MatrixView queries, MatrixView values, int k, co
   return r;
 }
 
-SearchResult RemoteMemory::search(MatrixView queries, int k, bool with_payloads) {
+SearchResult RemoteMemory::search(MatrixView queries, const SearchOptions& options) {
   check_cols(queries, config_.key_dim, "queries");
-  json body = {{"queries_b64", b64(queries)}, {"k", k}, {"payloads", with_payloads}, {"encoding", "base64"}};
+  json body = {{"queries_b64", b64(queries)}, {"k", options.k}, {"payloads", options.with_payloads},
+               {"encoding", "base64"}};
   json res = call(*client_, "POST", base_ + "/search", &body);
   SearchResult r;
   r.k = res.at("k").get<std::size_t>();

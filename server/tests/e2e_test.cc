@@ -53,8 +53,8 @@ TEST(ServerE2E, RemoteMatchesEmbeddedOnTheSameData) {
   ASSERT_EQ(ids.size(), 500u);
   EXPECT_EQ(db.list_memories(), std::vector<std::string>{"m"});
   auto q = random_matrix(64, 8, 3);
-  ReadResult remote = mem->read(MatrixView(q, 8), 32);
-  ReadResult local = ts.srv->database().memory("m")->read(MatrixView(q, 8), 32);
+  ReadResult remote = mem->read(MatrixView(q, 8), {.k = 32});
+  ReadResult local = ts.srv->database().memory("m")->read(MatrixView(q, 8), {.k = 32});
   EXPECT_EQ(remote.ids, local.ids);
   EXPECT_EQ(remote.reads, local.reads);  // bit-exact: base64 carries float32 unchanged
   EXPECT_EQ(remote.weights, local.weights);
@@ -90,7 +90,7 @@ TEST(ServerE2E, ManyConcurrentClients) {
         for (int r = 0; r < kRounds; ++r) {
           auto k = random_matrix(kRows, 8, c * 1000 + r), v = random_matrix(kRows, 4, c * 1000 + r + 500);
           auto ids = mem->insert(MatrixView(k, 8), MatrixView(v, 4), {}, WriteOptions{false});
-          mem->read(MatrixView(k, 8), 8);
+          mem->read(MatrixView(k, 8), {.k = 8});
           std::lock_guard<std::mutex> lock(mu);
           all_ids.insert(all_ids.end(), ids.begin(), ids.end());
         }
@@ -121,7 +121,7 @@ TEST(ServerE2E, RestartFindsEverything) {
     db.create_memory("other", small_config());
     ids = mem->insert(MatrixView(keys, 8), MatrixView(values, 4));
     mem->erase({ids[0]});
-    before = mem->read(MatrixView(q, 8), 10);
+    before = mem->read(MatrixView(q, 8), {.k = 10});
   }  // the server stops and checkpoints
   TestServer ts({}, dir.path());
   RemoteDatabase db(ts.remote());
@@ -129,7 +129,7 @@ TEST(ServerE2E, RestartFindsEverything) {
   auto mem = db.memory("m");
   EXPECT_EQ(mem->count(), 299u);
   EXPECT_EQ(mem->get_one(ids[299]).value, std::vector<float>(values.end() - 4, values.end()));
-  ReadResult after = mem->read(MatrixView(q, 8), 10);
+  ReadResult after = mem->read(MatrixView(q, 8), {.k = 10});
   EXPECT_EQ(after.ids, before.ids);
   EXPECT_EQ(after.reads, before.reads);
 }
