@@ -68,6 +68,56 @@ TEST(ServerE2E, RemoteMatchesEmbeddedOnTheSameData) {
   }
 }
 
+// SearchOptions::ef and ::nprobe travel as "params" and reach the server's index: every setting
+// gives the remote memory exactly what it gives the embedded one, the settings give different
+// answers (so they did arrive), and an out-of-range one is the same error on both sides.
+TEST(ServerE2E, SearchParamsRoundTripThroughTheClient) {
+  TestServer ts;
+  RemoteDatabase db(ts.remote());
+  MemoryConfig hnsw = small_config("HNSW32");
+  hnsw.key_dim = 32;
+  hnsw.search_params = "efSearch=16";
+  hnsw.ef_construction = 32;
+  MemoryConfig ivf = small_config("IVF32,Flat");
+  ivf.key_dim = 32;
+  ivf.search_params = "nprobe=2";
+  auto keys = random_matrix(3000, 32, 1), values = random_matrix(3000, 4, 2);
+  auto q = random_matrix(100, 32, 3);
+  for (const MemoryConfig& cfg : {hnsw, ivf}) {
+    SCOPED_TRACE(cfg.index);
+    const bool is_ivf = cfg.index.rfind("IVF", 0) == 0;
+    auto remote = db.create_memory(is_ivf ? "ivf" : "hnsw", cfg);
+    remote->insert(MatrixView(keys, 32), MatrixView(values, 4));
+    auto local = ts.srv->database().memory(is_ivf ? "ivf" : "hnsw");
+    if (!local->stats().trained) local->train();
+    std::vector<std::vector<SlotId>> found;
+    for (int setting : {1, 4, 32, 256}) {
+      SearchOptions o{.k = 10};
+      (is_ivf ? o.nprobe : o.ef) = setting;
+      const SearchResult r = remote->search(MatrixView(q, 32), o);
+      const SearchResult l = local->search(MatrixView(q, 32), o);
+      EXPECT_EQ(r.ids, l.ids) << setting;
+      EXPECT_EQ(r.scores, l.scores) << setting;
+      o.temperature = 0.5f;
+      const ReadResult rr = remote->read(MatrixView(q, 32), o);
+      const ReadResult lr = local->read(MatrixView(q, 32), o);
+      EXPECT_EQ(rr.ids, lr.ids) << setting;
+      EXPECT_EQ(rr.reads, lr.reads) << setting;
+      found.push_back(r.ids);
+    }
+    EXPECT_NE(found.front(), found.back()) << "the setting did not reach the index";
+    EXPECT_EQ(remote->search(MatrixView(q, 32), {.k = 10}).ids, local->search(MatrixView(q, 32), {.k = 10}).ids);
+    for (SearchOptions bad : {SearchOptions{.ef = -1}, SearchOptions{.nprobe = kMaxNprobe + 1}}) {
+      try {
+        remote->search(MatrixView(q, 32), bad);
+        ADD_FAILURE() << "expected kInvalidArgument";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument) << e.what();
+      }
+    }
+  }
+}
+
 TEST(ServerE2E, ManyConcurrentClients) {
   server::ServerOptions o;
   o.threads = 4;
