@@ -299,8 +299,8 @@ class CoreBench {
     SearchResult sr;
     std::vector<float> raw_scores(nq * k);
     std::vector<faiss_idx> raw_labels(nq * k);
-    auto engram_read = [&] { t_read.push_back(time_s([&] { rr = s.mem->read(q, k); })); };
-    auto engram_search = [&] { t_search.push_back(time_s([&] { sr = s.mem->search(q, k); })); };
+    auto engram_read = [&] { t_read.push_back(time_s([&] { rr = s.mem->read(q, {.k = k}); })); };
+    auto engram_search = [&] { t_search.push_back(time_s([&] { sr = s.mem->search(q, {.k = k}); })); };
     auto raw_search = [&] {
       t_raw.push_back(time_s([&] {
         s.raw->search(static_cast<faiss_idx>(nq), queries_.data(), k, raw_scores.data(), raw_labels.data());
@@ -384,7 +384,7 @@ class CoreBench {
       const std::size_t qi = i % o_.nq;
       const float* qp = queries_.data() + qi * dk;
       double te = 0, tr = 0, tm = 0;
-      auto e = [&] { te = time_s([&] { s.mem->read(MatrixView(qp, 1, dk), k); }); };
+      auto e = [&] { te = time_s([&] { s.mem->read(MatrixView(qp, 1, dk), {.k = k}); }); };
       auto r = [&] { tr = time_s([&] { s.raw->search(1, qp, k, scores.data(), labels.data()); }); };
       auto m = [&] {
         tm = time_s([&] {
@@ -681,7 +681,7 @@ class CoreBench {
     SearchResult sr;
     std::vector<double> t_engram, t_raw;
     for (int r = 0; r < std::max(o_.sweep_reps, 3); ++r) {
-      t_engram.push_back(time_s([&] { sr = mem->search(q, k); }));
+      t_engram.push_back(time_s([&] { sr = mem->search(q, {.k = k}); }));
       t_raw.push_back(time_s([&] { raw.search(nq, queries_.data(), k, ef, labels.data()); }));
     }
     const auto rows = to_rows(sr.ids, first);

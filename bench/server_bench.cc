@@ -256,7 +256,7 @@ void soak(const Args& a, const engram::RemoteOptions& ro, engram::Memory& mem, i
         bool ok = true;
         try {
           if (kind == 0) {
-            auto res = m.read(engram::MatrixView(qs, a.soak_batch, a.dim), a.k);
+            auto res = m.read(engram::MatrixView(qs, a.soak_batch, a.dim), {.k = a.k});
             ok = res.ids.size() == static_cast<std::size_t>(a.soak_batch * a.k);
           } else if (kind == 1) {
             auto ids = m.insert(engram::MatrixView(qs, 1, a.dim), engram::MatrixView(v.data(), 1, a.dim));
@@ -440,8 +440,8 @@ int main(int argc, char** argv) {
 
   // 1. Batch throughput, one caller.
   if (a.sections.count("batch")) {
-    double embedded = rate(a.seconds, [&] { mem->read(qv, a.k); }) * a.batch;
-    double b64 = rate(a.seconds, [&] { remote->read(qv, a.k); }) * a.batch;
+    double embedded = rate(a.seconds, [&] { mem->read(qv, {.k = a.k}); }) * a.batch;
+    double b64 = rate(a.seconds, [&] { remote->read(qv, {.k = a.k}); }) * a.batch;
     engram::detail::HttpClient raw(ro);
     json qjson = json::array();
     for (int r = 0; r < a.batch; ++r)
@@ -469,11 +469,11 @@ int main(int argc, char** argv) {
     auto [rp50, rp99] = latency(a.clients, a.seconds, [&](int c) {
       auto m = std::make_shared<engram::RemoteMemory>(ro, "bench");
       auto q = std::make_shared<std::vector<float>>(random_matrix(1, a.dim, 100 + c));
-      return [m, q, &a] { m->read(engram::MatrixView(q->data(), 1, a.dim), a.k); };
+      return [m, q, &a] { m->read(engram::MatrixView(q->data(), 1, a.dim), {.k = a.k}); };
     });
     auto [ep50, ep99] = latency(a.clients, a.seconds, [&](int c) {
       auto q = std::make_shared<std::vector<float>>(random_matrix(1, a.dim, 100 + c));
-      return [&mem, q, &a] { mem->read(engram::MatrixView(q->data(), 1, a.dim), a.k); };
+      return [&mem, q, &a] { mem->read(engram::MatrixView(q->data(), 1, a.dim), {.k = a.k}); };
     });
     std::fprintf(stderr, "\nsingle-query read, k=%d, %d concurrent clients (microseconds):\n", a.k, a.clients);
     std::fprintf(stderr, "  remote   p50 %8.0f  p99 %8.0f\n", rp50, rp99);
@@ -488,7 +488,7 @@ int main(int argc, char** argv) {
       return load(clients, a.seconds, [&, rows](int c) {
         auto m = std::make_shared<engram::RemoteMemory>(ro, "bench");
         auto q = std::make_shared<std::vector<float>>(random_matrix(rows, a.dim, 300 + c));
-        return [m, q, rows, &a] { m->read(engram::MatrixView(q->data(), rows, a.dim), a.k); };
+        return [m, q, rows, &a] { m->read(engram::MatrixView(q->data(), rows, a.dim), {.k = a.k}); };
       });
     };
     Load single = remote_load(1, a.clients);

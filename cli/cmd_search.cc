@@ -13,6 +13,7 @@ namespace {
 struct Options {
   std::string data, memory, queries, out, scores;
   int k = 10;
+  int ef = 0, nprobe = 0;
   std::size_t batch = 1024;
 };
 
@@ -23,6 +24,10 @@ engram::cli::Registration reg("search", "k-nearest slot ids of each query (.fvec
   cmd.add_option("--memory", o->memory, "Memory to search")->required();
   cmd.add_option("--queries", o->queries, "Query vectors (.fvecs, .bvecs, .npy)")->required();
   cmd.add_option("--k", o->k, "Results per query")->capture_default_str()->check(CLI::Range(1, engram::kMaxK));
+  cmd.add_option("--ef", o->ef, "HNSW efSearch for this run (0: the memory's own)")->capture_default_str()
+      ->check(CLI::Range(0, engram::kMaxEf));
+  cmd.add_option("--nprobe", o->nprobe, "IVF lists scanned per query for this run (0: the memory's own)")
+      ->capture_default_str()->check(CLI::Range(0, engram::kMaxNprobe));
   cmd.add_option("--out", o->out, "Slot ids, one .ivecs record of k per query (-1: fewer than k slots)")->required();
   cmd.add_option("--scores", o->scores, "Also write the scores (.fvecs; higher is closer)");
   cmd.add_option("--batch", o->batch, "Queries per search call")->capture_default_str()->check(CLI::PositiveNumber);
@@ -39,7 +44,8 @@ engram::cli::Registration reg("search", "k-nearest slot ids of each query (.fvec
     std::vector<std::int32_t> ids;
     for (std::size_t b = 0; b < n; b += o->batch) {
       const std::size_t m = std::min(o->batch, n - b);
-      auto r = mem->search(engram::MatrixView(q.data() + b * dim, m, dim), o->k);
+      auto r = mem->search(engram::MatrixView(q.data() + b * dim, m, dim),
+                           {.k = o->k, .ef = o->ef, .nprobe = o->nprobe});
       ids.resize(r.ids.size());
       for (std::size_t i = 0; i < r.ids.size(); ++i) {
         // .ivecs holds int32, the common currency of ANN ground-truth files.

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
 
     // Reading with the first key as the query: attention concentrates on that slot.
     std::vector<float> query(keys.begin(), keys.begin() + dim);
-    auto r = mem->read(engram::MatrixView(query, dim), 4);
+    auto r = mem->read(engram::MatrixView(query, dim), {.k = 4});
     std::printf("read: top id %llu with weight %.3f\n", (unsigned long long)r.ids[0], r.weights[0]);
 
     std::vector<float> target(dim, 1.0f);

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include <faiss/AutoTune.h>
 #include <faiss/IndexFlat.h>
@@ -16,10 +18,14 @@
 #include <faiss/IndexPreTransform.h>
 #include <faiss/VectorTransform.h>
 #include <faiss/impl/FaissException.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/HNSW.h>
 #include <faiss/impl/IDSelector.h>
+#include <faiss/impl/DistanceComputer.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
+#include <faiss/utils/Heap.h>
 #ifdef ENGRAM_WITH_GPU
 #include <faiss/gpu/GpuCloner.h>
 #include <faiss/gpu/StandardGpuResources.h>
@@ -70,6 +76,192 @@ std::size_t centroid_count(const faiss::Index* index) {
   if (auto* pq = dynamic_cast<const faiss::IndexPQ*>(index)) most = std::max(most, pq->pq.ksub);
   return most;
 }
+
+// --- HNSW searches with a per-call ef
+//
+// FAISS 1.7.3 sizes an HNSW search's candidate list by the index's own efSearch (HNSW::search:
+// MinimaxHeap(max(hnsw.efSearch, k))) and reads SearchParametersHNSW::efSearch only for its
+// stopping rule, so a per-call ef above the index's would change next to nothing (FAISS 1.7.4
+// sizes the list by the parameter). A search with a per-call ef therefore walks the graph here:
+// the same greedy descent through the upper levels and the same bounded best-first search of
+// level 0 as HNSW::search (upper_beam 1, bounded queue), with the list sized by the call's ef.
+// It reads the graph and writes nothing shared: each thread has its own visited table and
+// distance computer, as in IndexHNSW::search.
+
+using storage_idx = faiss::HNSW::storage_idx_t;
+
+// HNSW.cpp's greedy_update_nearest: moves `nearest` to its closest neighbour on `level` until
+// none is closer.
+void greedy_descent(const faiss::HNSW& hnsw, faiss::DistanceComputer& dis, int level, storage_idx& nearest,
+                    float& d_nearest) {
+  for (;;) {
+    const storage_idx previous = nearest;
+    std::size_t begin, end;
+    hnsw.neighbor_range(nearest, level, &begin, &end);
+    for (std::size_t i = begin; i < end; i++) {
+      const storage_idx v = hnsw.neighbors[i];
+      if (v < 0) break;
+      const float d = dis(v);
+      if (d < d_nearest) {
+        nearest = v;
+        d_nearest = d;
+      }
+    }
+    if (nearest == previous) return;
+  }
+}
+
+// HNSW.cpp's search_from_candidates on level 0: the k nearest (max-heap D, I of size k) found by
+// expanding `candidates`, stopping once `ef` processed candidates are closer than the next one.
+// `sel` (null: all) filters results, not the walk, as FAISS does for tombstones.
+void search_level0(const faiss::HNSW& hnsw, faiss::DistanceComputer& dis, int k, faiss_idx* I, float* D,
+                   faiss::HNSW::MinimaxHeap& candidates, faiss::VisitedTable& vt, int ef,
+                   const faiss::IDSelector* sel) {
+  int nres = 0;
+  auto offer = [&](storage_idx v, float d) {
+    if (sel && !sel->is_member(v)) return;
+    if (nres < k) faiss::maxheap_push(++nres, D, I, d, static_cast<faiss_idx>(v));
+    else if (d < D[0]) faiss::maxheap_replace_top(nres, D, I, d, static_cast<faiss_idx>(v));
+  };
+  for (int i = 0; i < candidates.size(); i++) {
+    offer(candidates.ids[i], candidates.dis[i]);
+    vt.set(candidates.ids[i]);
+  }
+  const bool dis_check = hnsw.check_relative_distance;
+  int steps = 0;
+  while (candidates.size() > 0) {
+    float d0 = 0;
+    const storage_idx v0 = candidates.pop_min(&d0);
+    if (dis_check && candidates.count_below(d0) >= ef) break;
+    std::size_t begin, end;
+    hnsw.neighbor_range(v0, 0, &begin, &end);
+    for (std::size_t j = begin; j < end; j++) {
+      const storage_idx v = hnsw.neighbors[j];
+      if (v < 0) break;
+      if (vt.get(v)) continue;
+      vt.set(v);
+      const float d = dis(v);
+      offer(v, d);
+      candidates.push(v, d);
+    }
+    if (!dis_check && ++steps > ef) break;
+  }
+}
+
+// IndexHNSW.cpp's storage_distance_computer: distances to the graph's stored vectors, inner
+// products negated so that smaller is closer for every metric.
+struct NegatedDistances final : faiss::DistanceComputer {
+  explicit NegatedDistances(faiss::DistanceComputer* d) : inner(d) {}
+  void set_query(const float* x) override { inner->set_query(x); }
+  float operator()(idx_t i) override { return -(*inner)(i); }
+  float symmetric_dis(idx_t i, idx_t j) override { return -inner->symmetric_dis(i, j); }
+  std::unique_ptr<faiss::DistanceComputer> inner;
+};
+
+std::unique_ptr<faiss::DistanceComputer> storage_distances(const faiss::Index* storage) {
+  std::unique_ptr<faiss::DistanceComputer> d(storage->get_distance_computer());
+  if (storage->metric_type == faiss::METRIC_INNER_PRODUCT) return std::make_unique<NegatedDistances>(d.release());
+  return d;
+}
+
+// True when walk_graph() searches `graph` as IndexHNSW::search would.
+bool walkable(const faiss::IndexHNSW* graph) {
+  return graph && graph->storage && !graph->reconstruct_from_neighbors && graph->hnsw.upper_beam == 1 &&
+         graph->hnsw.search_bounded_queue;
+}
+
+// IndexHNSW::search with efSearch `ef`: n queries, k results each into distances/labels (labels
+// are graph positions; -1 where fewer were found).
+void walk_graph(const faiss::IndexHNSW& graph, faiss_idx n, const float* x, int k, int ef,
+                const faiss::IDSelector* sel, float* distances, faiss_idx* labels) {
+  const faiss::HNSW& hnsw = graph.hnsw;
+  storage_distances(graph.storage);  // throws here, not inside the parallel region, if it cannot
+#pragma omp parallel if (n > 1)
+  {
+    faiss::VisitedTable vt(static_cast<int>(graph.ntotal));
+    std::unique_ptr<faiss::DistanceComputer> dis = storage_distances(graph.storage);
+#pragma omp for schedule(guided)
+    for (faiss_idx i = 0; i < n; i++) {
+      faiss_idx* I = labels + i * k;
+      float* D = distances + i * k;
+      dis->set_query(x + i * graph.d);
+      faiss::maxheap_heapify(k, D, I);
+      if (hnsw.entry_point != -1) {
+        storage_idx nearest = hnsw.entry_point;
+        float d_nearest = (*dis)(nearest);
+        for (int level = hnsw.max_level; level >= 1; level--) greedy_descent(hnsw, *dis, level, nearest, d_nearest);
+        faiss::HNSW::MinimaxHeap candidates(std::max(ef, k));
+        candidates.push(nearest, d_nearest);
+        search_level0(hnsw, *dis, k, I, D, candidates, vt, ef, sel);
+        vt.advance();
+      }
+      faiss::maxheap_reorder(k, D, I);
+    }
+  }
+  // The distance computer negates inner products (the heap keeps the smallest): undo it.
+  if (graph.metric_type == faiss::METRIC_INNER_PRODUCT) {
+    for (faiss_idx i = 0; i < n * k; i++) distances[i] = -distances[i];
+  }
+}
+
+// The search parameters of one call: efSearch and nprobe reach FAISS through SearchParameters
+// objects made for this search, never through the index's own fields, which other threads read
+// while they search. They nest as the index does: through transforms
+// (SearchParametersPreTransform), into an IVF's coarse quantizer (quantizer_params, e.g. the HNSW
+// of "IVF4096_HNSW32,Flat"). Fields the call does not override are copied from the index, since
+// FAISS takes a SearchParameters object whole (its nprobe would otherwise be 1). An ef that
+// reaches FAISS's HNSW search this way (an IVF's HNSW quantizer; a graph walk_graph() cannot
+// search) is bounded by that graph's own efSearch in FAISS 1.7.3, as explained above.
+class CallParams {
+ public:
+  // The parameters for searching `index` (below any IDMap) with `tuning`, filtering an HNSW
+  // graph's results through `sel` (null: no filter); null when the index's own settings apply.
+  const faiss::SearchParameters* build(const faiss::Index* index, const SearchTuning& tuning,
+                                       faiss::IDSelector* sel) {
+    return make(index, tuning, sel);
+  }
+
+ private:
+  template <typename P>
+  P* own() {
+    auto p = std::make_unique<P>();
+    P* raw = p.get();
+    owned_.push_back(std::move(p));
+    return raw;
+  }
+
+  faiss::SearchParameters* make(const faiss::Index* index, const SearchTuning& tuning,
+                                faiss::IDSelector* sel) {
+    if (auto* pre = dynamic_cast<const faiss::IndexPreTransform*>(index)) {
+      faiss::SearchParameters* inner = make(pre->index, tuning, sel);
+      if (!inner) return nullptr;
+      auto* p = own<faiss::SearchParametersPreTransform>();
+      p->index_params = inner;
+      return p;
+    }
+    if (auto* graph = dynamic_cast<const faiss::IndexHNSW*>(index)) {
+      if (tuning.ef <= 0 && !sel) return nullptr;
+      auto* p = own<faiss::SearchParametersHNSW>();
+      p->efSearch = tuning.ef > 0 ? tuning.ef : graph->hnsw.efSearch;
+      p->check_relative_distance = graph->hnsw.check_relative_distance;
+      p->sel = sel;
+      return p;
+    }
+    if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index)) {
+      faiss::SearchParameters* quantizer =
+          tuning.ef > 0 ? make(ivf->quantizer, SearchTuning{tuning.ef, 0}, nullptr) : nullptr;
+      if (tuning.nprobe <= 0 && !quantizer) return nullptr;
+      auto* p = own<faiss::SearchParametersIVF>();
+      p->nprobe = tuning.nprobe > 0 ? static_cast<std::size_t>(tuning.nprobe) : ivf->nprobe;
+      p->max_codes = ivf->max_codes;
+      p->quantizer_params = quantizer;
+      return p;
+    }
+    return nullptr;  // no knob of this call applies (Flat, PQ, ...)
+  }
+
+  std::vector<std::unique_ptr<faiss::SearchParameters>> owned_;
+};
 
 }  // namespace
 
@@ -369,10 +561,16 @@ void FaissIndex::remove(const std::vector<std::uint64_t>& ids) {
   faiss_call("removing from the index", ErrorCode::kInternal, [&] { rep.top->remove_ids(sel); });
 }
 
-void FaissIndex::search(std::size_t n, const float* x, int k, float* scores,
-                        std::uint64_t* ids) const {
+void FaissIndex::search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids,
+                        const SearchTuning& tuning) const {
   if (n == 0) return;
   const Rep& rep = *rep_;
+#ifdef ENGRAM_WITH_GPU
+  if (rep.gpu && tuning.nprobe > 0) {  // GPU indexes are Flat or IVF: ef has nothing to tune
+    throw Error(ErrorCode::kInvalidArgument, "a per-call nprobe is not supported for an index on a GPU");
+  }
+#endif
+  CallParams call;
   auto* labels = reinterpret_cast<faiss_idx*>(ids);
   const std::size_t total = n * static_cast<std::size_t>(k);
   if (rep.top->ntotal == 0) {  // FAISS leaves the outputs of a search over nothing unwritten
@@ -381,23 +579,28 @@ void FaissIndex::search(std::size_t n, const float* x, int k, float* scores,
     return;
   }
   if (!rep.map) {  // ids stored natively (IVF)
+    const faiss::SearchParameters* params = call.build(rep.top.get(), tuning, nullptr);
     faiss_call("searching the index", ErrorCode::kInternal, [&] {
-      rep.top->search(static_cast<faiss_idx>(n), x, k, scores, labels);
+      rep.top->search(static_cast<faiss_idx>(n), x, k, scores, labels, params);
     });
   } else {
     // Search the inner index and translate positions to slot ids here, on the calling thread:
     // IndexIDMap2 translates in an OpenMP region (milliseconds of thread wake-up for a single
     // query on a busy machine) and forwards no search parameters (no tombstone selector).
     LiveSelector live(&rep.dead);
-    faiss::SearchParametersHNSW params;
     const bool filter = rep.hnsw && rep.tombstones > 0;
-    if (filter) {
-      params.efSearch = rep.hnsw->hnsw.efSearch;
-      params.sel = &live;
+    // An HNSW graph searched with a per-call ef is walked here (see walk_graph); everything else
+    // goes to FAISS with the call's parameters.
+    if (tuning.ef > 0 && walkable(rep.hnsw)) {
+      faiss_call("searching the index", ErrorCode::kInternal, [&] {
+        walk_graph(*rep.hnsw, static_cast<faiss_idx>(n), x, k, tuning.ef, filter ? &live : nullptr, scores, labels);
+      });
+    } else {
+      const faiss::SearchParameters* params = call.build(rep.inner, tuning, filter ? &live : nullptr);
+      faiss_call("searching the index", ErrorCode::kInternal, [&] {
+        rep.inner->search(static_cast<faiss_idx>(n), x, k, scores, labels, params);
+      });
     }
-    faiss_call("searching the index", ErrorCode::kInternal, [&] {
-      rep.inner->search(static_cast<faiss_idx>(n), x, k, scores, labels, filter ? &params : nullptr);
-    });
     const auto& id_map = rep.map->id_map;
     for (std::size_t i = 0; i < total; ++i) {
       if (labels[i] < 0) continue;

@@ -17,7 +17,8 @@ class FaissIndex final : public VectorIndex {
   void train(std::size_t n, const float* x) override;
   void add(std::size_t n, const float* x, const std::uint64_t* ids) override;
   void remove(const std::vector<std::uint64_t>& ids) override;
-  void search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids) const override;
+  void search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids,
+              const SearchTuning& tuning) const override;
   bool reconstruct(std::size_t n, const std::uint64_t* ids, float* out,
                    std::vector<bool>* found) const override;
   std::size_t size() const override;

@@ -4,10 +4,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <queue>
 #include <regex>
 
 #include "engram/error.h"
@@ -69,6 +71,45 @@ struct ScratchFile {
     if (on_disk) std::remove(path.c_str());
   }
 };
+
+using Graph = hnswlib::HierarchicalNSW<float>;
+
+// hnswlib 0.6.2's searchKnn with ef as an argument. searchKnn reads the graph's ef_, which
+// setEf() changes for every thread at once, so a per-call ef cannot go through it without a race
+// (or a lock that would serialize searches). This is the same search — greedy descent through
+// the upper levels, then a best-first search of level 0 with a candidate list of max(ef, k) —
+// and touches nothing shared but what searchKnn touches (the visited-list pool, under its lock).
+std::priority_queue<std::pair<float, hnswlib::labeltype>> search_knn(const Graph& g, const void* query,
+                                                                     std::size_t k, std::size_t ef) {
+  std::priority_queue<std::pair<float, hnswlib::labeltype>> result;
+  if (g.cur_element_count == 0) return result;
+  hnswlib::tableint current = g.enterpoint_node_;
+  float current_dist = g.fstdistfunc_(query, g.getDataByInternalId(current), g.dist_func_param_);
+  for (int level = g.maxlevel_; level > 0; level--) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      const hnswlib::linklistsizeint* list = g.get_linklist(current, level);
+      const int size = g.getListCount(const_cast<hnswlib::linklistsizeint*>(list));
+      const auto* links = reinterpret_cast<const hnswlib::tableint*>(list + 1);
+      for (int i = 0; i < size; i++) {
+        const hnswlib::tableint candidate = links[i];
+        if (candidate > g.max_elements_) throw Error(ErrorCode::kInternal, "the HNSW graph links outside itself");
+        const float d = g.fstdistfunc_(query, g.getDataByInternalId(candidate), g.dist_func_param_);
+        if (d < current_dist) {
+          current_dist = d;
+          current = candidate;
+          changed = true;
+        }
+      }
+    }
+  }
+  const std::size_t width = std::max(ef, k);
+  auto top = g.num_deleted_ ? g.searchBaseLayerST<true>(current, query, width)
+                            : g.searchBaseLayerST<false>(current, query, width);
+  while (top.size() > k) top.pop();
+  for (; !top.empty(); top.pop()) result.emplace(top.top().first, g.getExternalLabel(top.top().second));
+  return result;
+}
 
 }  // namespace
 
@@ -163,15 +204,16 @@ void HnswlibIndex::remove(const std::vector<std::uint64_t>& ids) {
   }
 }
 
-void HnswlibIndex::search(std::size_t n, const float* x, int k, float* scores,
-                          std::uint64_t* ids) const {
+void HnswlibIndex::search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids,
+                          const SearchTuning& tuning) const {
   const auto& g = *rep_->graph;
   const std::size_t dim = static_cast<std::size_t>(spec_.dim), kk = static_cast<std::size_t>(k);
+  const std::size_t ef = tuning.ef > 0 ? static_cast<std::size_t>(tuning.ef) : rep_->ef;
   const bool ip = spec_.metric == Metric::kInnerProduct;
 #pragma omp parallel for if (n > 1) schedule(dynamic, 4)
   for (std::size_t q = 0; q < n; ++q) {
-    // hnswlib searches with ef = max(ef, k), as FAISS does.
-    auto found = g.searchKnn(x + q * dim, kk);
+    // Searched with ef = max(ef, k), as FAISS does.
+    auto found = search_knn(g, x + q * dim, kk, ef);
     float* s = scores + q * kk;
     std::uint64_t* out = ids + q * kk;
     for (std::size_t j = found.size(); j < kk; ++j) {

@@ -27,7 +27,8 @@ class HnswlibIndex final : public VectorIndex {
   void train(std::size_t, const float*) override {}
   void add(std::size_t n, const float* x, const std::uint64_t* ids) override;
   void remove(const std::vector<std::uint64_t>& ids) override;
-  void search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids) const override;
+  void search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids,
+              const SearchTuning& tuning) const override;
   std::size_t size() const override;
   std::size_t tombstones() const override;
   void serialize_to(ByteSink& out) const override;

@@ -82,12 +82,12 @@ void exercise(const IndexSpec& spec) {
   const int k = 10;
   std::vector<float> scores(kTrialRows * k);
   std::vector<std::uint64_t> found(kTrialRows * k);
-  index->search(kTrialRows, x.data(), k, scores.data(), found.data());
+  index->search(kTrialRows, x.data(), k, scores.data(), found.data(), {});
   index->remove({ids[0], ids[1]});
-  index->search(kTrialRows, x.data(), k, scores.data(), found.data());
+  index->search(kTrialRows, x.data(), k, scores.data(), found.data(), {});
   const auto bytes = index->serialize();
   auto loaded = VectorIndex::deserialize(spec, bytes.data(), bytes.size());
-  loaded->search(kTrialRows, x.data(), k, scores.data(), found.data());
+  loaded->search(kTrialRows, x.data(), k, scores.data(), found.data(), {});
 }
 
 #ifndef ENGRAM_SANITIZED

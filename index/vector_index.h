@@ -27,6 +27,13 @@ struct IndexSpec {
   int ef_construction = 0;    // HNSW graphs; 0: kDefaultEfConstruction
 };
 
+// Per-search overrides of an index's search parameters; 0 keeps the index's own setting. A
+// knob the index type does not have is ignored.
+struct SearchTuning {
+  int ef = 0;      // efSearch of an HNSW graph (FAISS HNSW, hnswlib, an IVF's HNSW quantizer)
+  int nprobe = 0;  // inverted lists an IVF index scans
+};
+
 // efConstruction of HNSW graphs built without one. FAISS's own default, 40, builds a graph so
 // poor that at 500k 128-d unit keys recall@10 ≥ 0.95 took efSearch 256, where hnswlib's
 // customary 200 took 24 (issue #10's side-by-side run): searches pay for a cheap build.
@@ -73,9 +80,11 @@ class VectorIndex {
   virtual void remove(const std::vector<std::uint64_t>& ids) = 0;
 
   // x: n × dim. Fills scores and ids (n × k each), best first; "higher is closer" for every
-  // metric (L2 distances are negated). Missing results: id kNoSlot, score -inf.
-  virtual void search(std::size_t n, const float* x, int k, float* scores,
-                      std::uint64_t* ids) const = 0;
+  // metric (L2 distances are negated). Missing results: id kNoSlot, score -inf. `tuning`
+  // overrides the search parameters for this call only: the index itself is not changed, so
+  // concurrent searches with different tunings do not affect each other.
+  virtual void search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids,
+                      const SearchTuning& tuning) const = 0;
 
   // Copies the vectors stored under `ids` (n) into out (n × dim) when the index holds them
   // exactly (uncompressed, in RAM): found[i] says whether ids[i] is live in the index. Returns

@@ -46,7 +46,7 @@ StoreResult store_slots(MemoryInterface& memory, const float* keys, const float*
   std::vector<std::size_t> fresh_rows;
   std::vector<std::size_t> refresh_rows;
   if (refresh_threshold <= 1.0f && memory.count() > 0) {
-    const SearchResult s = memory.search(MatrixView(keys, rows, dim), 1);
+    const SearchResult s = memory.search(MatrixView(keys, rows, dim), {.k = 1});
     for (std::size_t i = 0; i < rows; ++i)
       (s.ids[i] != kNoSlot && s.scores[i] >= refresh_threshold ? refresh_rows : fresh_rows).push_back(i);
   }

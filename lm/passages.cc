@@ -96,7 +96,7 @@ std::vector<std::vector<RetrievedPassage>> retrieve_passages(MemoryInterface& me
   for (std::size_t i = 0; i < queries.size(); ++i) passage_key(keys, queries[i], q.data() + i * dim);
   // Ask for more than k: clauses of a sentence that is also retrieved are dropped below.
   const int want = std::min<int>(2 * k, static_cast<int>(kMaxK));
-  const SearchResult r = memory.search(MatrixView(q.data(), queries.size(), dim), want, true);
+  const SearchResult r = memory.search(MatrixView(q.data(), queries.size(), dim), {.k = want, .with_payloads = true});
   for (std::size_t i = 0; i < queries.size(); ++i) {
     for (std::size_t j = 0; j < r.k && static_cast<int>(out[i].size()) < k; ++j) {
       const std::size_t at = i * r.k + j;

@@ -15,7 +15,7 @@ cmake --build build-tsan -j"${ENGRAM_JOBS:-2}" --target engram_core_tests engram
 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
   build-tsan/tests/engram_core_tests \
-  --gtest_filter='ConcurrencyTest.*:DurabilityTest.*:*ExactnessTest.*:BadInputTest.*:*IndexTypesTest.*:BackgroundCheckpointTest.FiresByOpCount:*CommitUnitTest.*:IndexValidationTest.*-*HNSWlib*:*CommitUnitTest.*/2'
+  --gtest_filter='ConcurrencyTest.*:*SearchOptionsTest.*:DurabilityTest.*:*ExactnessTest.*:BadInputTest.*:*IndexTypesTest.*:BackgroundCheckpointTest.FiresByOpCount:*CommitUnitTest.*:IndexValidationTest.*-*HNSWlib*:*CommitUnitTest.*/2'
 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
   build-tsan/server/tests/engram_server_e2e_tests \

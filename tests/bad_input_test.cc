@@ -93,21 +93,21 @@ TEST_F(BadInputTest, NanAndInf) {
     expect_error([&] { mem_->update({SlotPatch{ids_[1], std::nullopt, std::vector<float>(kDim, bad), std::nullopt}}); },
                  ErrorCode::kInvalidArgument, "NaN or Inf");
   }
-  expect_error([&] { mem_->read(MatrixView(keys_.data(), 1, kDim), 4, std::nanf("")); }, ErrorCode::kInvalidArgument, "temperature");
-  expect_error([&] { mem_->read(MatrixView(keys_.data(), 1, kDim), 4, -1.0f); }, ErrorCode::kInvalidArgument, "temperature");
+  expect_error([&] { mem_->read(MatrixView(keys_.data(), 1, kDim), {.k = 4, .temperature = std::nanf("")}); }, ErrorCode::kInvalidArgument, "temperature");
+  expect_error([&] { mem_->read(MatrixView(keys_.data(), 1, kDim), {.k = 4, .temperature = -1.0f}); }, ErrorCode::kInvalidArgument, "temperature");
   expect_unchanged();
 }
 
 TEST_F(BadInputTest, KOutOfRange) {
   const MatrixView q(keys_.data(), 1, kDim);
   for (int k : {-1, kMaxK + 1}) {
-    expect_error([&] { mem_->read(q, k); }, ErrorCode::kInvalidArgument, "k must be in 1..4096");
-    expect_error([&] { mem_->search(q, k); }, ErrorCode::kInvalidArgument, "k must be");
+    expect_error([&] { mem_->read(q, {.k = k}); }, ErrorCode::kInvalidArgument, "k must be in 1..4096");
+    expect_error([&] { mem_->search(q, {.k = k}); }, ErrorCode::kInvalidArgument, "k must be");
     expect_error([&] { mem_->retrieve(q, k); }, ErrorCode::kInvalidArgument, "k must be");
     expect_error([&] { mem_->write(q, q, k); }, ErrorCode::kInvalidArgument, "k must be");
   }
-  EXPECT_EQ(mem_->read(q, 0).k, 32u) << "k = 0 means the memory's default_k";
-  auto r = mem_->read(q, 100);  // more than the 50 slots: padded
+  EXPECT_EQ(mem_->read(q, {.k = 0}).k, 32u) << "k = 0 means the memory's default_k";
+  auto r = mem_->read(q, {.k = 100});  // more than the 50 slots: padded
   EXPECT_EQ(r.ids[50], kNoSlot);
   EXPECT_EQ(r.weights[50], 0.0f);
   expect_unchanged();
@@ -197,7 +197,7 @@ TEST(BadFolderTest, CorruptOrTruncatedIndexCheckpointIsRebuiltFromTheStore) {
     auto st = mem->stats();
     EXPECT_EQ(st.slots, 298u);
     EXPECT_EQ(st.indexed, 298u);
-    auto s = mem->search(MatrixView(keys.data() + 2 * kDim, 1, kDim), 1);
+    auto s = mem->search(MatrixView(keys.data() + 2 * kDim, 1, kDim), {.k = 1});
     EXPECT_EQ(s.ids[0], ids[2]);
   }
 }

@@ -43,7 +43,7 @@ Observed observe(Memory& m, const std::vector<float>& queries) {
   Observed o;
   o.slots = all_slots(m);
   o.live = m.stats().slots;
-  o.nearest = m.search(MatrixView(queries, 8), 5).ids;
+  o.nearest = m.search(MatrixView(queries, 8), {.k = 5}).ids;
   return o;
 }
 

@@ -31,13 +31,13 @@ void hammer(const std::string& factory) {
       auto q = clustered_matrix(8, 16, 10, 100 + t);
       while (!stop) {
         try {
-          auto r = mem->read(MatrixView(q, 16), 8);
+          auto r = mem->read(MatrixView(q, 16), {.k = 8});
           for (int i = 0; i < 8; ++i) {
             float total = 0;
             for (int j = 0; j < 8; ++j) total += r.weights[i * 8 + j];
             if (std::abs(total - 1.0f) > 1e-4f) ++failures;
           }
-          mem->search(MatrixView(q, 16), 4, /*with_payloads=*/true);
+          mem->search(MatrixView(q, 16), {.k = 4, .with_payloads = true});
           ++reads;
         } catch (const std::exception&) {
           ++failures;

@@ -101,7 +101,7 @@ void verify(const std::string& dir, const Acks& acks) {
   if (!slots.empty()) {
     std::vector<float> keys;
     for (const auto& s : slots) keys.insert(keys.end(), s.key.begin(), s.key.end());
-    auto found = mem->search(MatrixView(keys, 8), 1);
+    auto found = mem->search(MatrixView(keys, 8), {.k = 1});
     for (std::size_t i = 0; i < slots.size(); ++i) ASSERT_EQ(found.ids[i], slots[i].id);
   }
 

@@ -30,7 +30,7 @@ TEST_P(ReopenTest, ReopenNeedsNoConfigurationAndLoadsTheCheckpoint) {
     auto mem = db->create_memory("facts", cfg);
     ids = mem->insert(MatrixView(keys, 8), MatrixView(values, 4), std::vector<std::string>(200, "payload"));
     mem->erase({ids[3]});
-    before = mem->search(MatrixView(keys.data(), 10, 8), 0, true);
+    before = mem->search(MatrixView(keys.data(), 10, 8), {.with_payloads = true});
   }
   auto db = Database::open(dir.path());
   EXPECT_EQ(db->list_memories(), std::vector<std::string>{"facts"});
@@ -48,7 +48,7 @@ TEST_P(ReopenTest, ReopenNeedsNoConfigurationAndLoadsTheCheckpoint) {
   EXPECT_EQ(st.indexed, 199u);
   EXPECT_EQ(st.tombstones, 1u) << "the HNSW tombstone was checkpointed, not rebuilt away";
   EXPECT_EQ(st.checkpoint_op_seq, st.op_seq);
-  auto after = mem->search(MatrixView(keys.data(), 10, 8), 0, true);
+  auto after = mem->search(MatrixView(keys.data(), 10, 8), {.with_payloads = true});
   EXPECT_EQ(after.ids, before.ids);
   EXPECT_EQ(after.payloads, before.payloads);
   EXPECT_EQ(mem->get_one(ids[5]).value, std::vector<float>(values.begin() + 20, values.begin() + 24));
@@ -96,7 +96,7 @@ TEST(DurabilityTest, CloseRewritesTheCheckpointOnlyAfterChanges) {
   {
     auto db = Database::open(dir.path());
     auto mem = db->memory("m");
-    mem->read(MatrixView(k.data(), 1, 4), 3);
+    mem->read(MatrixView(k.data(), 1, 4), {.k = 3});
     EXPECT_EQ(mem->stats().checkpoint_op_seq, mem->stats().op_seq);
   }
   EXPECT_EQ(checkpoint_inode(), written) << "a close after reads only rewrote the checkpoint";

@@ -81,7 +81,7 @@ TEST_P(ExactnessTest, ReadWithKEqualNIsDenseSoftmaxAttention) {
   std::vector<std::size_t> all(kN);
   std::iota(all.begin(), all.end(), 0);
   for (float tau : {1.0f, 0.5f, 3.0f}) {
-    auto r = mem_->read(MatrixView(queries, kDk), kN, tau);
+    auto r = mem_->read(MatrixView(queries, kDk), {.k = kN, .temperature = tau});
     for (std::size_t qi = 0; qi < 5; ++qi) {
       Dense d = dense_read(GetParam(), &queries[qi * kDk], keys_, values_, all, tau);
       for (int c = 0; c < kDv; ++c) EXPECT_NEAR(r.reads[qi * kDv + c], d.read[c], 1e-5);
@@ -100,7 +100,7 @@ TEST_P(ExactnessTest, ReadWithKEqualNIsDenseSoftmaxAttention) {
 TEST_P(ExactnessTest, ReadWithSmallKIsSoftmaxOverBruteForceTopK) {
   const auto queries = random_matrix(7, kDk, 4);
   const int k = 10;
-  auto r = mem_->read(MatrixView(queries, kDk), k);
+  auto r = mem_->read(MatrixView(queries, kDk), {.k = k});
   for (std::size_t qi = 0; qi < 7; ++qi) {
     auto members = top_k(GetParam(), &queries[qi * kDk], keys_, k);
     Dense d = dense_read(GetParam(), &queries[qi * kDk], keys_, values_, members, 1.0);
@@ -112,7 +112,7 @@ TEST_P(ExactnessTest, ReadWithSmallKIsSoftmaxOverBruteForceTopK) {
 TEST_P(ExactnessTest, SearchAndRetrieveReturnBruteForceTopKWithScoresKeysAndValues) {
   const auto queries = random_matrix(3, kDk, 5);
   const int k = 12;
-  auto s = mem_->search(MatrixView(queries, kDk), k);
+  auto s = mem_->search(MatrixView(queries, kDk), {.k = k});
   auto r = mem_->retrieve(MatrixView(queries, kDk), k);
   for (std::size_t qi = 0; qi < 3; ++qi) {
     auto members = top_k(GetParam(), &queries[qi * kDk], keys_, k);

@@ -64,8 +64,8 @@ TEST_P(IndexTypesTest, IndexesEverySlotAndMeetsRecall) {
   EXPECT_TRUE(st.trained);
   EXPECT_EQ(st.slots, kN);
   EXPECT_EQ(st.indexed, kN);
-  auto got = mem_->search(MatrixView(queries_, kDim), 10);
-  auto want = exact_->search(MatrixView(queries_, kDim), 10);
+  auto got = mem_->search(MatrixView(queries_, kDim), {.k = 10});
+  auto want = exact_->search(MatrixView(queries_, kDim), {.k = 10});
   std::size_t hits = 0;
   for (std::size_t q = 0; q < 100; ++q) {
     std::set<SlotId> truth(want.ids.begin() + q * 10, want.ids.begin() + (q + 1) * 10);
@@ -76,7 +76,7 @@ TEST_P(IndexTypesTest, IndexesEverySlotAndMeetsRecall) {
 
 TEST_P(IndexTypesTest, EveryOperationWorks) {
   const MatrixView q(queries_.data(), 4, kDim);
-  auto r = mem_->read(q, 8);
+  auto r = mem_->read(q, {.k = 8});
   for (int i = 0; i < 4; ++i) {
     float total = 0;
     for (int j = 0; j < 8; ++j) total += r.weights[i * 8 + j];
@@ -88,7 +88,7 @@ TEST_P(IndexTypesTest, EveryOperationWorks) {
     EXPECT_EQ(rt.payloads[e], "p" + std::to_string(rt.ids[e]));
     EXPECT_EQ(rt.keys[e * kDim], keys_[rt.ids[e] * kDim]);  // keys come back exactly, even with PQ
   }
-  auto s = mem_->search(q, 8, true);
+  auto s = mem_->search(q, {.k = 8, .with_payloads = true});
   EXPECT_EQ(s.payloads[0], "p" + std::to_string(s.ids[0]));
 
   std::vector<float> w(4 * kDim, 0.5f);
@@ -99,7 +99,7 @@ TEST_P(IndexTypesTest, EveryOperationWorks) {
   // update: a new key moves the slot in the index; a new payload replaces the old one.
   std::vector<float> far(kDim, 5.0f);
   mem_->update({SlotPatch{ids_[7], far, std::nullopt, std::string("moved")}});
-  auto found = mem_->search(MatrixView(far, kDim), 1, true);
+  auto found = mem_->search(MatrixView(far, kDim), {.k = 1, .with_payloads = true});
   EXPECT_EQ(found.ids[0], ids_[7]);
   EXPECT_EQ(found.payloads[0], "moved");
   EXPECT_EQ(mem_->stats().indexed, kN);
@@ -112,15 +112,15 @@ TEST_P(IndexTypesTest, ErasedSlotsNeverComeBackEvenAfterCompactionAndReopen) {
   std::size_t live = kN - 300;
   auto check = [&](const char* when) {
     // Query with the erased keys themselves: the most likely way for them to resurface.
-    auto s = mem_->search(MatrixView(keys_.data(), 300, kDim), 20);
+    auto s = mem_->search(MatrixView(keys_.data(), 300, kDim), {.k = 20});
     for (SlotId id : s.ids) ASSERT_TRUE(id == kNoSlot || !gone.count(id)) << when << ": slot " << id;
-    auto r = mem_->read(MatrixView(keys_.data(), 300, kDim), 20);
+    auto r = mem_->read(MatrixView(keys_.data(), 300, kDim), {.k = 20});
     for (SlotId id : r.ids) ASSERT_TRUE(id == kNoSlot || !gone.count(id)) << when;
     EXPECT_EQ(mem_->stats().indexed, live) << when;
   };
   // The slots that remain still answer to their own ids: removal must not shift ids around.
   auto self_check = [&](const char* when) {
-    auto s = mem_->search(MatrixView(keys_.data() + 300 * kDim, 200, kDim), 10);
+    auto s = mem_->search(MatrixView(keys_.data() + 300 * kDim, 200, kDim), {.k = 10});
     std::size_t found_self = 0;
     for (std::size_t q = 0; q < 200; ++q) {
       for (int j = 0; j < 10; ++j) found_self += s.ids[q * 10 + j] == ids_[300 + q];
@@ -197,7 +197,7 @@ TEST(TrainedIndexTest, SearchBeforeTrainingIsAClearErrorAndInsertsWaitInTheStore
   mem->insert(MatrixView(keys, kDim), MatrixView(keys, kDim));
   EXPECT_FALSE(mem->stats().trained);
   try {
-    mem->search(MatrixView(keys.data(), 1, kDim), 5);
+    mem->search(MatrixView(keys.data(), 1, kDim), {.k = 5});
     FAIL() << "search on an untrained index must throw";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kFailedPrecondition);
@@ -206,7 +206,7 @@ TEST(TrainedIndexTest, SearchBeforeTrainingIsAClearErrorAndInsertsWaitInTheStore
   mem->train();  // 100 points >= 16 centroids: an explicit train is allowed
   EXPECT_TRUE(mem->stats().trained);
   EXPECT_EQ(mem->stats().indexed, 100u);
-  EXPECT_EQ(mem->search(MatrixView(keys.data(), 1, kDim), 1).ids[0], 0u);
+  EXPECT_EQ(mem->search(MatrixView(keys.data(), 1, kDim), {.k = 1}).ids[0], 0u);
 }
 
 TEST(TrainedIndexTest, TrainsItselfOnceEnoughSlotsExist) {
@@ -251,9 +251,9 @@ TEST_P(EmptyMemoryTest, EveryReadOfAnEmptyMemoryReturnsNoSlots) {
     mem->erase(ids);
   }
   for (int round = 0; round < 2; ++round) {  // empty from the start, then emptied by erase
-    auto r = mem->read(MatrixView(q, kDim), 32);
+    auto r = mem->read(MatrixView(q, kDim), {.k = 32});
     auto rt = mem->retrieve(MatrixView(q, kDim), 32);
-    auto s = mem->search(MatrixView(q, kDim), 32);
+    auto s = mem->search(MatrixView(q, kDim), {.k = 32});
     for (SlotId id : r.ids) ASSERT_EQ(id, kNoSlot);
     for (SlotId id : rt.ids) ASSERT_EQ(id, kNoSlot);
     for (SlotId id : s.ids) ASSERT_EQ(id, kNoSlot);
@@ -292,7 +292,7 @@ double recall_with_ef_construction(const char* factory, int ef_construction, con
   const int k = 10;
   std::vector<float> scores(nq * k);
   std::vector<std::uint64_t> got(nq * k);
-  index->search(nq, queries.data(), k, scores.data(), got.data());
+  index->search(nq, queries.data(), k, scores.data(), got.data(), {});
   std::size_t hits = 0;
   for (std::size_t q = 0; q < nq; ++q) {
     std::vector<std::pair<float, std::uint64_t>> d(n);

@@ -122,7 +122,7 @@ TEST(IndexValidationTest, CreateRefusesCrashingIndexesAndRecordsNothing) {
   // FAISS has run OpenMP work in this process before the trial forks (as in a busy server).
   auto flat = db->create_memory("flat", make_config(8, 4));
   insert_random(*flat, 64, 1);
-  flat->search(MatrixView(random_matrix(64, 8, 1), 8), 4);
+  flat->search(MatrixView(random_matrix(64, 8, 1), 8), {.k = 4});
   for (const char* bad : {"HNSW0", "HNSW0_Flat", "HNSW1", "NSG32,Flat", "IVF0,Flat"}) {
     EXPECT_EQ(code_of([&] { db->create_memory("bad", make_config(8, 4, bad)); }), ErrorCode::kInvalidArgument) << bad;
     EXPECT_FALSE(db->has_memory("bad")) << bad;
@@ -133,7 +133,7 @@ TEST(IndexValidationTest, CreateRefusesCrashingIndexesAndRecordsNothing) {
   auto ivf = db->create_memory("ivf", make_config(8, 4, "PCA4,IVF4,Flat"));
   insert_random(*ivf, 1000, 3);
   EXPECT_TRUE(ivf->stats().trained);
-  EXPECT_EQ(ivf->search(MatrixView(random_matrix(1, 8, 3), 8), 1).ids.size(), 1u);
+  EXPECT_EQ(ivf->search(MatrixView(random_matrix(1, 8, 3), 8), {.k = 1}).ids.size(), 1u);
 }
 
 // A catalog entry an older version accepted ("HNSW0") must not crash the process that opens it:

@@ -125,9 +125,9 @@ TEST(VectorIndexTest, HnswTombstonesSurviveSerialization) {
   EXPECT_EQ(copy->size(), 48u);
   float score;
   std::uint64_t id;
-  copy->search(1, x.data(), 1, &score, &id);
+  copy->search(1, x.data(), 1, &score, &id, {});
   EXPECT_NE(id, 1000u) << "a tombstoned id came back";
-  copy->search(1, x.data() + 8, 1, &score, &id);
+  copy->search(1, x.data() + 8, 1, &score, &id, {});
   EXPECT_EQ(id, 1002u);
   EXPECT_NEAR(score, 0.0f, 1e-6) << "L2 scores are negated distances";
   const std::uint8_t junk[] = {1, 2, 3};

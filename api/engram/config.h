@@ -19,6 +19,9 @@ Metric parse_metric(const std::string& name);
 
 // The largest k any operation accepts.
 constexpr int kMaxK = 4096;
+// The largest per-call efSearch and nprobe (SearchOptions) a search accepts.
+constexpr int kMaxEf = 65536;
+constexpr int kMaxNprobe = 65536;
 
 // A memory's configuration. It is stored with the memory at creation; reopening needs none of it.
 struct MemoryConfig {

@@ -4,7 +4,7 @@
 //   engram::MemoryConfig cfg;  cfg.key_dim = 128;  cfg.value_dim = 128;  cfg.index = "HNSW32";
 //   auto mem = db->create_memory("facts", cfg);
 //   auto ids = mem->insert(engram::MatrixView(keys, 128), engram::MatrixView(values, 128));
-//   auto r = mem->read(engram::MatrixView(queries, 128), /*k=*/32);
+//   auto r = mem->read(engram::MatrixView(queries, 128), {.k = 32});
 //
 // One process at a time may open a folder (a second open throws kBusy). All methods are
 // thread-safe.

@@ -30,11 +30,11 @@ class Memory final : public MemoryInterface {
   std::vector<SlotId> insert(MatrixView keys, MatrixView values,
                              const std::vector<std::string>& payloads = {},
                              const WriteOptions& options = {}) override;
-  ReadResult read(MatrixView queries, int k = 0, float temperature = 0) override;
+  ReadResult read(MatrixView queries, const SearchOptions& options = {}) override;
   RetrieveResult retrieve(MatrixView queries, int k = 0, bool with_payloads = false) override;
   WriteResult write(MatrixView queries, MatrixView values, int k = 0,
                     const WriteOptions& options = {}) override;
-  SearchResult search(MatrixView queries, int k = 0, bool with_payloads = false) override;
+  SearchResult search(MatrixView queries, const SearchOptions& options = {}) override;
   std::vector<Slot> get(const std::vector<SlotId>& ids) override;
   void update(const std::vector<SlotPatch>& patches, const WriteOptions& options = {}) override;
   void erase(const std::vector<SlotId>& ids, const WriteOptions& options = {}) override;

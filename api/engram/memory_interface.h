@@ -7,6 +7,8 @@
 // `values` have config().value_dim columns. A batch is validated whole before anything happens:
 // a wrong dimension, a NaN or Inf, a k outside 1..kMaxK, an unknown id all throw engram::Error
 // (kInvalidArgument / kNotFound) and change nothing. k = 0 means the memory's default_k.
+// search() and read() take their per-call settings in a SearchOptions (engram/types.h), e.g.
+// mem->search(q, {.k = 10, .ef = 128}); its zero fields mean the memory's defaults.
 //
 // Thread-safety: every method may be called from many threads at once.
 #pragma once
@@ -32,8 +34,8 @@ class MemoryInterface {
                                      const WriteOptions& options = {}) = 0;
 
   // Softmax attention over the top-k slots: α_i = softmax(s_i/τ), r = Σ α_i v_i.
-  // temperature = 0 uses the memory's configured τ.
-  virtual ReadResult read(MatrixView queries, int k = 0, float temperature = 0) = 0;
+  // Uses options.k, .temperature (0: the memory's τ), .ef and .nprobe; ignores .with_payloads.
+  virtual ReadResult read(MatrixView queries, const SearchOptions& options = {}) = 0;
 
   // The ids, scores, keys and values (and payloads if asked) of the top-k slots.
   virtual RetrieveResult retrieve(MatrixView queries, int k = 0, bool with_payloads = false) = 0;
@@ -44,8 +46,9 @@ class MemoryInterface {
   virtual WriteResult write(MatrixView queries, MatrixView values, int k = 0,
                             const WriteOptions& options = {}) = 0;
 
-  // The ids and scores of the top-k slots (and payloads if asked).
-  virtual SearchResult search(MatrixView queries, int k = 0, bool with_payloads = false) = 0;
+  // The ids and scores of the top-k slots (and payloads if options.with_payloads).
+  // Uses options.k, .ef, .nprobe and .with_payloads; ignores .temperature.
+  virtual SearchResult search(MatrixView queries, const SearchOptions& options = {}) = 0;
 
   // The slots with these ids, in the same order. Throws kNotFound naming the first unknown id.
   virtual std::vector<Slot> get(const std::vector<SlotId>& ids) = 0;

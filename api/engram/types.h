@@ -38,6 +38,21 @@ struct WriteOptions {
   std::optional<bool> sync;
 };
 
+// Per-call settings of search() and read(). Every field left 0 (false) means: the memory's
+// configured default. In C++20 (or with GCC/Clang's extension in C++17):
+//   mem->search(q, {.k = 10, .ef = 128});   mem->read(q, {.k = 32, .nprobe = 8});
+// ef and nprobe tune an approximate index for this call only, without changing the memory: a
+// larger value examines more candidates (higher recall, slower search). An index type that does
+// not have the knob ignores it (ef on a Flat or IVF-Flat memory, nprobe on an HNSW memory).
+struct SearchOptions {
+  int k = 0;                   // results per query; 0: the memory's default_k. REQUIRES: 0..kMaxK
+  float temperature = 0;       // read() only: τ of α = softmax(s/τ); 0: the memory's. REQUIRES: ≥ 0
+  int ef = 0;                  // HNSW graphs (HNSW<M>, HNSWlib<M>, an IVF's HNSW quantizer): efSearch,
+                               // the candidate list of a query (at least k is used). REQUIRES: 0..kMaxEf
+  int nprobe = 0;              // IVF indexes: inverted lists scanned per query. REQUIRES: 0..kMaxNprobe
+  bool with_payloads = false;  // search() only: also return each result's payload
+};
+
 // read(): one row per query; every per-query array holds k entries, padded with kNoSlot / 0.
 struct ReadResult {
   std::size_t k = 0;              // entries per query

@@ -17,8 +17,8 @@ std::vector<SlotId> Memory::insert(MatrixView keys, MatrixView values,
   return core_->insert(keys, values, payloads, options);
 }
 
-ReadResult Memory::read(MatrixView queries, int k, float temperature) {
-  return core_->read(queries, k, temperature);
+ReadResult Memory::read(MatrixView queries, const SearchOptions& options) {
+  return core_->read(queries, options);
 }
 
 RetrieveResult Memory::retrieve(MatrixView queries, int k, bool with_payloads) {
@@ -30,8 +30,8 @@ WriteResult Memory::write(MatrixView queries, MatrixView values, int k,
   return core_->write(queries, values, k, options);
 }
 
-SearchResult Memory::search(MatrixView queries, int k, bool with_payloads) {
-  return core_->search(queries, k, with_payloads);
+SearchResult Memory::search(MatrixView queries, const SearchOptions& options) {
+  return core_->search(queries, options);
 }
 
 std::vector<Slot> Memory::get(const std::vector<SlotId>& ids) { return core_->get(ids); }

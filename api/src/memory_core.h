@@ -54,8 +54,8 @@ class MemoryCore {
   storage::MemoryId id() const { return entry_.id; }
 
   // --- read path (memory_read.cc) ---
-  ReadResult read(const MatrixView& queries, int k, float temperature) const;
-  SearchResult search(const MatrixView& queries, int k, bool with_payloads) const;
+  ReadResult read(const MatrixView& queries, const SearchOptions& options) const;
+  SearchResult search(const MatrixView& queries, const SearchOptions& options) const;
   RetrieveResult retrieve(const MatrixView& queries, int k, bool with_payloads) const;
   std::vector<Slot> get(const std::vector<SlotId>& ids) const;
   MemoryStats stats() const;
@@ -110,9 +110,10 @@ class MemoryCore {
   // Throws kFailedPrecondition while the index waits for training data.
   void check_searchable() const;
 
-  // Top-k of each query: n × k scores and ids. REQUIRES: index_mu_ held (shared).
+  // Top-k of each query: n × k scores and ids, the index tuned by `tuning` for this call.
+  // REQUIRES: index_mu_ held (shared).
   void search_locked(const MatrixView& queries, int k, std::vector<float>* scores,
-                     std::vector<SlotId>* ids) const;
+                     std::vector<SlotId>* ids, const index::SearchTuning& tuning = {}) const;
   // Values of `ids` into out (ids.size() × value_dim); found[i] false for absent ids.
   // REQUIRES: index_mu_ held (shared).
   void fetch_values_locked(const std::vector<SlotId>& ids, float* out,

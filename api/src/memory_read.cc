@@ -11,11 +11,11 @@
 namespace engram::detail {
 
 void MemoryCore::search_locked(const MatrixView& q, int k, std::vector<float>* scores,
-                               std::vector<SlotId>* ids) const {
+                               std::vector<SlotId>* ids, const index::SearchTuning& tuning) const {
   check_searchable();
   scores->resize(q.rows * static_cast<std::size_t>(k));
   ids->resize(q.rows * static_cast<std::size_t>(k));
-  index_->search(q.rows, q.data, k, scores->data(), ids->data());
+  index_->search(q.rows, q.data, k, scores->data(), ids->data(), tuning);
 }
 
 void MemoryCore::fetch_values_locked(const std::vector<SlotId>& ids, float* out,
@@ -49,9 +49,11 @@ void MemoryCore::fetch_values_locked(const std::vector<SlotId>& ids, float* out,
   }
 }
 
-ReadResult MemoryCore::read(const MatrixView& q, int k_in, float temperature) const {
+ReadResult MemoryCore::read(const MatrixView& q, const SearchOptions& options) const {
   check_matrix(q, config_.key_dim, "queries");
-  const int k = resolve_k(k_in, config_);
+  const int k = resolve_k(options.k, config_);
+  const index::SearchTuning tuning = resolve_tuning(options);
+  float temperature = options.temperature;
   if (temperature == 0) temperature = config_.temperature;
   if (!(temperature > 0) || !std::isfinite(temperature)) {
     throw Error(ErrorCode::kInvalidArgument, "temperature must be a finite number > 0");
@@ -70,7 +72,7 @@ ReadResult MemoryCore::read(const MatrixView& q, int k_in, float temperature) co
   {
     std::shared_lock<RwLock> lock(index_mu_);
     check_open();
-    search_locked(q, k, &scores, &r.ids);
+    search_locked(q, k, &scores, &r.ids, tuning);
     fetch_values_locked(r.ids, values.data(), &found);
   }
   for (std::size_t i = 0; i < n; ++i) {
@@ -103,16 +105,17 @@ ReadResult MemoryCore::read(const MatrixView& q, int k_in, float temperature) co
   return r;
 }
 
-SearchResult MemoryCore::search(const MatrixView& q, int k_in, bool with_payloads) const {
+SearchResult MemoryCore::search(const MatrixView& q, const SearchOptions& options) const {
   check_matrix(q, config_.key_dim, "queries");
-  const int k = resolve_k(k_in, config_);
+  const int k = resolve_k(options.k, config_);
+  const index::SearchTuning tuning = resolve_tuning(options);
   SearchResult r;
   r.k = static_cast<std::size_t>(k);
   {
     std::shared_lock<RwLock> lock(index_mu_);
     check_open();
-    search_locked(q, k, &r.scores, &r.ids);
-    if (with_payloads) r.payloads = store_->multi_get_payloads(entry_.id, r.ids);
+    search_locked(q, k, &r.scores, &r.ids, tuning);
+    if (options.with_payloads) r.payloads = store_->multi_get_payloads(entry_.id, r.ids);
   }
   return r;
 }

@@ -37,4 +37,16 @@ int resolve_k(int k, const MemoryConfig& config) {
   return k;
 }
 
+index::SearchTuning resolve_tuning(const SearchOptions& options) {
+  auto check = [](int v, int max, const char* name) {
+    if (v < 0 || v > max) {
+      throw Error(ErrorCode::kInvalidArgument, std::string(name) + " must be in 1.." + std::to_string(max) +
+                                                   " (or 0 for the memory's setting), got " + std::to_string(v));
+    }
+  };
+  check(options.ef, kMaxEf, "ef");
+  check(options.nprobe, kMaxNprobe, "nprobe");
+  return index::SearchTuning{options.ef, options.nprobe};
+}
+
 }  // namespace engram::detail

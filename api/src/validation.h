@@ -6,6 +6,7 @@
 
 #include "engram/config.h"
 #include "engram/types.h"
+#include "index/vector_index.h"
 
 namespace engram::detail {
 
@@ -31,5 +32,9 @@ void check_finite(const float* data, std::size_t n, const char* what);
 
 // k = 0 means the memory's default; otherwise 1..kMaxK, else kInvalidArgument.
 int resolve_k(int k, const MemoryConfig& config);
+
+// The index overrides of a search or read: ef in 0..kMaxEf and nprobe in 0..kMaxNprobe (0: the
+// memory's setting), else kInvalidArgument.
+index::SearchTuning resolve_tuning(const SearchOptions& options);
 
 }  // namespace engram::detail

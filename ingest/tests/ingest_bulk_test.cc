@@ -82,7 +82,7 @@ TEST(BulkLoad, LargeChunksLoadExactlyAndHandTheirBuffersBack) {
     EXPECT_EQ(m->stats().indexed, 2 * kRows);
     expect_slots(*m, 0, k0, v0);
     expect_slots(*m, kRows, k1, v1);
-    const auto r = m->search(MatrixView(k1.data() + 17 * kDim, 1, kDim), 1);
+    const auto r = m->search(MatrixView(k1.data() + 17 * kDim, 1, kDim), {.k = 1});
     EXPECT_EQ(r.ids[0], kRows + 17);
   }
   auto db = Database::open(s / "db");  // durable, and the index comes back whole
@@ -138,7 +138,7 @@ TEST(BulkLoad, FailedIngestionLeavesTheIndexAndTheStoreAsTheyWere) {
     EXPECT_EQ(st.next_id, 10u);
     EXPECT_EQ(loader.committed_rows(), 0u);
     // No search finds a slot of the failed chunk, not even with its own key.
-    const auto r = m->search(MatrixView(keys.data() + 123 * kDim, 1, kDim), 10);
+    const auto r = m->search(MatrixView(keys.data() + 123 * kDim, 1, kDim), {.k = 10});
     for (SlotId id : r.ids) EXPECT_LT(id, 10u);
     // The next chunk loads as if nothing had happened.
     const auto c = loader.commit(loader.prepare(keys, values), "again");
@@ -146,7 +146,7 @@ TEST(BulkLoad, FailedIngestionLeavesTheIndexAndTheStoreAsTheyWere) {
     loader.finish();
     EXPECT_EQ(m->stats().slots, 10u + kRows);
     expect_slots(*m, 10, keys, values);
-    const auto r2 = m->search(MatrixView(keys.data() + 123 * kDim, 1, kDim), 1);
+    const auto r2 = m->search(MatrixView(keys.data() + 123 * kDim, 1, kDim), {.k = 1});
     EXPECT_EQ(r2.ids[0], 10u + 123);
   }
 }

@@ -5,6 +5,8 @@
 
 #include <cstring>
 #include <limits>
+#include <map>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "engram/engram.h"
@@ -46,6 +48,102 @@ TEST(IngestCli, UsageErrorsExitTwoAndHelpExitsZero) {
   EXPECT_EQ(run_engram({"ingest", "--data", "d", "--memory", "m", "x.fvecs", "--index", "HNSW32"}).exit_code, 2);
   EXPECT_EQ(run_engram({"export", "--data", "d", "--memory", "m", "--out", "x.txt"}).exit_code, 2);
   EXPECT_EQ(run_engram({"search", "--data", "d", "--memory", "m", "--queries", "q", "--k", "0", "--out", "o"}).exit_code, 2);
+}
+
+// Standard-normal rows: data on which a narrow graph or IVF search misses neighbours.
+std::vector<float> normal_rows(std::size_t n, std::size_t dim, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist;
+  std::vector<float> out(n * dim);
+  for (float& x : out) x = dist(rng);
+  return out;
+}
+
+// The ids of an .ivecs file (each record: k, then k ids).
+std::vector<std::int32_t> read_ivecs(const std::string& path) {
+  const std::string bytes = testing::read_bytes(path);
+  std::vector<std::int32_t> out;
+  for (std::size_t at = 0; at + 4 <= bytes.size();) {
+    std::int32_t k;
+    std::memcpy(&k, bytes.data() + at, 4);
+    at += 4;
+    for (std::int32_t j = 0; j < k; ++j, at += 4) {
+      std::int32_t id;
+      std::memcpy(&id, bytes.data() + at, 4);
+      out.push_back(id);
+    }
+  }
+  return out;
+}
+
+// `engram search --ef/--nprobe` and `engram read --ef/--nprobe` search as the C++ call with the
+// same SearchOptions does, and leave the memory's own setting as it was.
+TEST(IngestCli, SearchAndReadTakeEfAndNprobe) {
+  Scratch s;
+  const std::string db = s / "db";
+  const std::size_t dim = 32, n = 3000, nq = 100;
+  const auto keys = normal_rows(n, dim, 1), queries = normal_rows(nq, dim, 2);
+  testing::write_fvecs(s / "q.fvecs", queries, dim);
+  struct Knob {
+    const char* memory;
+    const char* index;
+    const char* search_params;
+    const char* flag;
+  };
+  const Knob knobs[] = {{"hnsw", "HNSW32", "efSearch=16", "--ef"}, {"ivf", "IVF32,Flat", "nprobe=2", "--nprobe"}};
+  std::map<std::string, std::vector<std::int32_t>> expected_ids;  // memory + setting -> ids
+  std::map<std::string, std::vector<float>> expected_reads;
+  {
+    auto d = Database::open(db);
+    for (const Knob& kn : knobs) {
+      MemoryConfig c;
+      c.key_dim = static_cast<int>(dim);
+      c.value_dim = 4;
+      c.metric = Metric::kL2;
+      c.index = kn.index;
+      c.search_params = kn.search_params;
+      if (std::string(kn.flag) == "--ef") c.ef_construction = 32;
+      auto m = d->create_memory(kn.memory, c);
+      m->insert(MatrixView(keys, dim), MatrixView(normal_rows(n, 4, 3), 4));
+      if (!m->stats().trained) m->train();
+      for (int setting : {1, 32}) {
+        SearchOptions o{.k = 10};
+        (std::string(kn.flag) == "--ef" ? o.ef : o.nprobe) = setting;
+        const std::string key = std::string(kn.memory) + std::to_string(setting);
+        for (SlotId id : m->search(MatrixView(queries, dim), o).ids) expected_ids[key].push_back(static_cast<std::int32_t>(id));
+        expected_reads[key] = m->read(MatrixView(queries, dim), o).reads;
+      }
+      const std::string own = std::string(kn.memory) + "own";
+      for (SlotId id : m->search(MatrixView(queries, dim), {.k = 10}).ids) expected_ids[own].push_back(static_cast<std::int32_t>(id));
+    }
+  }
+  for (const Knob& kn : knobs) {
+    SCOPED_TRACE(kn.memory);
+    ASSERT_NE(expected_ids[std::string(kn.memory) + "1"], expected_ids[std::string(kn.memory) + "32"]);
+    for (int setting : {1, 32}) {
+      const std::string key = std::string(kn.memory) + std::to_string(setting);
+      auto r = run_engram({"search", "--data", db, "--memory", kn.memory, "--queries", s / "q.fvecs", "--k", "10",
+                           kn.flag, std::to_string(setting), "--out", s / "ids.ivecs"});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(read_ivecs(s / "ids.ivecs"), expected_ids[key]) << kn.flag << " " << setting;
+      r = run_engram({"read", "--data", db, "--memory", kn.memory, "--queries", s / "q.fvecs", "--k", "10",
+                      kn.flag, std::to_string(setting), "--out", s / "r.fvecs"});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(read_fvecs(s / "r.fvecs"), expected_reads[key]) << kn.flag << " " << setting;
+    }
+    auto r = run_engram({"search", "--data", db, "--memory", kn.memory, "--queries", s / "q.fvecs", "--k", "10",
+                         "--out", s / "ids.ivecs"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_ivecs(s / "ids.ivecs"), expected_ids[std::string(kn.memory) + "own"]);
+    for (const char* bad : {"-1", "65537", "many"}) {
+      EXPECT_EQ(run_engram({"search", "--data", db, "--memory", kn.memory, "--queries", s / "q.fvecs", kn.flag, bad,
+                            "--out", s / "x.ivecs"}).exit_code, 2) << bad;
+      EXPECT_EQ(run_engram({"read", "--data", db, "--memory", kn.memory, "--queries", s / "q.fvecs", kn.flag, bad,
+                            "--out", s / "x.fvecs"}).exit_code, 2) << bad;
+    }
+  }
+  EXPECT_NE(run_engram({"search", "--help"}).out.find("--nprobe"), std::string::npos);
+  EXPECT_NE(run_engram({"read", "--help"}).out.find("--ef"), std::string::npos);
 }
 
 TEST(IngestCli, IngestSearchReadInfoExportCompactSnapshot) {

@@ -57,7 +57,7 @@ TEST(IngestPipeline, LoadsEveryRecordExactlyAndSearchable) {
   EXPECT_EQ(m->stats().indexed, 2500u);
   expect_prefix_of_files(*m, keys, values, 8, 3);
   // Searchable, and consistent after a reopen (index checkpoint + op log).
-  auto sr = m->search(MatrixView(keys.data() + 100 * 8, 1, 8), 1);
+  auto sr = m->search(MatrixView(keys.data() + 100 * 8, 1, 8), {.k = 1});
   EXPECT_LT(sr.ids[0], 2500u);
   m.reset();
   db.reset();
@@ -79,7 +79,7 @@ TEST(IngestPipeline, TrainedIndexTrainsOnASampleThenIndexesEveryChunk) {
   const auto st = m->stats();
   EXPECT_TRUE(st.trained);
   EXPECT_EQ(st.indexed, n);
-  EXPECT_EQ(m->search(MatrixView(keys.data(), 1, 8), 1).ids.size(), 1u);
+  EXPECT_EQ(m->search(MatrixView(keys.data(), 1, 8), {.k = 1}).ids.size(), 1u);
 }
 
 TEST(IngestPipeline, BadRecordLateInTheFileLeavesTheMemoryAsItWas) {
@@ -100,7 +100,7 @@ TEST(IngestPipeline, BadRecordLateInTheFileLeavesTheMemoryAsItWas) {
   }
   EXPECT_EQ(m->stats().slots, 1u);
   EXPECT_EQ(m->list_ids(), std::vector<SlotId>{before});
-  EXPECT_EQ(m->search(MatrixView(keys.data() + 4, 1, 4), 5).ids[0], before);  // no ghost in the index
+  EXPECT_EQ(m->search(MatrixView(keys.data() + 4, 1, 4), {.k = 5}).ids[0], before);  // no ghost in the index
   // No job is left pending: a fresh ingest of a good file proceeds.
   testing::write_fvecs(s / "k.fvecs", testing::rows(2000, 4), 4);
   auto good = RecordSource::open(s / "k.fvecs", s / "v.fvecs");

@@ -25,9 +25,9 @@ void bind_bench(py::module_& m) {
         const auto t0 = std::chrono::steady_clock::now();
         for (int i = 0; i < reps; ++i) {
           if (op == "read") {
-            ReadResult r = mem.read(q.view, k);
+            ReadResult r = mem.read(q.view, {k});
           } else if (op == "search") {
-            SearchResult r = mem.search(q.view, k);
+            SearchResult r = mem.search(q.view, {k});
           } else {
             throw std::invalid_argument("op: expected 'read' or 'search'");
           }

@@ -33,6 +33,15 @@ int checked_k(std::optional<int> k) {
   return k.value_or(0);
 }
 
+// ef / nprobe: None is the memory's own setting (the C++ API's 0). The library checks the range.
+int checked_knob(std::optional<int> v, const char* name, int max) {
+  if (v && *v == 0) {
+    throw py::value_error(std::string(name) + ": expected 1.." + std::to_string(max) +
+                          " or None (the memory's setting), received 0");
+  }
+  return v.value_or(0);
+}
+
 py::ssize_t ssize(std::size_t n) { return static_cast<py::ssize_t>(n); }
 
 // The queries of a read, retrieve, search or write: (n, key_dim) float32 rows.
@@ -40,9 +49,13 @@ Matrix query_rows(const MemoryInterface& mem, py::handle queries) {
   return as_matrix(queries, "queries", static_cast<std::size_t>(mem.config().key_dim));
 }
 
-py::tuple read(MemoryInterface& mem, py::handle queries, std::optional<int> k, std::optional<float> temperature) {
+py::tuple read(MemoryInterface& mem, py::handle queries, std::optional<int> k, std::optional<float> temperature,
+               std::optional<int> ef, std::optional<int> nprobe) {
   Matrix q = query_rows(mem, queries);
-  const int kk = checked_k(k);
+  SearchOptions o;
+  o.k = checked_k(k);
+  o.ef = checked_knob(ef, "ef", kMaxEf);
+  o.nprobe = checked_knob(nprobe, "nprobe", kMaxNprobe);
   if (temperature && !(*temperature > 0)) {
     throw py::value_error("temperature: expected > 0 or None (the memory's temperature), received " +
                           std::to_string(*temperature));
@@ -50,7 +63,8 @@ py::tuple read(MemoryInterface& mem, py::handle queries, std::optional<int> k, s
   ReadResult r;
   {
     py::gil_scoped_release nogil;
-    r = mem.read(q.view, kk, temperature.value_or(0.0f));
+    o.temperature = temperature.value_or(0.0f);
+    r = mem.read(q.view, o);
   }
   const auto n = ssize(q.view.rows);
   return py::make_tuple(float_array(std::move(r.reads), Shape{n, ssize(r.value_dim)}),
@@ -75,13 +89,18 @@ py::object retrieve(MemoryInterface& mem, py::handle queries, std::optional<int>
                    with_payloads ? py::object(payloads_to_list(r.payloads)) : py::object(py::none()));
 }
 
-py::tuple search(MemoryInterface& mem, py::handle queries, std::optional<int> k, bool with_payloads) {
+py::tuple search(MemoryInterface& mem, py::handle queries, std::optional<int> k, bool with_payloads,
+                 std::optional<int> ef, std::optional<int> nprobe) {
   Matrix q = query_rows(mem, queries);
-  const int kk = checked_k(k);
+  SearchOptions o;
+  o.k = checked_k(k);
+  o.with_payloads = with_payloads;
+  o.ef = checked_knob(ef, "ef", kMaxEf);
+  o.nprobe = checked_knob(nprobe, "nprobe", kMaxNprobe);
   SearchResult r;
   {
     py::gil_scoped_release nogil;
-    r = mem.search(q.view, kk, with_payloads);
+    r = mem.search(q.view, o);
   }
   const auto n = ssize(q.view.rows);
   py::array_t<float> scores = float_array(std::move(r.scores), Shape{n, ssize(r.k)});
@@ -233,11 +252,13 @@ fewer than k slots exist. Every call releases the GIL while it runs.)doc")
 
 keys: (n, key_dim) float32; values: (n, value_dim) float32; payloads: None or n str/bytes.
 sync: None uses the memory's default; True waits for the change to reach stable storage.)doc")
-      .def("read", &read, "queries"_a, "k"_a = py::none(), "temperature"_a = py::none(),
+      .def("read", &read, "queries"_a, "k"_a = py::none(), "temperature"_a = py::none(), py::kw_only(),
+           "ef"_a = py::none(), "nprobe"_a = py::none(),
            R"doc(Softmax attention over the top-k slots of each query: a = softmax(s/t), r = sum a_i v_i.
 
 Returns (reads (n, value_dim) float32, ids (n, k) int64, weights (n, k) float32).
-k None uses the memory's default_k (32 unless configured); temperature None its temperature.)doc")
+k None uses the memory's default_k (32 unless configured); temperature None its temperature.
+ef (HNSW efSearch) and nprobe (IVF lists scanned) tune this call only; None: the memory's.)doc")
       .def("retrieve", &retrieve, "queries"_a, "k"_a = py::none(), "with_payloads"_a = false,
            R"doc(The top-k slots of each query, for attention computed by the caller.
 
@@ -247,9 +268,11 @@ payloads: list of n*k str or None). Keys and values are zero where the id is -1.
            R"doc(Gated update of each query's top-k slots: g = sigmoid(s + b), v <- g*w + (1-g)*v.
 
 values holds one w per query, shape (n, value_dim). Returns (ids (n, k), gates (n, k)).)doc")
-      .def("search", &search, "queries"_a, "k"_a = py::none(), "with_payloads"_a = false,
+      .def("search", &search, "queries"_a, "k"_a = py::none(), "with_payloads"_a = false, py::kw_only(),
+           "ef"_a = py::none(), "nprobe"_a = py::none(),
            R"doc(The ids and scores of each query's top-k slots, best first, in FAISS's order:
-(scores (n, k) float32, ids (n, k) int64[, payloads]). Scores are q.k for "ip", -|q-k|^2 for "l2".)doc")
+(scores (n, k) float32, ids (n, k) int64[, payloads]). Scores are q.k for "ip", -|q-k|^2 for "l2".
+ef (HNSW efSearch) and nprobe (IVF lists scanned) tune this call only; None: the memory's.)doc")
       .def("get", &get, "ids"_a,
            R"doc(The slots with these ids: (keys (n, key_dim), values (n, value_dim), payloads list of str).
 Raises NotFoundError naming the first unknown id.)doc")

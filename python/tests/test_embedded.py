@@ -93,6 +93,31 @@ def test_search_matches_exact_scores_and_pads_with_minus_one(db):
     assert len(payloads) == 6 and all(p.startswith("p") for p in payloads)
 
 
+def test_ef_and_nprobe_tune_one_call(db):
+    dk = 32
+    keys = rng(5).standard_normal((3000, dk)).astype(np.float32)
+    q = rng(6).standard_normal((100, dk)).astype(np.float32)
+    exact = db.create_memory("exact", key_dim=dk, value_dim=2, metric="l2")
+    exact.insert(keys, np.zeros((3000, 2), np.float32))
+    _, truth = exact.search(q, k=10)
+    for name, index, params, knob in [("h", "HNSW32", "efSearch=16", "ef"), ("i", "IVF32,Flat", "nprobe=2", "nprobe")]:
+        m = db.create_memory(name, key_dim=dk, value_dim=2, metric="l2", index=index, search_params=params)
+        m.insert(keys, np.zeros((3000, 2), np.float32))
+        _, before = m.search(q, k=10)
+        recall = {}
+        for v in (1, 256):
+            _, got = m.search(q, k=10, **{knob: v})
+            recall[v] = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, truth)])
+            _, read_ids, _ = m.read(q, k=10, **{knob: v})
+            np.testing.assert_array_equal(read_ids, got)
+        assert recall[256] > recall[1] + 0.1, (index, recall)
+        np.testing.assert_array_equal(m.search(q, k=10)[1], before)  # the memory's own is unchanged
+        with pytest.raises(ValueError):
+            m.search(q, k=10, **{knob: 0})
+        with pytest.raises(engram.InvalidArgumentError):
+            m.search(q, k=10, **{knob: 70000})
+
+
 def test_retrieve_and_write(db):
     m, keys, values, ids = make_memory(db, n=20, gate_bias=-1.0)
     q = keys[:2].copy()

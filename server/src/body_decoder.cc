@@ -162,6 +162,9 @@ void BodyDecoder::field_value(Level& object, json&& v) {
       bad(name + " must be an array of slot ids");
     case FieldKind::kObjects:
       bad(name + " must be an array of objects");
+    case FieldKind::kObject:
+      if (v.is_null()) return;
+      bad(name + " must be an object");
   }
 }
 
@@ -208,6 +211,18 @@ bool BodyDecoder::start_object(std::size_t) {
     return true;
   }
   Level& top = stack_.back();
+  if (top.kind == Kind::kObject && top.pending && top.pending->kind == FieldKind::kObject &&
+      !top.pending_b64) {
+    const Field& f = *top.pending;
+    top.pending = nullptr;
+    std::vector<Fields>& slot = top.fields->object_[f.name];  // empty: a key comes only once
+    slot.emplace_back();
+    Fields* nested = &slot.back();  // stays put: nothing more is added to this vector
+    Level& object = push(Kind::kObject, &f);
+    object.schema = f.element;
+    object.fields = nested;
+    return true;
+  }
   if (top.kind != Kind::kObjects) return atom(json::object());  // throws: no object belongs here
   count(top, &top.count);
   top.objects->emplace_back();
@@ -234,7 +249,11 @@ bool BodyDecoder::key(std::string& k) {
     }
     if (field) break;
   }
-  if (!field) bad("unknown field " + shown(k));
+  if (!field) {
+    if (top.field && top.field->kind == FieldKind::kObject)
+      bad("unknown field " + shown(k) + " in " + shown(top.field->name));
+    bad("unknown field " + shown(k));
+  }
   if (!top.seen.insert(k).second) bad(shown(k) + " is given twice");
   if (top.seen.count(b64 ? field->name : field->name + "_b64"))
     bad("give \"" + field->name + "\" or \"" + field->name + "_b64\", not both");
@@ -280,6 +299,8 @@ bool BodyDecoder::start_array(std::size_t) {
     case FieldKind::kObjects:
       push(Kind::kObjects, &f).objects = &fields.objects_[f.name];
       break;
+    case FieldKind::kObject:
+      bad(shown(f.name) + " must be an object");
     case FieldKind::kScalar:
       break;  // takes_scalar() handled it
   }
@@ -386,6 +407,12 @@ std::vector<Fields> Fields::take_objects(const std::string& name) {
   auto it = objects_.find(name);
   if (it == objects_.end()) throw_bad_request("missing \"" + name + "\"");
   return std::move(it->second);
+}
+
+std::optional<Fields> Fields::take_object(const std::string& name) {
+  auto it = object_.find(name);
+  if (it == object_.end() || it->second.empty()) return std::nullopt;
+  return std::move(it->second.front());
 }
 
 }  // namespace engram::server

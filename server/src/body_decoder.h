@@ -11,6 +11,7 @@
 //     at once with 413 batch_too_large. "<name>_b64" is decoded straight into the same buffer,
 //     its row count checked before anything is allocated;
 //   * an array of strings, ids or objects is counted against max_batch as it arrives;
+//   * a nested object ("params") is decoded with its own schema, into its own Fields;
 //   * a scalar field becomes a small json value, so the field readers in json_codec.h keep their
 //     type checks and messages (an array or object given for a scalar is skipped, not built, and
 //     kept as an empty one so that the type check still refuses it);
@@ -43,14 +44,14 @@ struct Matrix {
   MatrixView view() const { return MatrixView(data.data(), rows, cols); }
 };
 
-enum class FieldKind { kScalar, kMatrix, kFloats, kStrings, kIds, kObjects };
+enum class FieldKind { kScalar, kMatrix, kFloats, kStrings, kIds, kObjects, kObject };
 
 // One field a request object may hold, and how its value is decoded.
 struct Field {
   std::string name;
   FieldKind kind = FieldKind::kScalar;
   std::size_t dim = 0;                          // kMatrix: the row width "<name>_b64" is split by
-  const std::vector<Field>* element = nullptr;  // kObjects: the fields of each element
+  const std::vector<Field>* element = nullptr;  // kObjects, kObject: the fields of an object
 
   // A number, string, true, false or null.
   static Field scalar(const char* name) { return {name}; }
@@ -67,6 +68,11 @@ struct Field {
   // [objects], each decoded with `element` (which must outlive the decoding). Counted.
   static Field objects(const char* name, const std::vector<Field>* element) {
     return {name, FieldKind::kObjects, 0, element};
+  }
+  // One object, decoded with `element` (which must outlive the decoding); null is the same as
+  // absent.
+  static Field object(const char* name, const std::vector<Field>* element) {
+    return {name, FieldKind::kObject, 0, element};
   }
 };
 using Schema = std::vector<Field>;
@@ -86,6 +92,8 @@ class Fields {
   // 400 if missing.
   std::vector<SlotId> take_ids(const std::string& name);
   std::vector<Fields> take_objects(const std::string& name);
+  // Nothing if absent or null.
+  std::optional<Fields> take_object(const std::string& name);
 
  private:
   friend class BodyDecoder;
@@ -94,6 +102,7 @@ class Fields {
   std::map<std::string, std::vector<std::string>> strings_;
   std::map<std::string, std::vector<SlotId>> ids_;
   std::map<std::string, std::vector<Fields>> objects_;
+  std::map<std::string, std::vector<Fields>> object_;  // one each (a vector: Fields is incomplete here)
 };
 
 // Decodes `body`, which must be a JSON object of `schema`'s fields. Throws HttpError: 400 for

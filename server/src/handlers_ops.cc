@@ -20,6 +20,28 @@ std::size_t k_of(const json& body, const MemoryConfig& config) {
   const int k = get_int(body, "k", 0);
   return static_cast<std::size_t>(k >= 1 && k <= kMaxK ? k : k == 0 ? config.default_k : 1);
 }
+
+// "params" of a search or read: per-call index settings, {"ef": N, "nprobe": N}.
+const Schema kSearchParams = {Field::scalar("ef"), Field::scalar("nprobe")};
+
+// A "params" value that is not an integer is a 400 (as for k); an integer out of range is the
+// core's to refuse (422 invalid_argument, naming the field and its range), also as for k.
+int param_int(const json& params, const char* field) {
+  auto it = params.find(field);
+  if (it == params.end() || it->is_null()) return 0;
+  if (!it->is_number_integer()) throw_bad_request(std::string("\"") + field + "\" in \"params\" must be an integer");
+  return get_int(params, field, 0);
+}
+
+SearchOptions search_options(const json& body, Fields& fields) {
+  SearchOptions o;
+  o.k = get_int(body, "k", 0);
+  if (std::optional<Fields> params = fields.take_object("params")) {
+    o.ef = param_int(params->scalars, "ef");
+    o.nprobe = param_int(params->scalars, "nprobe");
+  }
+  return o;
+}
 }  // namespace
 
 void add_op_routes(Router& router, Service& service) {
@@ -27,13 +49,16 @@ void add_op_routes(Router& router, Service& service) {
     auto mem = service.memory(p.at("name"));
     const MemoryConfig config = mem->config();
     Fields fields = service.decode(req, {Field::matrix("queries", config.key_dim), Field::scalar("k"),
-                                         Field::scalar("temperature"), Field::scalar("encoding")});
+                                         Field::scalar("temperature"), Field::object("params", &kSearchParams),
+                                         Field::scalar("encoding")});
     const json& body = fields.scalars;
     Encoding enc = response_encoding(body, req);
     Matrix q = fields.take_matrix("queries");
     const std::size_t k = k_of(body, config);
     service.check_answer(q.rows * (config.value_dim + 2 * k), enc == Encoding::kBase64);
-    ReadResult r = mem->read(q.view(), get_int(body, "k", 0), get_float(body, "temperature", 0));
+    SearchOptions o = search_options(body, fields);
+    o.temperature = get_float(body, "temperature", 0);
+    ReadResult r = mem->read(q.view(), o);
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
     put_matrix(out, "reads", r.reads.data(), rows, r.value_dim, enc);
@@ -84,13 +109,16 @@ void add_op_routes(Router& router, Service& service) {
     auto mem = service.memory(p.at("name"));
     const MemoryConfig config = mem->config();
     Fields fields = service.decode(req, {Field::matrix("queries", config.key_dim), Field::scalar("k"),
-                                         Field::scalar("payloads"), Field::scalar("encoding")});
+                                         Field::scalar("payloads"), Field::object("params", &kSearchParams),
+                                         Field::scalar("encoding")});
     const json& body = fields.scalars;
     Encoding enc = response_encoding(body, req);
     Matrix q = fields.take_matrix("queries");
     bool with_payloads = get_bool(body, "payloads", false);
     service.check_answer(q.rows * k_of(body, config) * 2, enc == Encoding::kBase64);
-    SearchResult r = mem->search(q.view(), get_int(body, "k", 0), with_payloads);
+    SearchOptions o = search_options(body, fields);
+    o.with_payloads = with_payloads;
+    SearchResult r = mem->search(q.view(), o);
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
     put_matrix(out, "scores", r.scores.data(), rows, r.k, enc);

@@ -71,6 +71,14 @@ void put_sync(json& body, const WriteOptions& options) {
   if (options.sync) body["sync"] = *options.sync;
 }
 
+// "params": {"ef": .., "nprobe": ..} with the overrides the call sets (none: no "params").
+void put_search_params(json& body, const SearchOptions& options) {
+  json params = json::object();
+  if (options.ef != 0) params["ef"] = options.ef;
+  if (options.nprobe != 0) params["nprobe"] = options.nprobe;
+  if (!params.empty()) body["params"] = std::move(params);
+}
+
 MemoryConfig config_of(const json& j) { return server::decode_config(j.at("config")); }
 
 }  // namespace
@@ -99,10 +107,11 @@ std::vector<SlotId> RemoteMemory::insert(MatrixView keys, MatrixView values,
   return res.at("ids").get<std::vector<SlotId>>();
 }
 
-ReadResult RemoteMemory::read(MatrixView queries, int k, float temperature) {
+ReadResult RemoteMemory::read(MatrixView queries, const SearchOptions& options) {
   check_cols(queries, config_.key_dim, "queries");
-  json body = {{"queries_b64", b64(queries)}, {"k", k}, {"encoding", "base64"}};
-  if (temperature != 0) body["temperature"] = temperature;
+  json body = {{"queries_b64", b64(queries)}, {"k", options.k}, {"encoding", "base64"}};
+  if (options.temperature != 0) body["temperature"] = options.temperature;
+  put_search_params(body, options);
   json res = call(*client_, "POST", base_ + "/read", &body);
   ReadResult r;
   r.k = res.at("k").get<std::size_t>();
@@ -142,9 +151,11 @@ WriteResult RemoteMemory::write(MatrixView queries, MatrixView values, int k, co
   return r;
 }
 
-SearchResult RemoteMemory::search(MatrixView queries, int k, bool with_payloads) {
+SearchResult RemoteMemory::search(MatrixView queries, const SearchOptions& options) {
   check_cols(queries, config_.key_dim, "queries");
-  json body = {{"queries_b64", b64(queries)}, {"k", k}, {"payloads", with_payloads}, {"encoding", "base64"}};
+  json body = {{"queries_b64", b64(queries)}, {"k", options.k}, {"payloads", options.with_payloads},
+               {"encoding", "base64"}};
+  put_search_params(body, options);
   json res = call(*client_, "POST", base_ + "/search", &body);
   SearchResult r;
   r.k = res.at("k").get<std::size_t>();

@@ -396,6 +396,7 @@ std::vector<Case> json_cases() {
 std::vector<Case> type_cases() {
   const std::string c = "/v1/memories/newmem";
   const std::string q = R"("queries":[[1,0,0,0]])";
+  const std::string qh = R"("queries":[[1,0,0,0,0,0,0,0]])";  // for hnsw8
   const std::string nan4 = b64({kNaN, 0, 0, 0}), inf2 = b64({kInf, 0}), three = b64({1, 0, 0});
   return {
       // PUT /v1/memories/{name}: the config.
@@ -557,6 +558,36 @@ std::vector<Case> type_cases() {
       {"search_queries_wrong_dimension_hnsw", post(H + "/search", R"({"queries":[[1,0,0,0]]})"), 422, "invalid_argument"},
       {"search_unknown_field", post(F + "/search", "{" + q + R"(,"values":[[1,1]]})"), 400, "bad_request"},
       ok("search_empty_batch", post(F + "/search", R"({"queries":[]})")),
+
+      // "params" of search and read: {"ef": N, "nprobe": N}, integers. A wrong type or shape is
+      // 400; an integer out of range (negative, above 65536) is the core's 422, as for k; 0 or
+      // null means the memory's own setting; a knob the index does not have is ignored.
+      {"search_params_ef_string", post(H + "/search", "{" + qh + R"(,"params":{"ef":"64"}})"), 400, "bad_request"},
+      {"search_params_ef_float", post(H + "/search", "{" + qh + R"(,"params":{"ef":64.5}})"), 400, "bad_request"},
+      {"search_params_ef_bool", post(H + "/search", "{" + qh + R"(,"params":{"ef":true}})"), 400, "bad_request"},
+      {"search_params_ef_object", post(H + "/search", "{" + qh + R"(,"params":{"ef":{"value":64}}})"), 400, "bad_request"},
+      {"search_params_ef_array", post(H + "/search", "{" + qh + R"(,"params":{"ef":[64]}})"), 400, "bad_request"},
+      {"search_params_nprobe_string", post(F + "/search", "{" + q + R"(,"params":{"nprobe":"8"}})"), 400, "bad_request"},
+      {"search_params_number", post(H + "/search", "{" + qh + R"(,"params":64})"), 400, "bad_request"},
+      {"search_params_string", post(H + "/search", "{" + qh + R"(,"params":"ef=64"})"), 400, "bad_request"},
+      {"search_params_array", post(H + "/search", "{" + qh + R"(,"params":[{"ef":64}]})"), 400, "bad_request"},
+      {"search_params_unknown_field", post(H + "/search", "{" + qh + R"(,"params":{"efSearch":64}})"), 400, "bad_request"},
+      {"search_params_ef_twice", post(H + "/search", "{" + qh + R"(,"params":{"ef":8,"ef":64}})"), 400, "bad_request"},
+      {"search_params_twice", post(H + "/search", "{" + qh + R"(,"params":{"ef":8},"params":{"ef":64}})"), 400, "bad_request"},
+      {"search_params_ef_negative", post(H + "/search", "{" + qh + R"(,"params":{"ef":-1}})"), 422, "invalid_argument"},
+      {"search_params_ef_65537", post(H + "/search", "{" + qh + R"(,"params":{"ef":65537}})"), 422, "invalid_argument"},
+      {"search_params_ef_1e12", post(H + "/search", "{" + qh + R"(,"params":{"ef":1000000000000}})"), 422, "invalid_argument"},
+      {"search_params_nprobe_negative", post(F + "/search", "{" + q + R"(,"params":{"nprobe":-8}})"), 422, "invalid_argument"},
+      {"read_params_ef_string", post(H + "/read", "{" + qh + R"(,"params":{"ef":"64"}})"), 400, "bad_request"},
+      {"read_params_unknown_field", post(H + "/read", "{" + qh + R"(,"params":{"k":4}})"), 400, "bad_request"},
+      {"read_params_nprobe_too_large", post(F + "/read", "{" + q + R"(,"params":{"nprobe":65537}})"), 422, "invalid_argument"},
+      {"retrieve_params_not_taken", post(H + "/retrieve", "{" + qh + R"(,"params":{"ef":64}})"), 400, "bad_request"},
+      ok("search_params_ef_and_nprobe", post(H + "/search", "{" + qh + R"(,"k":3,"params":{"ef":64,"nprobe":8}})")),
+      ok("search_params_ef_on_flat_ignored", post(F + "/search", "{" + q + R"(,"params":{"ef":1}})")),
+      ok("search_params_zero_and_null", post(H + "/search", "{" + qh + R"(,"params":{"ef":0,"nprobe":null}})")),
+      ok("search_params_null", post(H + "/search", "{" + qh + R"(,"params":null})")),
+      ok("search_params_empty", post(H + "/search", "{" + qh + R"(,"params":{}})")),
+      ok("read_params_ef_65536", post(H + "/read", "{" + qh + R"(,"params":{"ef":65536}})")),
 
       // POST …/snapshot.
       {"snapshot_dir_number", post(F + "/snapshot", R"({"dir":5})"), 400, "bad_request"},

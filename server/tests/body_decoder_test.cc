@@ -128,6 +128,28 @@ TEST(BodyDecoder, ObjectsAndVectors) {
 }
 
 // Errors quote a field name, never a megabyte of it.
+TEST(BodyDecoder, ANestedObjectIsDecodedWithItsOwnSchema) {
+  const Schema params = {Field::scalar("ef"), Field::scalar("nprobe")};
+  const Schema schema = {Field::matrix("queries", 2), Field::object("params", &params)};
+  Fields f = decode_body(R"({"params":{"ef":64,"nprobe":"x"},"queries":[[1,2]]})", schema, 10);
+  std::optional<Fields> p = f.take_object("params");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->scalars["ef"], 64);
+  EXPECT_EQ(p->scalars["nprobe"], "x");  // the type is the reader's to check
+  EXPECT_EQ(f.take_matrix("queries").rows, 1u);
+  EXPECT_FALSE(decode_body(R"({"queries":[]})", schema, 10).take_object("params").has_value());
+  EXPECT_FALSE(decode_body(R"({"queries":[],"params":null})", schema, 10).take_object("params").has_value());
+  EXPECT_TRUE(decode_body(R"({"queries":[],"params":{}})", schema, 10).take_object("params").has_value());
+  auto [status, message] = refusal(R"({"params":{"efSearch":64}})", schema);
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(message.find("unknown field \"efSearch\" in \"params\""), std::string::npos) << message;
+  for (const char* body : {R"({"params":64})", R"({"params":"ef"})", R"({"params":[{"ef":1}]})", R"({"params":true})",
+                           R"({"params":{"ef":1,"ef":2}})", R"({"params":{},"params":{}})",
+                           R"({"params":{"queries":[[1,2]]}})"}) {
+    EXPECT_EQ(refusal(body, schema).first, 400) << body;
+  }
+}
+
 TEST(BodyDecoder, EchoedNamesAreCut) {
   const std::string body = "{\"" + std::string(1 << 20, 'x') + "\":1}";
   auto [status, message] = refusal(body, kRead);

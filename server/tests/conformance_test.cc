@@ -135,7 +135,7 @@ TYPED_TEST(Conformance, InsertThenGet) {
 
 TYPED_TEST(Conformance, ReadIsSoftmaxAttention) {
   auto q = random_matrix(2, kKeyDim, 99);
-  ReadResult r = this->mem_->read(MatrixView(q, kKeyDim), 5);
+  ReadResult r = this->mem_->read(MatrixView(q, kKeyDim), {.k = 5});
   ASSERT_EQ(r.k, 5u);
   ASSERT_EQ(r.ids.size(), 10u);
   ASSERT_EQ(r.reads.size(), 2u * kValueDim);
@@ -160,7 +160,7 @@ TYPED_TEST(Conformance, ReadIsSoftmaxAttention) {
 TYPED_TEST(Conformance, RetrieveAndSearch) {
   auto q = random_matrix(1, kKeyDim, 5);
   RetrieveResult r = this->mem_->retrieve(MatrixView(q, kKeyDim), 3, true);
-  SearchResult s = this->mem_->search(MatrixView(q, kKeyDim), 3, true);
+  SearchResult s = this->mem_->search(MatrixView(q, kKeyDim), {.k = 3, .with_payloads = true});
   auto top = this->top_k(q.data(), 3);
   ASSERT_EQ(r.ids.size(), 3u);
   ASSERT_EQ(r.keys.size(), 3u * kKeyDim);
@@ -177,9 +177,9 @@ TYPED_TEST(Conformance, RetrieveAndSearch) {
     for (int d = 0; d < kKeyDim; ++d) EXPECT_EQ(r.keys[j * kKeyDim + d], this->keys_[i * kKeyDim + d]);
     for (int d = 0; d < kValueDim; ++d) EXPECT_EQ(r.values[j * kValueDim + d], this->values_[i * kValueDim + d]);
   }
-  EXPECT_TRUE(this->mem_->search(MatrixView(q, kKeyDim), 3, false).payloads.empty());
+  EXPECT_TRUE(this->mem_->search(MatrixView(q, kKeyDim), {.k = 3, .with_payloads = false}).payloads.empty());
   // Fewer slots than k: padded with kNoSlot.
-  SearchResult wide = this->mem_->search(MatrixView(q, kKeyDim), 25);
+  SearchResult wide = this->mem_->search(MatrixView(q, kKeyDim), {.k = 25});
   ASSERT_EQ(wide.ids.size(), 25u);
   for (int j = 20; j < 25; ++j) EXPECT_EQ(wide.ids[j], kNoSlot);
 }
@@ -228,9 +228,9 @@ TYPED_TEST(Conformance, InvalidInputThrowsTheSameCodesAndChangesNothing) {
   this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.insert(MatrixView(nan_key, kKeyDim), MatrixView(v, kValueDim)); });
   this->expect_code(ErrorCode::kInvalidArgument,
                     [&] { mem.insert(MatrixView(k, kKeyDim), MatrixView(v, kValueDim), {"a", "b"}); });
-  this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.read(MatrixView(k, kKeyDim), kMaxK + 1); });
-  this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.search(MatrixView(k, kKeyDim), -3); });
-  this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.read(MatrixView(nan_key, kKeyDim), 2); });
+  this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.read(MatrixView(k, kKeyDim), {.k = kMaxK + 1}); });
+  this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.search(MatrixView(k, kKeyDim), {.k = -3}); });
+  this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.read(MatrixView(nan_key, kKeyDim), {.k = 2}); });
   this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.write(MatrixView(k, kKeyDim), MatrixView(k, kKeyDim), 2); });
   this->expect_code(ErrorCode::kNotFound, [&] { mem.get({this->ids_[0], 12345}); });
   this->expect_code(ErrorCode::kNotFound, [&] { mem.erase({this->ids_[0], 12345}); });
@@ -252,7 +252,7 @@ TYPED_TEST(Conformance, ManyThreadsAtOnce) {
           std::vector<float> key = random_matrix(1, kKeyDim, 1000 + t * 100 + i);
           SlotId id = this->mem_->insert_one(key, std::vector<float>(kValueDim, float(t)), "t");
           if (this->mem_->get_one(id).key != key) ++failures;
-          this->mem_->read(MatrixView(key, kKeyDim), 3);
+          this->mem_->read(MatrixView(key, kKeyDim), {.k = 3});
         }
       } catch (const std::exception& e) {
         ++failures;

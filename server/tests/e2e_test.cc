@@ -53,8 +53,8 @@ TEST(ServerE2E, RemoteMatchesEmbeddedOnTheSameData) {
   ASSERT_EQ(ids.size(), 500u);
   EXPECT_EQ(db.list_memories(), std::vector<std::string>{"m"});
   auto q = random_matrix(64, 8, 3);
-  ReadResult remote = mem->read(MatrixView(q, 8), 32);
-  ReadResult local = ts.srv->database().memory("m")->read(MatrixView(q, 8), 32);
+  ReadResult remote = mem->read(MatrixView(q, 8), {.k = 32});
+  ReadResult local = ts.srv->database().memory("m")->read(MatrixView(q, 8), {.k = 32});
   EXPECT_EQ(remote.ids, local.ids);
   EXPECT_EQ(remote.reads, local.reads);  // bit-exact: base64 carries float32 unchanged
   EXPECT_EQ(remote.weights, local.weights);
@@ -65,6 +65,56 @@ TEST(ServerE2E, RemoteMatchesEmbeddedOnTheSameData) {
     ADD_FAILURE() << "expected kNotFound";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+  }
+}
+
+// SearchOptions::ef and ::nprobe travel as "params" and reach the server's index: every setting
+// gives the remote memory exactly what it gives the embedded one, the settings give different
+// answers (so they did arrive), and an out-of-range one is the same error on both sides.
+TEST(ServerE2E, SearchParamsRoundTripThroughTheClient) {
+  TestServer ts;
+  RemoteDatabase db(ts.remote());
+  MemoryConfig hnsw = small_config("HNSW32");
+  hnsw.key_dim = 32;
+  hnsw.search_params = "efSearch=16";
+  hnsw.ef_construction = 32;
+  MemoryConfig ivf = small_config("IVF32,Flat");
+  ivf.key_dim = 32;
+  ivf.search_params = "nprobe=2";
+  auto keys = random_matrix(3000, 32, 1), values = random_matrix(3000, 4, 2);
+  auto q = random_matrix(100, 32, 3);
+  for (const MemoryConfig& cfg : {hnsw, ivf}) {
+    SCOPED_TRACE(cfg.index);
+    const bool is_ivf = cfg.index.rfind("IVF", 0) == 0;
+    auto remote = db.create_memory(is_ivf ? "ivf" : "hnsw", cfg);
+    remote->insert(MatrixView(keys, 32), MatrixView(values, 4));
+    auto local = ts.srv->database().memory(is_ivf ? "ivf" : "hnsw");
+    if (!local->stats().trained) local->train();
+    std::vector<std::vector<SlotId>> found;
+    for (int setting : {1, 4, 32, 256}) {
+      SearchOptions o{.k = 10};
+      (is_ivf ? o.nprobe : o.ef) = setting;
+      const SearchResult r = remote->search(MatrixView(q, 32), o);
+      const SearchResult l = local->search(MatrixView(q, 32), o);
+      EXPECT_EQ(r.ids, l.ids) << setting;
+      EXPECT_EQ(r.scores, l.scores) << setting;
+      o.temperature = 0.5f;
+      const ReadResult rr = remote->read(MatrixView(q, 32), o);
+      const ReadResult lr = local->read(MatrixView(q, 32), o);
+      EXPECT_EQ(rr.ids, lr.ids) << setting;
+      EXPECT_EQ(rr.reads, lr.reads) << setting;
+      found.push_back(r.ids);
+    }
+    EXPECT_NE(found.front(), found.back()) << "the setting did not reach the index";
+    EXPECT_EQ(remote->search(MatrixView(q, 32), {.k = 10}).ids, local->search(MatrixView(q, 32), {.k = 10}).ids);
+    for (SearchOptions bad : {SearchOptions{.ef = -1}, SearchOptions{.nprobe = kMaxNprobe + 1}}) {
+      try {
+        remote->search(MatrixView(q, 32), bad);
+        ADD_FAILURE() << "expected kInvalidArgument";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument) << e.what();
+      }
+    }
   }
 }
 
@@ -90,7 +140,7 @@ TEST(ServerE2E, ManyConcurrentClients) {
         for (int r = 0; r < kRounds; ++r) {
           auto k = random_matrix(kRows, 8, c * 1000 + r), v = random_matrix(kRows, 4, c * 1000 + r + 500);
           auto ids = mem->insert(MatrixView(k, 8), MatrixView(v, 4), {}, WriteOptions{false});
-          mem->read(MatrixView(k, 8), 8);
+          mem->read(MatrixView(k, 8), {.k = 8});
           std::lock_guard<std::mutex> lock(mu);
           all_ids.insert(all_ids.end(), ids.begin(), ids.end());
         }
@@ -121,7 +171,7 @@ TEST(ServerE2E, RestartFindsEverything) {
     db.create_memory("other", small_config());
     ids = mem->insert(MatrixView(keys, 8), MatrixView(values, 4));
     mem->erase({ids[0]});
-    before = mem->read(MatrixView(q, 8), 10);
+    before = mem->read(MatrixView(q, 8), {.k = 10});
   }  // the server stops and checkpoints
   TestServer ts({}, dir.path());
   RemoteDatabase db(ts.remote());
@@ -129,7 +179,7 @@ TEST(ServerE2E, RestartFindsEverything) {
   auto mem = db.memory("m");
   EXPECT_EQ(mem->count(), 299u);
   EXPECT_EQ(mem->get_one(ids[299]).value, std::vector<float>(values.end() - 4, values.end()));
-  ReadResult after = mem->read(MatrixView(q, 8), 10);
+  ReadResult after = mem->read(MatrixView(q, 8), {.k = 10});
   EXPECT_EQ(after.ids, before.ids);
   EXPECT_EQ(after.reads, before.reads);
 }

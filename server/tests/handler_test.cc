@@ -102,7 +102,7 @@ TEST_F(HandlerTest, InsertThenReadJsonAndBase64Agree) {
   for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(a["weights"][0][i].get<float>(), weights[i]);
 
   // The embedded memory gives the same answer.
-  ReadResult direct = mem().read(MatrixView(keys.data(), 1, 4), 4);
+  ReadResult direct = mem().read(MatrixView(keys.data(), 1, 4), {.k = 4});
   for (int i = 0; i < 4; ++i) EXPECT_EQ(a["ids"][0][i].get<SlotId>(), direct.ids[i]);
 }
 

@@ -145,7 +145,7 @@ TEST_F(IngestHandlerTest, JsonLinesWithArraysAndBase64LoadInOrder) {
   EXPECT_EQ(j["resumed_from"], 0);
   expect_loaded(r);
   // Searchable: the first loaded key finds its own slot.
-  auto hits = mem().search(MatrixView(r.keys.data(), 1, kKeyDim), 1);
+  auto hits = mem().search(MatrixView(r.keys.data(), 1, kKeyDim), {.k = 1});
   EXPECT_EQ(hits.ids[0], mem().list_ids()[10]);
 }
 

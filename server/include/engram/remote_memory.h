@@ -4,7 +4,7 @@
 //   engram::RemoteOptions opt;  opt.port = 8420;  opt.token = "...";
 //   engram::RemoteDatabase db(opt);
 //   auto mem = db.create_memory("facts", cfg);      // or db.memory("facts")
-//   auto r = mem->read(engram::MatrixView(queries, 128), 32);
+//   auto r = mem->read(engram::MatrixView(queries, 128), {.k = 32});
 //
 // Calls go over HTTP/1.1 keep-alive connections from a pool shared by every memory of the
 // RemoteDatabase; vectors travel as base64 float32. Every method is thread-safe. Errors are the
@@ -55,11 +55,11 @@ class RemoteMemory final : public MemoryInterface {
   std::vector<SlotId> insert(MatrixView keys, MatrixView values,
                              const std::vector<std::string>& payloads = {},
                              const WriteOptions& options = {}) override;
-  ReadResult read(MatrixView queries, int k = 0, float temperature = 0) override;
+  ReadResult read(MatrixView queries, const SearchOptions& options = {}) override;
   RetrieveResult retrieve(MatrixView queries, int k = 0, bool with_payloads = false) override;
   WriteResult write(MatrixView queries, MatrixView values, int k = 0,
                     const WriteOptions& options = {}) override;
-  SearchResult search(MatrixView queries, int k = 0, bool with_payloads = false) override;
+  SearchResult search(MatrixView queries, const SearchOptions& options = {}) override;
   std::vector<Slot> get(const std::vector<SlotId>& ids) override;
   void update(const std::vector<SlotPatch>& patches, const WriteOptions& options = {}) override;
   void erase(const std::vector<SlotId>& ids, const WriteOptions& options = {}) override;
