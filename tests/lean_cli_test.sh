@@ -11,6 +11,9 @@ if ldd "$ENGRAM" | grep -Eq 'libtorch|libc10'; then fail "engram links LibTorch:
 
 help=$("$ENGRAM" --help) || fail "engram --help exited $?"
 echo "$help" | grep -q 'ingest' || fail "--help does not list ingest"
+version=$("$ENGRAM" --version) || fail "engram --version exited $?"
+echo "$version" | grep -Eq '^engram [0-9]+\.[0-9]+\.[0-9]+ \((unknown|[0-9a-f]{12}(-dirty)?)\)$' ||
+  fail "engram --version said: $version"
 
 if [ "$WITH_LM" = with-lm ]; then
   echo "$help" | grep -q 'train' || fail "--help does not list the LM commands"

@@ -7,3 +7,4 @@
 #include "engram/memory.h"
 #include "engram/memory_interface.h"
 #include "engram/types.h"
+#include "engram/version.h"

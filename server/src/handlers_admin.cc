@@ -3,6 +3,8 @@
 #include <ctime>
 #include <filesystem>
 
+#include <engram/version.h>
+
 #include "body_decoder.h"
 #include "errors.h"
 #include "json_codec.h"
@@ -34,9 +36,15 @@ void add_admin_routes(Router& router, Service& service) {
     const std::string read_only = service.database().read_only_reason();
     json out = {{"status", read_only.empty() ? "ok" : "read_only"},
                 {"writable", read_only.empty()},
-                {"memories", service.database().list_memories().size()}};
+                {"memories", service.database().list_memories().size()},
+                {"version", engram::version()},
+                {"commit", engram::git_commit()}};
     if (!read_only.empty()) out["read_only_reason"] = read_only;
     return json_response(out);
+  });
+
+  router.add("GET", "/v1/version", [](const Request&, const Params&) {
+    return json_response({{"version", engram::version()}, {"commit", engram::git_commit()}});
   });
 
   router.add("GET", "/v1/metrics", [&service](const Request&, const Params&) {

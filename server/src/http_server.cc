@@ -46,6 +46,7 @@
 #include <engram/database.h>
 #include <engram/error.h>
 #include <engram/server.h>
+#include <engram/version.h>
 #include <spdlog/spdlog.h>
 
 #include "body_pipe.h"
@@ -56,6 +57,11 @@ namespace engram::server {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+
+namespace {
+// "engram/0.1.0" on every answer (RFC 9110 §10.2.4: product/version).
+const std::string kServerHeader = std::string("engram/") + version();
+}  // namespace
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
@@ -462,7 +468,7 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = State::kBusy;
     release_body();
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
-    res->set(http::field::server, "engram");
+    res->set(http::field::server, kServerHeader);
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
     for (auto& [name, value] : r.headers) res->set(name, value);
     res->body() = std::move(r.body);

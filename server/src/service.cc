@@ -5,6 +5,7 @@
 #include <chrono>
 #include <sstream>
 
+#include <engram/version.h>
 #include <spdlog/spdlog.h>
 
 #include "errors.h"
@@ -183,6 +184,11 @@ Response Service::handle(const Request& req) {
 
 std::string Service::render_metrics() {
   std::string out;
+  // Prometheus's build-info convention: a constant 1 whose labels say what is running.
+  out += "# HELP engram_build_info The Engram version and git commit serving, as labels.\n";
+  out += "# TYPE engram_build_info gauge\n";
+  out += std::string("engram_build_info{version=\"") + prom_label(version()) + "\",commit=\"" +
+         prom_label(git_commit()) + "\"} 1\n";
   metrics_.render(out);
   // Per memory: slots, and the op-log records past its index checkpoint (what opening it after
   // a crash would replay). A memory that cannot be opened is reported, not fatal to the scrape.

@@ -353,6 +353,28 @@ TEST(ServerE2E, GracefulShutdownLosesNoAcknowledgedWrite) {
   for (auto& [id, payload] : acked) EXPECT_EQ(mem->get_one(id).payload, payload);
 }
 
+// Which Engram is serving: /v1/version, the health answer, every answer's Server header and
+// the engram_build_info metric all name the library's version and commit.
+TEST(ServerE2E, VersionEverywhere) {
+  TestServer ts;
+  detail::HttpClient raw(ts.remote());
+  auto v = json::parse(raw.request("GET", "/v1/version").body);
+  EXPECT_EQ(v.at("version"), engram::version());
+  EXPECT_EQ(v.at("commit"), engram::git_commit());
+  EXPECT_FALSE(std::string(engram::git_commit()).empty());
+  auto h = json::parse(raw.request("GET", "/v1/health").body);
+  EXPECT_EQ(h.at("version"), engram::version());
+  EXPECT_EQ(h.at("commit"), engram::git_commit());
+  const std::string metrics = raw.request("GET", "/v1/metrics").body;
+  EXPECT_NE(metrics.find(std::string("engram_build_info{version=\"") + engram::version() + "\",commit=\"" +
+                         engram::git_commit() + "\"} 1\n"),
+            std::string::npos)
+      << metrics.substr(0, 400);
+  RawSocket s(ts.srv->port());
+  ASSERT_TRUE(s.send("GET /v1/nowhere HTTP/1.1\r\nHost: x\r\n\r\n"));  // error answers too
+  EXPECT_TRUE(s.wait_for(std::string("Server: engram/") + engram::version() + "\r\n", 3000)) << s.received();
+}
+
 TEST(ServerE2E, StopAnswersLateRequestsWith503OrCloses) {
   TestServer ts;
   detail::HttpClient raw(ts.remote());
