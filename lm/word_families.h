@@ -26,8 +26,6 @@ class WordFamilies {
   // word has none in the table (names, numbers).
   std::vector<std::string> family_of(const std::string& word) const;
 
-  std::size_t lemmas() const { return family_.size(); }
-
  private:
   std::unordered_map<std::string, std::vector<std::string>> family_;     // lemma → members
   std::unordered_map<std::string, std::vector<std::string>> irregular_;  // form → lemmas

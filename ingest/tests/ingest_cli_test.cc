@@ -6,12 +6,12 @@
 #include <cstring>
 #include <limits>
 #include <map>
-#include <random>
 #include <nlohmann/json.hpp>
 
 #include "engram/engram.h"
 #include "ingest/tests/ingest_test_util.h"
 #include "ingest/vector_file.h"
+#include "tests/test_util.h"
 
 namespace engram::ingest {
 namespace {
@@ -50,14 +50,9 @@ TEST(IngestCli, UsageErrorsExitTwoAndHelpExitsZero) {
   EXPECT_EQ(run_engram({"search", "--data", "d", "--memory", "m", "--queries", "q", "--k", "0", "--out", "o"}).exit_code, 2);
 }
 
-// Standard-normal rows: data on which a narrow graph or IVF search misses neighbours.
-std::vector<float> normal_rows(std::size_t n, std::size_t dim, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist;
-  std::vector<float> out(n * dim);
-  for (float& x : out) x = dist(rng);
-  return out;
-}
+// Standard-normal rows (testing::random_matrix): data on which a narrow graph or IVF search
+// misses neighbours.
+using engram::testing::random_matrix;
 
 // The ids of an .ivecs file (each record: k, then k ids).
 std::vector<std::int32_t> read_ivecs(const std::string& path) {
@@ -82,7 +77,7 @@ TEST(IngestCli, SearchAndReadTakeEfAndNprobe) {
   Scratch s;
   const std::string db = s / "db";
   const std::size_t dim = 32, n = 3000, nq = 100;
-  const auto keys = normal_rows(n, dim, 1), queries = normal_rows(nq, dim, 2);
+  const auto keys = random_matrix(n, dim, 1), queries = random_matrix(nq, dim, 2);
   testing::write_fvecs(s / "q.fvecs", queries, dim);
   struct Knob {
     const char* memory;
@@ -104,7 +99,7 @@ TEST(IngestCli, SearchAndReadTakeEfAndNprobe) {
       c.search_params = kn.search_params;
       if (std::string(kn.flag) == "--ef") c.ef_construction = 32;
       auto m = d->create_memory(kn.memory, c);
-      m->insert(MatrixView(keys, dim), MatrixView(normal_rows(n, 4, 3), 4));
+      m->insert(MatrixView(keys, dim), MatrixView(random_matrix(n, 4, 3), 4));
       if (!m->stats().trained) m->train();
       for (int setting : {1, 32}) {
         SearchOptions o{.k = 10};

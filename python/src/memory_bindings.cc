@@ -42,6 +42,15 @@ int checked_knob(std::optional<int> v, const char* name, int max) {
   return v.value_or(0);
 }
 
+// k, ef and nprobe of a read or search, None being the memory's own (the C++ API's 0).
+SearchOptions search_options(std::optional<int> k, std::optional<int> ef, std::optional<int> nprobe) {
+  SearchOptions o;
+  o.k = checked_k(k);
+  o.ef = checked_knob(ef, "ef", kMaxEf);
+  o.nprobe = checked_knob(nprobe, "nprobe", kMaxNprobe);
+  return o;
+}
+
 py::ssize_t ssize(std::size_t n) { return static_cast<py::ssize_t>(n); }
 
 // The queries of a read, retrieve, search or write: (n, key_dim) float32 rows.
@@ -49,13 +58,20 @@ Matrix query_rows(const MemoryInterface& mem, py::handle queries) {
   return as_matrix(queries, "queries", static_cast<std::size_t>(mem.config().key_dim));
 }
 
+// The values of an insert or write: (rows, value_dim) float32, one row per key or query (`per`).
+Matrix value_rows(const MemoryInterface& mem, py::handle values, std::size_t rows, const char* per) {
+  Matrix v = as_matrix(values, "values", static_cast<std::size_t>(mem.config().value_dim));
+  if (v.view.rows != rows) {
+    throw py::value_error("values: expected " + std::to_string(rows) + " rows (one per " + per + "), received " +
+                          std::to_string(v.view.rows));
+  }
+  return v;
+}
+
 py::tuple read(MemoryInterface& mem, py::handle queries, std::optional<int> k, std::optional<float> temperature,
                std::optional<int> ef, std::optional<int> nprobe) {
   Matrix q = query_rows(mem, queries);
-  SearchOptions o;
-  o.k = checked_k(k);
-  o.ef = checked_knob(ef, "ef", kMaxEf);
-  o.nprobe = checked_knob(nprobe, "nprobe", kMaxNprobe);
+  SearchOptions o = search_options(k, ef, nprobe);
   if (temperature && !(*temperature > 0)) {
     throw py::value_error("temperature: expected > 0 or None (the memory's temperature), received " +
                           std::to_string(*temperature));
@@ -92,11 +108,8 @@ py::object retrieve(MemoryInterface& mem, py::handle queries, std::optional<int>
 py::tuple search(MemoryInterface& mem, py::handle queries, std::optional<int> k, bool with_payloads,
                  std::optional<int> ef, std::optional<int> nprobe) {
   Matrix q = query_rows(mem, queries);
-  SearchOptions o;
-  o.k = checked_k(k);
+  SearchOptions o = search_options(k, ef, nprobe);
   o.with_payloads = with_payloads;
-  o.ef = checked_knob(ef, "ef", kMaxEf);
-  o.nprobe = checked_knob(nprobe, "nprobe", kMaxNprobe);
   SearchResult r;
   {
     py::gil_scoped_release nogil;
@@ -111,13 +124,8 @@ py::tuple search(MemoryInterface& mem, py::handle queries, std::optional<int> k,
 
 py::array_t<std::int64_t> insert(MemoryInterface& mem, py::handle keys, py::handle values, py::handle payloads,
                                  std::optional<bool> sync) {
-  const MemoryConfig cfg = mem.config();
-  Matrix kk = as_matrix(keys, "keys", static_cast<std::size_t>(cfg.key_dim));
-  Matrix vv = as_matrix(values, "values", static_cast<std::size_t>(cfg.value_dim));
-  if (kk.view.rows != vv.view.rows) {
-    throw py::value_error("values: expected " + std::to_string(kk.view.rows) + " rows (one per key), received " +
-                          std::to_string(vv.view.rows));
-  }
+  Matrix kk = as_matrix(keys, "keys", static_cast<std::size_t>(mem.config().key_dim));
+  Matrix vv = value_rows(mem, values, kk.view.rows, "key");
   std::vector<std::string> p = as_payloads(payloads, "payloads", kk.view.rows);
   std::vector<SlotId> ids;
   {
@@ -130,13 +138,8 @@ py::array_t<std::int64_t> insert(MemoryInterface& mem, py::handle keys, py::hand
 
 py::tuple write(MemoryInterface& mem, py::handle queries, py::handle values, std::optional<int> k,
                 std::optional<bool> sync) {
-  const MemoryConfig cfg = mem.config();
-  Matrix q = as_matrix(queries, "queries", static_cast<std::size_t>(cfg.key_dim));
-  Matrix w = as_matrix(values, "values", static_cast<std::size_t>(cfg.value_dim));
-  if (q.view.rows != w.view.rows) {
-    throw py::value_error("values: expected " + std::to_string(q.view.rows) + " rows (one per query), received " +
-                          std::to_string(w.view.rows));
-  }
+  Matrix q = query_rows(mem, queries);
+  Matrix w = value_rows(mem, values, q.view.rows, "query");
   const int kk = checked_k(k);
   WriteResult r;
   {
