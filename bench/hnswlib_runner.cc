@@ -43,7 +43,9 @@ void HnswlibIndex::search(std::size_t nq, const float* queries, int k, int ef,
   rep_->graph.setEf(static_cast<std::size_t>(ef));
   const std::size_t d = static_cast<std::size_t>(rep_->dim);
   const long long count = static_cast<long long>(nq);
-#pragma omp parallel for schedule(dynamic, 16)
+  // One query runs on the calling thread, with no parallel region to open (as a caller of
+  // searchKnn would); a batch on all threads.
+#pragma omp parallel for schedule(dynamic, 16) if (count > 1)
   for (long long q = 0; q < count; ++q) {
     auto top = rep_->graph.searchKnn(queries + static_cast<std::size_t>(q) * d, static_cast<std::size_t>(k));
     std::int64_t* out = labels + static_cast<std::size_t>(q) * k;

@@ -13,6 +13,7 @@
 
 namespace engram::bench {
 int run_core(Args& args);
+int run_ann(Args& args);
 }  // namespace engram::bench
 
 namespace {
@@ -41,6 +42,15 @@ const Area kAreas[] = {
      "             --clusters N (1000) --spread X (0.12) --seed N (42)\n"
      "             --dir DIR          scratch folder (a new one under /tmp), --keep to keep it\n"
      "             --threads N        OpenMP threads (0: all)  --verbose  let Engram's log through"},
+    {"ann", engram::bench::run_ann,
+     "every index type at equal recall: Engram vs raw hnswlib / raw FAISS, each at the smallest\n"
+     "           ef / nprobe reaching the recall target; batch and single-query search and read,\n"
+     "           and the build. Options:\n"
+     "             --n N              slots (default 100000)   --queries N (1000)\n"
+     "             --index 'LIST'     space-separated strings ('HNSWlib32 Flat IVF1024,Flat')\n"
+     "             --recall X         recall@10 target (0.95)  --reps N (3)  --batch N (10000)\n"
+     "             --ef-construction N (200)  --clusters N (1000) --spread X (0.12) --seed N (42)\n"
+     "             --threads N        OpenMP threads (0: all)  --out FILE  --dir DIR  --keep  --verbose"},
 };
 
 void usage() {

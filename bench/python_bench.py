@@ -3,14 +3,16 @@
 
     PYTHONPATH=build/python OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/python_bench.py
 
-Measures, on one memory of --slots random unit keys (--dim wide, Flat index, inner product):
+Measures, on one memory of --slots random unit keys (--dim wide, --index, inner product):
   read      m.read(Q, k) with a batch of --batch queries, against the same call timed in a C++
             loop on the same memory and queries (engram._engram._bench.time_cpp): the throughput
             ratio C++ time / Python time (target >= 0.95);
   read-1    a single-query read: Python time - C++ time, in microseconds (target <= 10 us),
             on the big memory and on a 1,000-slot one where the search itself is short;
-  search    m.search(Q, k) against faiss.IndexFlatIP.search on the same keys and queries:
-            the ratio FAISS time / Engram time (target >= 0.9).
+  search    m.search(Q, k) against the python3-faiss index of the same factory string (--index:
+            Flat, HNSW32, IVF1024,Flat, ...; the same efConstruction, efSearch and nprobe as
+            Engram's memory) on the same keys and queries: the ratio FAISS time / Engram time
+            (target >= 0.9).
 Both sides of a ratio run interleaved (A B B A ...) in this process, and the best of --rounds
 medians is kept: the machines are shared and noisy, the ratios are what to read.
 """
@@ -47,6 +49,21 @@ def interleaved(a, b, reps, rounds):
     return min(ta), min(tb), statistics.median(ta), statistics.median(tb)
 
 
+def raw_faiss_twin(faiss, factory, dim, config, keys):
+    """The python3-faiss index Engram's memory holds: same factory string, build and search settings
+    (Engram's defaults where the config says 0 or nothing: efConstruction 200, efSearch 64, nprobe 16)."""
+    index = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
+    hnsw = faiss.downcast_index(index.quantizer if "IVF" in factory else index)
+    if hasattr(hnsw, "hnsw"):
+        hnsw.hnsw.efConstruction = config["ef_construction"] or 200
+        hnsw.hnsw.efSearch = 64
+    if "IVF" in factory:
+        index.train(keys)
+        faiss.extract_index_ivf(index).nprobe = 16
+    index.add(keys)
+    return index
+
+
 def fill(m, n, d, seed):
     keys = unit_rows(n, d, seed)
     for i in range(0, n, 10000):
@@ -71,15 +88,16 @@ def main():
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--threads", type=int, default=0, help="OpenMP threads for both sides (0: default)")
+    p.add_argument("--index", default="Flat", help="FAISS factory string of both sides' index")
     args = p.parse_args()
+    import faiss
     if args.threads:
         faiss.omp_set_num_threads(args.threads)
-    import faiss
-    print(f"{args.slots} slots, {args.dim}-d, Flat, ip; faiss {faiss.__version__}; best of {args.rounds} rounds",
+    print(f"{args.slots} slots, {args.dim}-d, {args.index}, ip; faiss {faiss.__version__}; best of {args.rounds} rounds",
           flush=True)
     rows = Rows()
     with tempfile.TemporaryDirectory() as folder, engram.open(folder) as db:
-        m = db.create_memory("bench", key_dim=args.dim, value_dim=args.dim, sync=False)
+        m = db.create_memory("bench", key_dim=args.dim, value_dim=args.dim, index=args.index, sync=False)
         keys = fill(m, args.slots, args.dim, 1)
         small = db.create_memory("small", key_dim=args.dim, value_dim=args.dim, sync=False)
         fill(small, 1000, args.dim, 7)
@@ -97,8 +115,7 @@ def main():
             rows.append((name, "Python - C++ (us)", (py - cpp) * 1e6, "<= 10",
                          f"python {py * 1e6:.1f} us, C++ {cpp * 1e6:.1f} us (median overhead {(pym - cppm) * 1e6:.1f} us)"))
 
-        index = faiss.IndexFlatIP(args.dim)
-        index.add(keys)
+        index = raw_faiss_twin(faiss, args.index, args.dim, m.config, keys)
         s_e, ids_e = m.search(q, k=args.k)
         _, ids_f = index.search(q, args.k)
         agree = float((ids_e == ids_f).mean())

@@ -13,8 +13,9 @@ int main(int argc, char** argv) {
   if (auto rc = engram::cli::run_lm_command_if_asked(argc, argv)) return *rc;
   CLI::App app{"engram — an embeddable vector-memory database"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("engram ") + engram::version() + " (" + engram::git_commit() + ")",
-                       "print the version and the git commit, and exit");
+  app.set_version_flag("--version", std::string("engram ") + engram::version() + " (" + engram::git_commit() + ", simd " +
+                           engram::simd_level() + ")",
+                       "print the version, the git commit and the distance kernels in use, and exit");
   auto& list = engram::cli::commands();
   std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
 

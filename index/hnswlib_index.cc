@@ -4,16 +4,23 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <omp.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <queue>
 #include <regex>
+#include <thread>
+#include <unordered_set>
 
 #include "engram/error.h"
 #include "engram/types.h"
+#include "index/distance_kernels.h"
 
 namespace engram::index {
 namespace {
@@ -74,6 +81,30 @@ struct ScratchFile {
 
 using Graph = hnswlib::HierarchicalNSW<float>;
 
+// hnswlib's own spaces pick their SIMD kernels when they are compiled (SSE in Engram's portable
+// build); this one calls the kernels chosen for the CPU at run time (index/distance_kernels.h).
+// Its inner-product distance is −q·k where hnswlib's InnerProductSpace has 1 − q·k: the graph
+// only compares distances, and a checkpoint stores none, so graphs built with either load and
+// search the same.
+class KernelSpace final : public hnswlib::SpaceInterface<float> {
+ public:
+  KernelSpace(std::size_t dim, Metric metric)
+      : dim_(dim),
+        distance_(metric == Metric::kL2 ? active_kernels().l2_distance : active_kernels().ip_distance) {}
+  std::size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return distance_; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  std::size_t dim_;
+  hnswlib::DISTFUNC<float> distance_;
+};
+
+// Inserting on several threads pays off from a few hundred points; below that, one thread.
+constexpr std::size_t kPointsPerInsertThread = 256;
+// Threads take points in runs of this many, from a shared counter.
+constexpr std::size_t kInsertRun = 32;
+
 // hnswlib 0.6.2's searchKnn with ef as an argument. searchKnn reads the graph's ef_, which
 // setEf() changes for every thread at once, so a per-call ef cannot go through it without a race
 // (or a lock that would serialize searches). This is the same search — greedy descent through
@@ -116,19 +147,14 @@ std::priority_queue<std::pair<float, hnswlib::labeltype>> search_knn(const Graph
 bool is_hnswlib_factory(const std::string& factory) { return factory.rfind("HNSWlib", 0) == 0; }
 
 struct HnswlibIndex::Rep {
-  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
+  std::unique_ptr<KernelSpace> space;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
   std::size_t ef = 64;
 };
 
 HnswlibIndex::HnswlibIndex(const IndexSpec& spec) : VectorIndex(spec), rep_(std::make_unique<Rep>()) {
   if (spec.device != "cpu") throw invalid("HNSWlib indexes run on the CPU only");
-  const std::size_t dim = static_cast<std::size_t>(spec.dim);
-  if (spec.metric == Metric::kL2) {
-    rep_->space = std::make_unique<hnswlib::L2Space>(dim);
-  } else {
-    rep_->space = std::make_unique<hnswlib::InnerProductSpace>(dim);
-  }
+  rep_->space = std::make_unique<KernelSpace>(static_cast<std::size_t>(spec.dim), spec.metric);
   rep_->ef = parse_ef(spec.search_params);
 }
 
@@ -189,10 +215,51 @@ void HnswlibIndex::add(std::size_t n, const float* x, const std::uint64_t* ids) 
     g.resizeIndex(std::max(g.max_elements_ * 2, g.cur_element_count + n));
   }
   const std::size_t dim = static_cast<std::size_t>(spec_.dim);
-  // One thread: hnswlib 0.6.2's parallel insertion holds the new node's lock while it locks
-  // others in graph order, and ThreadSanitizer reports the resulting lock-order inversions as
-  // potential deadlocks; we do not ship a possible deadlock for a faster build.
-  for (std::size_t i = 0; i < n; ++i) g.addPoint(x + i * dim, ids[i]);
+  const std::size_t threads = insert_threads(n, ids);
+  if (threads <= 1) {
+    for (std::size_t i = 0; i < n; ++i) g.addPoint(x + i * dim, ids[i]);
+    return;
+  }
+  // New points on several threads, as hnswlib's own parallel insertion does: each addPoint holds
+  // its new node's lock while it locks the nodes it visits, one at a time. A node's lock is
+  // wanted by others only once the node is reachable, and it becomes reachable only as its own
+  // insertion links it level by level, so no two insertions can wait on each other's node: the
+  // lock-order "inversions" ThreadSanitizer reports on hnswlib are orders that cannot overlap
+  // in time. Plain std::threads rather than OpenMP, so the TSAN build sees every hand-over.
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mu;
+  auto work = [&] {
+    try {
+      for (std::size_t begin; (begin = next.fetch_add(kInsertRun)) < n;) {
+        for (std::size_t i = begin; i < std::min(n, begin + kInsertRun); ++i) g.addPoint(x + i * dim, ids[i]);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(failure_mu);
+      if (!failure) failure = std::current_exception();
+      next = n;
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+std::size_t HnswlibIndex::insert_threads(std::size_t n, const std::uint64_t* ids) const {
+  const std::size_t wanted = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, omp_get_max_threads())),
+                                                   n / kPointsPerInsertThread);
+  if (wanted <= 1) return 1;
+  // An id already in the graph (or twice in the batch) is an update: hnswlib moves the point
+  // and repairs its neighbours' links, which it does not make safe beside concurrent inserts.
+  const auto& lookup = rep_->graph->label_lookup_;
+  std::unordered_set<std::uint64_t> seen;
+  seen.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (lookup.count(ids[i]) || !seen.insert(ids[i]).second) return 1;
+  }
+  return wanted;
 }
 
 void HnswlibIndex::remove(const std::vector<std::uint64_t>& ids) {
@@ -209,7 +276,6 @@ void HnswlibIndex::search(std::size_t n, const float* x, int k, float* scores, s
   const auto& g = *rep_->graph;
   const std::size_t dim = static_cast<std::size_t>(spec_.dim), kk = static_cast<std::size_t>(k);
   const std::size_t ef = tuning.ef > 0 ? static_cast<std::size_t>(tuning.ef) : rep_->ef;
-  const bool ip = spec_.metric == Metric::kInnerProduct;
 #pragma omp parallel for if (n > 1) schedule(dynamic, 4)
   for (std::size_t q = 0; q < n; ++q) {
     // Searched with ef = max(ef, k), as FAISS does.
@@ -223,7 +289,7 @@ void HnswlibIndex::search(std::size_t n, const float* x, int k, float* scores, s
     for (std::size_t j = found.size(); j-- > 0;) {  // the queue pops the farthest first
       const auto [dist, label] = found.top();
       found.pop();
-      s[j] = ip ? 1.0f - dist : -dist;  // InnerProductSpace's distance is 1 − q·k
+      s[j] = -dist;  // KernelSpace's distances are −q·k and |q − k|²
       out[j] = label;
     }
   }

@@ -5,7 +5,9 @@
 // builds the same graph as FAISS's HNSW32 (M = 32, 64 links at level 0, the memory's
 // efConstruction) and takes the same search parameter (efSearch, default 64). Erased slots are marked deleted
 // (hnswlib's own tombstones, skipped by search); re-adding an id revives and moves it.
-// Searches of a batch run on all OpenMP threads; inserts run on one (see add()).
+// Distances use the kernels chosen for the CPU at run time (index/distance_kernels.h). Searches
+// of a batch run on all OpenMP threads; a batch of new points is inserted on as many threads
+// (omp_get_max_threads(); with one thread the graph is the same on every run).
 #pragma once
 
 #include "index/vector_index.h"
@@ -35,6 +37,9 @@ class HnswlibIndex final : public VectorIndex {
 
  private:
   explicit HnswlibIndex(const IndexSpec& spec);
+  // How many threads add() inserts a batch on: 1 for small batches and for batches that
+  // update points already in the graph.
+  std::size_t insert_threads(std::size_t n, const std::uint64_t* ids) const;
   struct Rep;
   std::unique_ptr<Rep> rep_;
 };

@@ -326,5 +326,72 @@ TEST_P(EfConstructionTest, AHigherEfConstructionBuildsAGraphWithBetterRecall) {
 
 INSTANTIATE_TEST_SUITE_P(Graphs, EfConstructionTest, ::testing::Values("HNSW4", "HNSWlib4"));
 
+// recall@10 of `index` (ids 0..n-1 over `keys`) against the exact L2 top-10, and how many
+// points are their own nearest neighbour.
+struct GraphQuality {
+  double recall10 = 0, self_found = 0;
+};
+GraphQuality graph_quality(const index::VectorIndex& index, const std::vector<float>& keys,
+                           const std::vector<float>& queries, std::size_t n, std::size_t nq) {
+  GraphQuality q;
+  const int k = 10;
+  std::vector<float> scores(nq * k);
+  std::vector<std::uint64_t> got(nq * k);
+  index.search(nq, queries.data(), k, scores.data(), got.data(), {});
+  std::size_t hits = 0;
+  for (std::size_t i = 0; i < nq; ++i) {
+    std::vector<std::pair<float, std::uint64_t>> d(n);
+    for (std::size_t j = 0; j < n; ++j) {
+      float s = 0;
+      for (int c = 0; c < kDim; ++c) s += (queries[i * kDim + c] - keys[j * kDim + c]) * (queries[i * kDim + c] - keys[j * kDim + c]);
+      d[j] = {s, j};
+    }
+    std::partial_sort(d.begin(), d.begin() + k, d.end());
+    std::set<std::uint64_t> truth;
+    for (int j = 0; j < k; ++j) truth.insert(d[j].second);
+    for (int j = 0; j < k; ++j) hits += truth.count(got[i * k + j]);
+  }
+  q.recall10 = static_cast<double>(hits) / static_cast<double>(nq * k);
+  std::vector<float> s1(n);
+  std::vector<std::uint64_t> self(n);
+  index.search(n, keys.data(), 1, s1.data(), self.data(), {});
+  std::size_t found = 0;
+  for (std::size_t i = 0; i < n; ++i) found += self[i] == i;
+  q.self_found = static_cast<double>(found) / static_cast<double>(n);
+  return q;
+}
+
+// A batch of new points goes into an HNSWlib graph on several threads (hnswlib's per-node locks);
+// the graph must be as good as the one a single thread builds, with every point in it. The TSAN
+// step runs this test with its threads.
+TEST(HnswlibInsertion, ABatchInsertedOnSeveralThreadsBuildsAGraphAsGoodAsOneThread) {
+  const int threads = omp_get_max_threads();
+  const std::size_t n = 6000, nq = 200;
+  const auto keys = testing::random_matrix(n, kDim, 21);
+  const auto queries = testing::random_matrix(nq, kDim, 22);
+  std::vector<std::uint64_t> ids(n);
+  for (std::size_t i = 0; i < n; ++i) ids[i] = i;
+  index::IndexSpec spec;
+  spec.dim = kDim;
+  spec.metric = Metric::kL2;
+  spec.factory = "HNSWlib16";
+  spec.search_params = "efSearch=32";
+  spec.ef_construction = 64;
+  GraphQuality quality[2];
+  for (int t : {1, 4}) {
+    omp_set_num_threads(t);
+    auto index = index::VectorIndex::create(spec);
+    index->add(n, keys.data(), ids.data());
+    omp_set_num_threads(1);  // the searches below on one thread (the TSAN build cannot see libgomp's)
+    ASSERT_EQ(index->size(), n);
+    quality[t > 1] = graph_quality(*index, keys, queries, n, nq);
+  }
+  omp_set_num_threads(threads);
+  EXPECT_GE(quality[1].self_found, 0.99);
+  EXPECT_GE(quality[1].recall10, 0.85);
+  EXPECT_GE(quality[1].recall10, quality[0].recall10 - 0.03)
+      << "one thread " << quality[0].recall10 << ", four " << quality[1].recall10;
+}
+
 }  // namespace
 }  // namespace engram

@@ -12,8 +12,13 @@ if ldd "$ENGRAM" | grep -Eq 'libtorch|libc10'; then fail "engram links LibTorch:
 help=$("$ENGRAM" --help) || fail "engram --help exited $?"
 echo "$help" | grep -q 'ingest' || fail "--help does not list ingest"
 version=$("$ENGRAM" --version) || fail "engram --version exited $?"
-echo "$version" | grep -Eq '^engram [0-9]+\.[0-9]+\.[0-9]+ \((unknown|[0-9a-f]{12}(-dirty)?)\)$' ||
+echo "$version" | grep -Eq '^engram [0-9]+\.[0-9]+\.[0-9]+ \((unknown|[0-9a-f]{12}(-dirty)?), simd (scalar|avx2|avx512)\)$' ||
   fail "engram --version said: $version"
+# ENGRAM_SIMD asks for a narrower level; an unknown one leaves the widest the CPU has.
+scalar=$(ENGRAM_SIMD=scalar "$ENGRAM" --version)
+echo "$scalar" | grep -q ', simd scalar)$' || fail "ENGRAM_SIMD=scalar gave: $scalar"
+other=$(ENGRAM_SIMD=sse9 "$ENGRAM" --version)
+[ "$other" = "$version" ] || fail "ENGRAM_SIMD=sse9 gave: $other (without it: $version)"
 
 if [ "$WITH_LM" = with-lm ]; then
   echo "$help" | grep -q 'train' || fail "--help does not list the LM commands"

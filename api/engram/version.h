@@ -9,5 +9,8 @@ const char* version();
 // The git commit the library was built from ("0123456789ab", with "-dirty" when the tree had
 // uncommitted changes; "unknown" outside a git checkout).
 const char* git_commit();
+// The distance kernels this process runs ("scalar", "avx2" or "avx512"): the widest the CPU
+// supports, chosen at run time; the environment variable ENGRAM_SIMD may ask for a narrower one.
+const char* simd_level();
 
 }  // namespace engram

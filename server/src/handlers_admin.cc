@@ -44,7 +44,8 @@ void add_admin_routes(Router& router, Service& service) {
   });
 
   router.add("GET", "/v1/version", [](const Request&, const Params&) {
-    return json_response({{"version", engram::version()}, {"commit", engram::git_commit()}});
+    return json_response(
+        {{"version", engram::version()}, {"commit", engram::git_commit()}, {"simd", engram::simd_level()}});
   });
 
   router.add("GET", "/v1/metrics", [&service](const Request&, const Params&) {

@@ -361,6 +361,7 @@ TEST(ServerE2E, VersionEverywhere) {
   auto v = json::parse(raw.request("GET", "/v1/version").body);
   EXPECT_EQ(v.at("version"), engram::version());
   EXPECT_EQ(v.at("commit"), engram::git_commit());
+  EXPECT_EQ(v.at("simd"), engram::simd_level());
   EXPECT_FALSE(std::string(engram::git_commit()).empty());
   auto h = json::parse(raw.request("GET", "/v1/health").body);
   EXPECT_EQ(h.at("version"), engram::version());
