@@ -25,18 +25,24 @@ HnswlibIndex::HnswlibIndex(int dim, std::size_t max_elements, int M, int ef_cons
 
 HnswlibIndex::~HnswlibIndex() = default;
 
-void HnswlibIndex::add(std::size_t n, const float* x) {
+void HnswlibIndex::add(std::size_t n, const float* x, std::size_t first_label) {
   if (n == 0) return;
   const std::size_t d = static_cast<std::size_t>(rep_->dim);
-  // The first point becomes the entry point; the rest go in parallel as hnswlib's own Python
-  // bindings do.
-  rep_->graph.addPoint(x, 0);
+  // Into an empty graph, the first point goes alone (it becomes the entry point); the rest go in
+  // parallel as hnswlib's own Python bindings do.
+  long long begin = 0;
+  if (rep_->graph.cur_element_count == 0) {
+    rep_->graph.addPoint(x, first_label);
+    begin = 1;
+  }
   const long long count = static_cast<long long>(n);
 #pragma omp parallel for schedule(dynamic, 64)
-  for (long long i = 1; i < count; ++i) {
-    rep_->graph.addPoint(x + static_cast<std::size_t>(i) * d, static_cast<hnswlib::labeltype>(i));
+  for (long long i = begin; i < count; ++i) {
+    rep_->graph.addPoint(x + static_cast<std::size_t>(i) * d, static_cast<hnswlib::labeltype>(first_label + i));
   }
 }
+
+void HnswlibIndex::save(const std::string& path) const { rep_->graph.saveIndex(path); }
 
 void HnswlibIndex::search(std::size_t nq, const float* queries, int k, int ef,
                           std::int64_t* labels) const {

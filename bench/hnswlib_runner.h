@@ -15,8 +15,10 @@ class HnswlibIndex {
   HnswlibIndex(int dim, std::size_t max_elements, int M, int ef_construction, std::uint64_t seed);
   ~HnswlibIndex();
 
-  // Adds rows 0..n-1 of x with labels 0..n-1, over all OpenMP threads.
-  void add(std::size_t n, const float* x);
+  // Adds rows 0..n-1 of x with labels first_label.., over all OpenMP threads.
+  void add(std::size_t n, const float* x, std::size_t first_label = 0);
+  // hnswlib's own saveIndex.
+  void save(const std::string& path) const;
   // Top-k labels of each query (nq × k, best first; -1 pads), over all OpenMP threads.
   void search(std::size_t nq, const float* queries, int k, int ef, std::int64_t* labels) const;
 

@@ -26,7 +26,9 @@
 #include <vector>
 
 #include "engram/bulk_load.h"
+#include "bench/hnswlib_runner.h"
 #include "engram/engram.h"
+#include "index/vector_index.h"
 #include "ingest/pipeline.h"
 #include "ingest/vector_file.h"
 
@@ -103,8 +105,35 @@ Run in_child(Fn fn) {
 // then add the file in 64k batches. Returns the build time; *write_s gets the time of then
 // persisting the index as a raw user would (faiss::write_index to `write_path`, fsync), the
 // counterpart of Engram's finish checkpoint.
+// For an HNSWlib<M> spec the raw side is hnswlib itself (efConstruction 200 like Engram's default,
+// all OpenMP threads), saved with its own saveIndex.
+double raw_hnswlib(const std::string& keys_path, const std::string& spec, const std::string& write_path,
+                   double* write_s) {
+  const auto t = Clock::now();
+  auto keys = engram::ingest::VectorReader::open(keys_path);
+  engram::bench::HnswlibIndex index(static_cast<int>(keys->dim()), keys->count(), std::stoi(spec.substr(7)),
+                                    engram::index::kDefaultEfConstruction, 100);
+  std::vector<float> batch;
+  for (std::size_t done = 0;;) {
+    batch.clear();
+    const std::size_t n = keys->read(65536, &batch);
+    if (n == 0) break;
+    index.add(n, batch.data(), done);
+    done += n;
+  }
+  const double build_s = since(t);
+  const auto w = Clock::now();
+  index.save(write_path);
+  const int fd = ::open(write_path.c_str(), O_RDONLY);
+  if (fd < 0 || ::fsync(fd) != 0) throw std::runtime_error("fsync " + write_path);
+  ::close(fd);
+  *write_s = since(w);
+  return build_s;
+}
+
 double raw_faiss(const std::string& keys_path, const std::string& spec, std::size_t train_rows,
                  const std::string& write_path, double* write_s) {
+  if (spec.rfind("HNSWlib", 0) == 0) return raw_hnswlib(keys_path, spec, write_path, write_s);
   const auto t = Clock::now();
   auto keys = engram::ingest::VectorReader::open(keys_path);
   std::unique_ptr<faiss::Index> index(faiss::index_factory(static_cast<int>(keys->dim()), spec.c_str(),
@@ -229,7 +258,7 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/engram-bench-ingest";
   app.add_option("--n", n, "Vectors")->capture_default_str();
   app.add_option("--dim", dim, "Key and value dimension")->capture_default_str();
-  app.add_option("--index", specs, "FAISS factory string (repeat)")->take_all()->delimiter('+');
+  app.add_option("--index", specs, "FAISS factory string or HNSWlib<M> (repeat)")->take_all()->delimiter('+');
   app.add_option("--dir", dir, "Scratch folder (deleted first)")->capture_default_str();
   bool keep_data = false;
   engram::ingest::IngestOptions ingest_options;

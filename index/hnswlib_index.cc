@@ -1,18 +1,16 @@
 #include "index/hnswlib_index.h"
 
 #include <hnswlib/hnswlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <omp.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <queue>
 #include <regex>
 #include <thread>
@@ -54,31 +52,6 @@ std::size_t ef_construction_of(const IndexSpec& spec) {
   return static_cast<std::size_t>(spec.ef_construction > 0 ? spec.ef_construction : kDefaultEfConstruction);
 }
 
-// hnswlib 0.6.2 saves and loads only through paths: it gets the path of an anonymous file in
-// RAM (memfd), so a checkpoint never goes through the disk twice. (A system without memfd gets
-// a file in the temporary folder.)
-struct ScratchFile {
-  std::string path;
-  int fd = -1;
-  bool on_disk = false;
-  ScratchFile() {
-    fd = ::memfd_create("engram-hnswlib", MFD_CLOEXEC);
-    if (fd >= 0) {
-      path = "/proc/self/fd/" + std::to_string(fd);
-      return;
-    }
-    std::string tmpl = (std::filesystem::temp_directory_path() / "engram-hnswlib-XXXXXX").string();
-    fd = mkstemp(tmpl.data());
-    if (fd < 0) throw Error(ErrorCode::kIOError, "cannot create a scratch file for hnswlib");
-    path = tmpl;
-    on_disk = true;
-  }
-  ~ScratchFile() {
-    ::close(fd);
-    if (on_disk) std::remove(path.c_str());
-  }
-};
-
 using Graph = hnswlib::HierarchicalNSW<float>;
 
 // hnswlib's own spaces pick their SIMD kernels when they are compiled (SSE in Engram's portable
@@ -99,6 +72,143 @@ class KernelSpace final : public hnswlib::SpaceInterface<float> {
   std::size_t dim_;
   hnswlib::DISTFUNC<float> distance_;
 };
+
+// hnswlib 0.6.2 saves and loads only through file paths. Engram writes and reads the same
+// format itself, from and to memory, so a checkpoint is never staged in a temporary file:
+//   header: offsetLevel0_ max_elements_ cur_element_count size_data_per_element_ label_offset_
+//           offsetData_ maxlevel_ enterpoint_node_ maxM_ maxM0_ M_ mult_ ef_construction_
+//   level 0: cur_element_count × size_data_per_element_ bytes (links, vector, label)
+//   upper levels: per element, a u32 byte count (level × size_links_per_element_) and the links.
+class GraphReader {
+ public:
+  GraphReader(const std::uint8_t* bytes, std::size_t size) : p_(bytes), end_(bytes + size) {}
+  template <typename T>
+  void pod(T& out) { std::memcpy(&out, take(sizeof(T)), sizeof(T)); }
+  const std::uint8_t* take(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) throw corrupt("it ends early");
+    const std::uint8_t* at = p_;
+    p_ += n;
+    return at;
+  }
+  bool done() const { return p_ == end_; }
+  static Error corrupt(const std::string& why) {
+    return Error(ErrorCode::kCorruption, "index checkpoint is not a valid HNSWlib graph: " + why);
+  }
+
+ private:
+  const std::uint8_t* p_;
+  const std::uint8_t* end_;
+};
+
+template <typename T>
+void put_pod(ByteSink& out, const T& v) { out.write(&v, sizeof(T)); }
+
+void write_graph(const Graph& g, ByteSink& out) {
+  put_pod(out, g.offsetLevel0_);
+  put_pod(out, g.max_elements_);
+  put_pod(out, g.cur_element_count);
+  put_pod(out, g.size_data_per_element_);
+  put_pod(out, g.label_offset_);
+  put_pod(out, g.offsetData_);
+  put_pod(out, g.maxlevel_);
+  put_pod(out, g.enterpoint_node_);
+  put_pod(out, g.maxM_);
+  put_pod(out, g.maxM0_);
+  put_pod(out, g.M_);
+  put_pod(out, g.mult_);
+  put_pod(out, g.ef_construction_);
+  out.write(g.data_level0_memory_, g.cur_element_count * g.size_data_per_element_);
+  for (std::size_t i = 0; i < g.cur_element_count; ++i) {
+    const unsigned int bytes = g.element_levels_[i] > 0 ? static_cast<unsigned int>(g.size_links_per_element_ * g.element_levels_[i]) : 0;
+    put_pod(out, bytes);
+    if (bytes) out.write(g.linkLists_[i], bytes);
+  }
+}
+
+// Fills `g`, made by the (space, capacity 1, M, efConstruction) constructor, with the graph in
+// `bytes`; every size and link is checked against the header and the space first.
+void read_graph(Graph& g, std::size_t data_size, const std::uint8_t* bytes, std::size_t size) {
+  GraphReader in(bytes, size);
+  std::size_t offset_level0, max_elements, count, per_element, label_offset, offset_data, maxM, maxM0, M, efc;
+  int maxlevel;
+  hnswlib::tableint entry;
+  double mult;
+  in.pod(offset_level0), in.pod(max_elements), in.pod(count), in.pod(per_element), in.pod(label_offset);
+  in.pod(offset_data), in.pod(maxlevel), in.pod(entry), in.pod(maxM), in.pod(maxM0), in.pod(M), in.pod(mult), in.pod(efc);
+  const std::size_t links0 = maxM0 * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
+  const std::size_t links_upper = maxM * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
+  if (offset_level0 != 0 || maxM0 == 0 || maxM0 > 20000 || maxM == 0 || maxM > 10000 || offset_data != links0 ||
+      label_offset != links0 + data_size || per_element != label_offset + sizeof(hnswlib::labeltype)) {
+    throw GraphReader::corrupt("its layout does not match a graph of this dimension");
+  }
+  if (count > (size / per_element) || (count > 0 && (entry >= count || maxlevel < 0 || maxlevel > 64))) {
+    throw GraphReader::corrupt("its element count or entry point is out of range");
+  }
+  const std::uint8_t* level0 = in.take(count * per_element);
+  // The saved capacity (room for the next inserts), unless it is beyond what growth by doubling
+  // could have made of this many points.
+  const std::size_t capacity = std::max<std::size_t>(
+      1, max_elements >= count && max_elements <= 2 * count + kInitialCapacity ? max_elements : count);
+  // Replace the constructor's one-element buffers with ones of the graph's size.
+  auto* data = static_cast<char*>(std::malloc(capacity * per_element));
+  auto** links = static_cast<char**>(std::calloc(capacity, sizeof(char*)));
+  if (!data || !links) {
+    std::free(data), std::free(links);
+    throw std::bad_alloc();
+  }
+  std::free(g.data_level0_memory_);
+  std::free(g.linkLists_);
+  g.data_level0_memory_ = data;
+  g.linkLists_ = links;
+  g.cur_element_count = 0;  // the destructor frees the upper levels of the elements counted
+  g.element_levels_.assign(capacity, 0);
+  std::vector<std::mutex>(capacity).swap(g.link_list_locks_);
+  delete g.visited_list_pool_;
+  g.visited_list_pool_ = new hnswlib::VisitedListPool(1, capacity);
+  g.max_elements_ = capacity;
+  g.offsetLevel0_ = 0, g.size_data_per_element_ = per_element, g.label_offset_ = label_offset;
+  g.offsetData_ = offset_data, g.maxM_ = maxM, g.maxM0_ = maxM0, g.M_ = M, g.mult_ = mult, g.revSize_ = 1.0 / mult;
+  g.size_links_level0_ = links0, g.size_links_per_element_ = links_upper;
+  std::memcpy(data, level0, count * per_element);
+  auto check_links = [&](const hnswlib::linklistsizeint* list, std::size_t max_links) {
+    const std::size_t n = *reinterpret_cast<const unsigned short*>(list);  // hnswlib's getListCount
+    if (n > max_links) throw GraphReader::corrupt("a node has more links than M allows");
+    const auto* ids = reinterpret_cast<const hnswlib::tableint*>(list + 1);
+    for (std::size_t j = 0; j < n; ++j) {
+      if (ids[j] >= count) throw GraphReader::corrupt("a link points outside the graph");
+    }
+  };
+  g.label_lookup_.clear();
+  g.label_lookup_.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    check_links(reinterpret_cast<const hnswlib::linklistsizeint*>(data + i * per_element), maxM0);
+    hnswlib::labeltype label;
+    std::memcpy(&label, data + i * per_element + label_offset, sizeof(label));
+    g.label_lookup_[label] = static_cast<hnswlib::tableint>(i);
+    unsigned int bytes_upper;
+    in.pod(bytes_upper);
+    if (bytes_upper % links_upper != 0 || bytes_upper / links_upper > static_cast<std::size_t>(maxlevel)) {
+      throw GraphReader::corrupt("a node's upper levels do not fit the graph");
+    }
+    g.cur_element_count = i;  // elements 0..i-1 own their upper levels
+    if (bytes_upper > 0) {
+      const std::uint8_t* upper = in.take(bytes_upper);
+      g.linkLists_[i] = static_cast<char*>(std::malloc(bytes_upper));
+      if (!g.linkLists_[i]) throw std::bad_alloc();
+      std::memcpy(g.linkLists_[i], upper, bytes_upper);
+      g.element_levels_[i] = static_cast<int>(bytes_upper / links_upper);
+      for (int level = 1; level <= g.element_levels_[i]; ++level) {
+        check_links(reinterpret_cast<const hnswlib::linklistsizeint*>(g.linkLists_[i] + (level - 1) * links_upper), maxM);
+      }
+    }
+    g.cur_element_count = i + 1;
+  }
+  if (!in.done()) throw GraphReader::corrupt("bytes follow its last node");
+  g.maxlevel_ = count ? maxlevel : -1;
+  g.enterpoint_node_ = count ? entry : static_cast<hnswlib::tableint>(-1);
+  g.num_deleted_ = 0;
+  for (std::size_t i = 0; i < count; ++i) g.num_deleted_ += g.isMarkedDeleted(static_cast<hnswlib::tableint>(i));
+}
 
 // Inserting on several threads pays off from a few hundred points; below that, one thread.
 constexpr std::size_t kPointsPerInsertThread = 256;
@@ -171,43 +281,17 @@ std::unique_ptr<HnswlibIndex> HnswlibIndex::create(const IndexSpec& spec) {
 
 std::unique_ptr<HnswlibIndex> HnswlibIndex::deserialize(const IndexSpec& spec, const std::uint8_t* bytes,
                                                         std::size_t size) {
-  parse_m(spec.factory);
+  const std::size_t M = parse_m(spec.factory);
   std::unique_ptr<HnswlibIndex> index(new HnswlibIndex(spec));
-  ScratchFile file;
-  {
-    std::ofstream out(file.path, std::ios::binary);
-    // hnswlib 0.6.2 loads only from a path.
-    out.write(reinterpret_cast<const char*>(bytes), static_cast<std::streamsize>(size));
-    if (!out) throw Error(ErrorCode::kIOError, "cannot write " + file.path);
-  }
-  try {
-    index->rep_->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(index->rep_->space.get(), file.path);
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::kCorruption, std::string("index checkpoint does not parse: ") + e.what());
-  }
-  auto& g = *index->rep_->graph;
-  g.ef_construction_ = ef_construction_of(spec);  // the memory's setting, not the file's
-  // hnswlib 0.6.2's loading constructor leaves num_deleted_ uninitialized before adding to it.
-  g.num_deleted_ = 0;
-  for (std::size_t i = 0; i < g.cur_element_count; ++i) g.num_deleted_ += g.isMarkedDeleted(static_cast<hnswlib::tableint>(i));
-  if (g.data_size_ != static_cast<std::size_t>(spec.dim) * sizeof(float)) {
-    throw Error(ErrorCode::kCorruption, "index checkpoint is not an HNSWlib index of dimension " + std::to_string(spec.dim));
-  }
+  index->rep_->graph = std::make_unique<Graph>(index->rep_->space.get(), 1, M, ef_construction_of(spec));
+  read_graph(*index->rep_->graph, static_cast<std::size_t>(spec.dim) * sizeof(float), bytes, size);
+  // The memory's efConstruction, not the file's: it is a setting of the memory.
+  index->rep_->graph->ef_construction_ = ef_construction_of(spec);
   index->rep_->graph->setEf(index->rep_->ef);
   return index;
 }
 
-void HnswlibIndex::serialize_to(ByteSink& out) const {
-  ScratchFile file;
-  rep_->graph->saveIndex(file.path);  // hnswlib 0.6.2 saves only to a path
-  std::ifstream in(file.path, std::ios::binary);
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    out.write(buffer.data(), static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) throw Error(ErrorCode::kIOError, "cannot read back " + file.path);
-}
+void HnswlibIndex::serialize_to(ByteSink& out) const { write_graph(*rep_->graph, out); }
 
 void HnswlibIndex::add(std::size_t n, const float* x, const std::uint64_t* ids) {
   auto& g = *rep_->graph;

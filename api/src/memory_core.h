@@ -172,10 +172,11 @@ class MemoryCore {
   // A new index holding every key in the store; trained when the store holds enough keys
   // (auto_train_points, or min_train_points when force_train). REQUIRES: write_mu_ held.
   std::unique_ptr<index::VectorIndex> build_index_from_store(bool force_train) const;
-  // Starts filling the value cache from the store on a background thread, so that opening a
-  // memory costs no more than loading its index; until it is done, values missing from the
-  // cache are read from the store.
-  void start_value_cache_loader();
+  // Starts filling the value cache from the store on a background thread, the first time a
+  // value is asked for: opening a memory costs no more than loading its index, and a process
+  // that only searches (engram search) never scans the values. Until the loader is done,
+  // values missing from the cache are read from the store. After stop, it never starts.
+  void start_value_cache_loader() const;
   void stop_value_cache_loader();
   // REQUIRES: write_mu_ held.
   void write_checkpoint_locked();
@@ -190,9 +191,11 @@ class MemoryCore {
   mutable RwLock index_mu_;         // guards index_, cache_, closed_
   storage::MemoryState state_;                 // guarded by write_mu_ (+ index_mu_ to change)
   std::unique_ptr<index::VectorIndex> index_;  // guarded by index_mu_
-  ValueCache cache_;                           // guarded by index_mu_; used if cache_values
-  bool cache_complete_ = false;                // guarded by index_mu_: every live value is in cache_
-  std::thread cache_loader_;
+  mutable ValueCache cache_;                   // guarded by index_mu_; used if cache_values
+  mutable bool cache_complete_ = false;        // guarded by index_mu_: every live value is in cache_
+  mutable std::mutex loader_mu_;               // guards cache_loader_ (and starting it)
+  mutable std::thread cache_loader_;
+  mutable std::atomic<bool> loader_started_{false};
   std::atomic<bool> stop_loader_{false};
   bool closed_ = false;                        // guarded by index_mu_ (written under both)
   std::uint64_t checkpoint_op_seq_ = 0;        // guarded by write_mu_

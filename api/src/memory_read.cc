@@ -25,6 +25,7 @@ void MemoryCore::fetch_values_locked(const std::vector<SlotId>& ids, float* out,
     store_->multi_get_values(entry_.id, ids, out, dv, found);
     return;
   }
+  start_value_cache_loader();
   found->assign(ids.size(), false);
   std::vector<std::size_t> missing;  // positions to read from the store while the cache fills
   for (std::size_t i = 0; i < ids.size(); ++i) {

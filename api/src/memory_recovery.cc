@@ -37,7 +37,6 @@ std::shared_ptr<MemoryCore> MemoryCore::open(storage::SlotStore* store,
       spdlog::warn("memory '{}': cannot write the rebuilt index's checkpoint ({})", entry.name, e.what());
     }
   }
-  core->start_value_cache_loader();
   return core;
 }
 
@@ -153,11 +152,19 @@ std::unique_ptr<index::VectorIndex> MemoryCore::build_index_from_store(bool forc
 
 MemoryCore::~MemoryCore() { stop_value_cache_loader(); }
 
-void MemoryCore::start_value_cache_loader() {
-  if (!config_.cache_values) return;
-  cache_.reserve(state_.slots);
+void MemoryCore::start_value_cache_loader() const {
+  // Called under index_mu_ (shared), so it never waits for the loader: loader_mu_ is held only
+  // to start it or to take it away for joining.
+  if (!config_.cache_values || loader_started_ || stop_loader_) return;
+  std::lock_guard<std::mutex> guard(loader_mu_);
+  if (loader_started_ || stop_loader_) return;
+  loader_started_ = true;
   cache_loader_ = std::thread([this] {
     struct Stopped {};
+    {
+      std::unique_lock<RwLock> lock(index_mu_);
+      if (index_) cache_.reserve(index_->size());
+    }
     const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
     std::vector<SlotId> ids;
     std::vector<float> values;
@@ -192,7 +199,12 @@ void MemoryCore::start_value_cache_loader() {
 
 void MemoryCore::stop_value_cache_loader() {
   stop_loader_ = true;
-  if (cache_loader_.joinable()) cache_loader_.join();
+  std::thread loader;
+  {
+    std::lock_guard<std::mutex> guard(loader_mu_);
+    loader = std::move(cache_loader_);
+  }
+  if (loader.joinable()) loader.join();
 }
 
 void MemoryCore::write_checkpoint_locked() {
