@@ -436,6 +436,14 @@ void SlotStore::truncate_index_ops(MemoryId memory, std::uint64_t upto) {
   });
 }
 
+void SlotStore::compact_all() {
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* cf : cfs_) {
+    guarded_write(0, "compacting the store", [&] { return db_->CompactRange(o, cf, nullptr, nullptr); });
+  }
+}
+
 void SlotStore::checkpoint_to(const std::string& dir) {
   rocksdb::Checkpoint* raw = nullptr;
   check(rocksdb::Checkpoint::Create(db_.get(), &raw), "preparing a checkpoint");

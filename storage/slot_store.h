@@ -141,6 +141,9 @@ class SlotStore {
 
   // An openable copy of the store in `dir` (RocksDB Checkpoint: hard links where possible).
   void checkpoint_to(const std::string& dir);
+  // Rewrites every file of every column family, so deleted ranges (dropped memories) leave no
+  // bytes behind. For a snapshot that keeps some memories only.
+  void compact_all();
 
   // Why writes are refused now (the disk is full, a write failed, the store opened read-only),
   // or "" while it takes them. Writes refused for lack of space resume by themselves once

@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
 
 #include "tests/test_util.h"
 
@@ -146,6 +149,60 @@ TEST(DurabilityTest, SnapshotIsAConsistentOpenableCopy) {
   EXPECT_EQ(copy->stats().indexed, 100u);
   EXPECT_EQ(mem->count(), 200u);
   EXPECT_GT(db->disk_bytes(), 0u);
+}
+
+// Whether any file under `dir` contains `needle` (the store keeps payloads verbatim when they do
+// not compress, as random text does not).
+bool folder_contains(const std::string& dir, const std::string& needle) {
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (bytes.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(DurabilityTest, ASnapshotOfSomeMemoriesHoldsThoseOnlyAndNoneOfTheOthersBytes) {
+  TempDir dir;
+  auto db = Database::open(dir.sub("db"));
+  auto a = db->create_memory("a", make_config(4, 4, "HNSW16"));
+  auto b = db->create_memory("b", make_config(4, 4));
+  const auto k = random_matrix(100, 4, 7);
+  a->insert(MatrixView(k, 4), MatrixView(k, 4));
+  std::mt19937 rng(3);
+  std::string secret;
+  for (int i = 0; i < 200; ++i) secret.push_back("abcdefghijklmnopqrstuvwxyz0123456789"[rng() % 36]);
+  b->insert(MatrixView(k.data(), 50, 4), MatrixView(k.data(), 50, 4), std::vector<std::string>(50, secret));
+  a->checkpoint();
+  b->checkpoint();  // b's bytes are in the source's files, which the snapshot hard-links
+
+  a->snapshot(dir.sub("only-a"));
+  auto snap = Database::open(dir.sub("only-a"));
+  EXPECT_EQ(snap->list_memories(), std::vector<std::string>{"a"});
+  EXPECT_EQ(snap->memory("a")->count(), 100u);
+  EXPECT_EQ(snap->memory("a")->stats().indexed, 100u);
+  snap.reset();
+  EXPECT_TRUE(folder_contains(dir.sub("db"), secret)) << "the check below could not see the bytes";
+  EXPECT_FALSE(folder_contains(dir.sub("only-a"), secret)) << "b's payloads are in a snapshot of a";
+  EXPECT_EQ(b->count(), 50u) << "the source keeps both memories";
+
+  try {
+    db->snapshot(dir.sub("unknown"), {"a", "nope"});
+    ADD_FAILURE() << "an unknown memory was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("unknown")));
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("unknown.partial")));
+
+  db.reset();
+  try {
+    a->snapshot(dir.sub("closed"));
+    ADD_FAILURE() << "a snapshot through a closed database";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kFailedPrecondition);
+  }
 }
 
 TEST(DurabilityTest, HandlesRefuseCallsAfterTheDatabaseCloses) {

@@ -52,11 +52,13 @@ class Database {
   // Deletes the memory and all its slots. Throws kNotFound.
   void drop_memory(const std::string& name);
 
-  // Writes a consistent, openable copy of the whole database into `dir` (which must not exist).
-  // The copy is written to "<dir>.partial" and renamed when complete: `dir` never holds a partial
-  // snapshot, and a ".partial" folder that an interrupted snapshot left is removed by the next
-  // snapshot to the same target.
-  void snapshot(const std::string& dir);
+  // Writes a consistent, openable copy of the database into `dir` (which must not exist): every
+  // memory, or only those named in `memories` (an unknown name throws kNotFound and writes
+  // nothing; the others' bytes are dropped from the copy and its store compacted, so none of
+  // them is left in it). The copy is written to "<dir>.partial" and renamed when complete: `dir`
+  // never holds a partial snapshot, and a ".partial" folder that an interrupted snapshot left is
+  // removed by the next snapshot to the same target.
+  void snapshot(const std::string& dir, const std::vector<std::string>& memories = {});
   // Removes the ".partial" folders that killed snapshots left directly in `parent` (only those
   // carrying the partial-snapshot marker); returns how many. A server calls it at start for its
   // default snapshot folder, whose targets are new names every time.

@@ -19,7 +19,7 @@ class DatabaseCore;
 
 class Memory final : public MemoryInterface {
  public:
-  explicit Memory(std::shared_ptr<detail::MemoryCore> core);
+  Memory(std::shared_ptr<detail::MemoryCore> core, std::weak_ptr<detail::DatabaseCore> database);
   ~Memory() override;
   Memory(const Memory&) = delete;
   Memory& operator=(const Memory&) = delete;
@@ -54,11 +54,16 @@ class Memory final : public MemoryInterface {
   // Writes the index checkpoint now (it is also written when the database closes).
   void checkpoint();
 
+  // A snapshot of the database that holds this memory only: Database::snapshot(dir, {name()}).
+  // Throws kFailedPrecondition once its database is closed.
+  void snapshot(const std::string& dir);
+
  private:
   friend class Database;  // closes the memory when the database closes or drops it
   friend class detail::DatabaseCore;  // its background checkpointer
   friend class BulkLoader;  // bulk loads go through the core (engram/bulk_load.h)
   std::shared_ptr<detail::MemoryCore> core_;
+  std::weak_ptr<detail::DatabaseCore> database_;
 };
 
 }  // namespace engram

@@ -17,9 +17,11 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "api/src/memory_core.h"
+#include "api/src/snapshot.h"
 #include "index/trial_build.h"
 #include "engram/error.h"
 
@@ -177,8 +179,9 @@ std::shared_ptr<Memory> Database::create_memory(const std::string& name, const M
   const storage::CatalogEntry entry = core_->store_->create_memory(name, config_to_json(config));
   std::error_code ec;
   fs::remove(core_->index_path(entry.id), ec);  // a stale file of a dropped memory with this id
-  auto memory = std::make_shared<Memory>(detail::MemoryCore::open(
-      core_->store_.get(), entry, config, core_->index_path(entry.id), core_->options_));
+  auto memory = std::make_shared<Memory>(detail::MemoryCore::open(core_->store_.get(), entry, config,
+                                                                  core_->index_path(entry.id), core_->options_),
+                                         core_);
   core_->open_[name] = memory;
   spdlog::info("created memory '{}' ({}, {}x{}, {})", name, config.index, config.key_dim,
                config.value_dim, metric_name(config.metric));
@@ -193,8 +196,9 @@ std::shared_ptr<Memory> Database::memory(const std::string& name) {
   if (!entry) throw Error(ErrorCode::kNotFound, "no memory named '" + name + "'");
   try {
     const MemoryConfig config = config_from_json(entry->config_json);
-    auto memory = std::make_shared<Memory>(detail::MemoryCore::open(
-        core_->store_.get(), *entry, config, core_->index_path(entry->id), core_->options_));
+    auto memory = std::make_shared<Memory>(detail::MemoryCore::open(core_->store_.get(), *entry, config,
+                                                                    core_->index_path(entry->id), core_->options_),
+                                           core_);
     core_->open_[name] = memory;
     return memory;
   } catch (const Error& e) {
@@ -279,29 +283,48 @@ std::size_t Database::remove_partial_snapshots(const std::string& parent) {
   return removed;
 }
 
-void Database::snapshot(const std::string& dir) {
+namespace detail {
+
+void snapshot_database(DatabaseCore& db, const std::string& dir, const std::vector<std::string>& memories) {
   std::error_code ec;
   if (fs::exists(dir, ec)) throw Error(ErrorCode::kAlreadyExists, "snapshot target " + dir + " exists");
+  std::lock_guard<std::mutex> lock(db.mu_);
+  std::set<std::string> keep(memories.begin(), memories.end());
+  for (const auto& name : keep) {
+    if (!db.store_->find_memory(name)) throw Error(ErrorCode::kNotFound, "no memory named '" + name + "'");
+  }
+  const auto kept = [&](const std::string& name) { return keep.empty() || keep.count(name) > 0; };
   const std::string partial = partial_path(dir);
   remove_stale_partial(partial);
-  std::lock_guard<std::mutex> lock(core_->mu_);
   // Index checkpoints first, then the store: a checkpoint older than the store is caught up
   // from the op log on open, so the pair is always consistent.
-  for (auto& [name, memory] : core_->open_) {
-    (void)name;
-    memory->checkpoint();
+  for (auto& [name, memory] : db.open_) {
+    if (kept(name)) memory->checkpoint();
   }
   fs::create_directories(fs::path(partial) / "index", ec);
   if (ec) throw Error(ErrorCode::kIOError, "cannot create " + partial + ": " + ec.message());
-  std::ofstream(fs::path(partial) / kPartialMarker) << "an interrupted snapshot of " << core_->path_ << "\n";
-  for (const auto& e : fs::directory_iterator(fs::path(core_->path_) / "index")) {
-    if (e.path().extension() == ".idx") fs::copy_file(e.path(), fs::path(partial) / "index" / e.path().filename(), ec);
-    if (ec) throw Error(ErrorCode::kIOError, "cannot copy " + e.path().string() + ": " + ec.message());
+  std::ofstream(fs::path(partial) / kPartialMarker) << "an interrupted snapshot of " << db.path_ << "\n";
+  for (const auto& entry : db.store_->list_memories()) {
+    const fs::path index = db.index_path(entry.id);
+    if (!kept(entry.name) || !fs::exists(index, ec)) continue;
+    fs::copy_file(index, fs::path(partial) / "index" / index.filename(), ec);
+    if (ec) throw Error(ErrorCode::kIOError, "cannot copy " + index.string() + ": " + ec.message());
   }
-  core_->store_->checkpoint_to((fs::path(partial) / "store").string());
+  const std::string store_copy = (fs::path(partial) / "store").string();
+  db.store_->checkpoint_to(store_copy);
+  if (!keep.empty()) {
+    // The copy drops the memories it does not keep, and compacts, so their bytes are not in
+    // it (the checkpoint's files are hard links of the source's, which are left unchanged).
+    storage::StoreOptions so;
+    auto copy = storage::SlotStore::open(store_copy, so);
+    for (const auto& entry : copy->list_memories()) {
+      if (!kept(entry.name)) copy->drop_memory(entry);
+    }
+    copy->compact_all();
+  }
   {
-    std::ofstream marker(fs::path(partial) / detail::kMarkerFile);
-    marker << detail::kMarkerText;
+    std::ofstream marker(fs::path(partial) / kMarkerFile);
+    marker << kMarkerText;
     marker.close();
     if (!marker) throw Error(ErrorCode::kIOError, "cannot write the snapshot's marker in " + partial);
   }
@@ -311,6 +334,12 @@ void Database::snapshot(const std::string& dir) {
   if (ec) throw Error(ErrorCode::kIOError, "cannot rename " + partial + " to " + dir + ": " + ec.message());
   sync_folder(fs::absolute(fs::path(dir)).parent_path());
   fs::remove(fs::path(dir) / kPartialMarker, ec);  // harmless if a crash leaves it: the rename is done
+}
+
+}  // namespace detail
+
+void Database::snapshot(const std::string& dir, const std::vector<std::string>& memories) {
+  detail::snapshot_database(*core_, dir, memories);
 }
 
 std::string Database::read_only_reason() const { return core_->store_->read_only_reason(); }

@@ -2,10 +2,13 @@
 #include "engram/memory.h"
 
 #include "api/src/memory_core.h"
+#include "api/src/snapshot.h"
+#include "engram/error.h"
 
 namespace engram {
 
-Memory::Memory(std::shared_ptr<detail::MemoryCore> core) : core_(std::move(core)) {}
+Memory::Memory(std::shared_ptr<detail::MemoryCore> core, std::weak_ptr<detail::DatabaseCore> database)
+    : core_(std::move(core)), database_(std::move(database)) {}
 Memory::~Memory() = default;
 
 const std::string& Memory::name() const { return core_->name(); }
@@ -49,5 +52,13 @@ void Memory::train() { core_->train(); }
 void Memory::compact() { core_->compact(); }
 void Memory::checkpoint() { core_->checkpoint(); }
 std::vector<SlotId> Memory::list_ids() { return core_->list_ids(); }
+
+void Memory::snapshot(const std::string& dir) {
+  auto database = database_.lock();
+  if (!database) {
+    throw Error(ErrorCode::kFailedPrecondition, "memory '" + name() + "': its database is closed");
+  }
+  detail::snapshot_database(*database, dir, {name()});
+}
 
 }  // namespace engram

@@ -226,6 +226,12 @@ TEST(IngestCli, IngestSearchReadInfoExportCompactSnapshot) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["memories"][0]["slots"], 5997);
   r = run_engram({"snapshot", "--data", db, "--out", s / "snap"});
   EXPECT_EQ(r.exit_code, 1);  // exists
+  r = run_engram({"snapshot", "--data", db, "--out", s / "snap-copy", "--memory", "copy"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Database::open(s / "snap-copy")->list_memories(), std::vector<std::string>{"copy"});
+  r = run_engram({"snapshot", "--data", db, "--out", s / "snap-none", "--memory", "nope"});
+  EXPECT_EQ(r.exit_code, 1);  // no such memory; nothing written
+  EXPECT_FALSE(std::filesystem::exists(s / "snap-none"));
   r = run_engram({"info", "--data", s / "nowhere"});
   EXPECT_EQ(r.exit_code, 1);
 

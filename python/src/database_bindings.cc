@@ -10,6 +10,7 @@
 #include "database_bindings.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <engram/database.h>
@@ -122,10 +123,13 @@ Raises AlreadyExistsError if the name is taken, InvalidArgumentError for a bad n
           "name"_a, "Deletes the memory and all its slots. Raises NotFoundError.")
       .def(
           "snapshot",
-          [](PyDatabase& self, const std::string& dir) {
-            with_db(self, "snapshot", [&](Database& db) { db.snapshot(dir); });
+          [](PyDatabase& self, const std::string& dir, const std::optional<std::vector<std::string>>& memories) {
+            with_db(self, "snapshot", [&](Database& db) { db.snapshot(dir, memories.value_or(std::vector<std::string>{})); });
           },
-          "dir"_a, "Writes a consistent, openable copy of the whole database into `dir` (which must not exist).")
+          "dir"_a, "memories"_a = py::none(),
+          R"doc(Writes a consistent, openable copy of the database into `dir` (which must not exist):
+every memory, or only those named in `memories` (the copy then holds none of the others' bytes).
+Raises NotFoundError for an unknown name, writing nothing.)doc")
       .def_property_readonly(
           "path", [](PyDatabase& self) { return self.get("path")->path(); }, "The database folder.")
       .def(

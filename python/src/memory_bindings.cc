@@ -297,6 +297,15 @@ Unknown id: NotFoundError, nothing changed.)doc")
            "Trains a trained index type (IVF, PQ) on the stored keys; a no-op for Flat and HNSW.")
       .def("checkpoint", &maintenance<&Memory::checkpoint>, "Writes the index checkpoint now.")
       .def(
+          "snapshot",
+          [](Memory& mem, const std::string& dir) {
+            py::gil_scoped_release nogil;
+            mem.snapshot(dir);
+          },
+          "dir"_a,
+          "Writes a database holding this memory alone into `dir` (which must not exist): "
+          "db.snapshot(dir, memories=[name]).")
+      .def(
           "list_ids",
           [](Memory& mem) {
             std::vector<SlotId> ids;

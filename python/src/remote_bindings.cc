@@ -58,6 +58,12 @@ void bind_remote(py::module_& m) {
   py::class_<RemoteMemory, MemoryInterface, std::shared_ptr<RemoteMemory>>(
       m, "RemoteMemory", "A memory on an Engram server: the MemoryInterface methods over HTTP.")
       .def_property_readonly("name", &RemoteMemory::name, "The memory's name.")
+      .def(
+          "snapshot",
+          [](RemoteMemory& mem, const std::string& dir) { return nogil([&] { return mem.snapshot(dir); }); },
+          "dir"_a = "",
+          "Snapshots this memory alone into `dir` on the server's machine (empty: the server's default "
+          "place); returns the folder written.")
       .def("__repr__", [](const RemoteMemory& mem) { return "<engram.RemoteMemory '" + mem.name() + "'>"; });
 
   py::class_<RemoteDatabase>(m, "RemoteDatabase", R"doc(

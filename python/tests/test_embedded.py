@@ -8,8 +8,8 @@ import engram
 from conftest import _engram_bin, rng, unit_rows
 
 
-def make_memory(db, n=200, dk=16, dv=8, **options):
-    m = db.create_memory("m", key_dim=dk, value_dim=dv, **options)
+def make_memory(db, n=200, dk=16, dv=8, name="m", **options):
+    m = db.create_memory(name, key_dim=dk, value_dim=dv, **options)
     keys, values = unit_rows(n, dk, 1), rng(2).standard_normal((n, dv)).astype(np.float32)
     ids = m.insert(keys, values, [f"p{i}" for i in range(n)])
     return m, keys, values, ids
@@ -152,6 +152,20 @@ def test_results_equal_the_cpp_cli_bit_for_bit(tmp_path):
     assert fvecs(tmp_path / "r.fvecs").tobytes() == reads.tobytes()
     assert fvecs(tmp_path / "s.fvecs").tobytes() == scores.tobytes()
     np.testing.assert_array_equal(ivecs(tmp_path / "i.ivecs"), ids)
+
+
+def test_a_memory_snapshot_holds_that_memory_alone(db, tmp_path):
+    a, _, _, _ = make_memory(db, n=30, name="a")
+    b, _, _, _ = make_memory(db, n=20, name="b")
+    a.snapshot(str(tmp_path / "only-a"))
+    with engram.open(tmp_path / "only-a") as copy:
+        assert copy.list_memories() == ["a"] and len(copy.memory("a")) == 30
+    db.snapshot(str(tmp_path / "only-b"), memories=["b"])
+    with engram.open(tmp_path / "only-b") as copy:
+        assert copy.list_memories() == ["b"] and len(copy.memory("b")) == 20
+    with pytest.raises(engram.NotFoundError):
+        db.snapshot(str(tmp_path / "none"), memories=["nope"])
+    assert not (tmp_path / "none").exists()
 
 
 def test_snapshot_compact_and_default_k(db, tmp_path):

@@ -66,3 +66,16 @@ def test_wrong_token_and_unreachable_server(server):
         engram.connect("http://127.0.0.1:1", timeout=2).list_memories()
     with pytest.raises(ValueError, match="url"):
         engram.connect("https://example.org")
+
+
+def test_a_remote_memory_snapshot_holds_that_memory_alone(remote, tmp_path):
+    for name in ("snap-a", "snap-b"):
+        if remote.has_memory(name):
+            remote.drop_memory(name)
+    a = remote.create_memory("snap-a", key_dim=16, value_dim=8)
+    fill(a, 30)
+    fill(remote.create_memory("snap-b", key_dim=16, value_dim=8), 10)
+    target = str(tmp_path / "remote-only-a")
+    assert a.snapshot(target) == target
+    with engram.open(target, create_if_missing=False) as copy:
+        assert copy.list_memories() == ["snap-a"] and len(copy.memory("snap-a")) == 30

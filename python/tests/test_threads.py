@@ -34,7 +34,7 @@ def test_python_runs_while_an_operation_runs(big, no_preemption, op):
         "read": lambda: big.read(q, k=32),
         "search": lambda: big.search(q, k=32),
         "retrieve": lambda: big.retrieve(q, k=32),
-        "write": lambda: big.write(q[:50], q[:50], k=4),
+        "write": lambda: big.write(q, q, k=4),
     }
     state = {"inside": False, "done": False}
     ticks = 0

@@ -55,17 +55,20 @@ void add_admin_routes(Router& router, Service& service) {
     return res;
   });
 
-  // The core snapshots the whole database (every memory, consistently); the per-memory path
-  // exists because clients think in memories, and checks that the memory exists.
+  // POST /v1/snapshot copies every memory; POST /v1/memories/{name}/snapshot that memory alone.
   auto snapshot = [&service](const Request& req, const Params& p) {
-    if (auto it = p.find("name"); it != p.end()) service.memory(it->second);  // 404 if unknown
+    std::vector<std::string> memories;
+    if (auto it = p.find("name"); it != p.end()) {
+      service.memory(it->second);  // 404 if unknown
+      memories.push_back(it->second);
+    }
     const Fields fields = req.body.empty() ? Fields{} : service.decode(req, {Field::scalar("dir")});
     std::string dir = get_string(fields.scalars, "dir").value_or("");
     if (dir.empty()) {
       dir = default_snapshot_dir(service.database().path());
       std::filesystem::create_directories(std::filesystem::path(dir).parent_path());
     }
-    service.database().snapshot(dir);
+    service.database().snapshot(dir, memories);
     return json_response({{"dir", dir}}, 201);
   };
   router.add("POST", "/v1/memories/{name}/snapshot", snapshot);

@@ -248,11 +248,17 @@ void RemoteDatabase::drop_memory(const std::string& name) {
   call(*client_, "DELETE", "/v1/memories/" + name);
 }
 
-std::string RemoteDatabase::snapshot(const std::string& dir) {
+namespace {
+std::string post_snapshot(detail::HttpClient& client, const std::string& path, const std::string& dir) {
   json body = json::object();
   if (!dir.empty()) body["dir"] = dir;
-  return call(*client_, "POST", "/v1/snapshot", &body).at("dir").get<std::string>();
+  return call(client, "POST", path, &body).at("dir").get<std::string>();
 }
+}  // namespace
+
+std::string RemoteDatabase::snapshot(const std::string& dir) { return post_snapshot(*client_, "/v1/snapshot", dir); }
+
+std::string RemoteMemory::snapshot(const std::string& dir) { return post_snapshot(*client_, base_ + "/snapshot", dir); }
 
 bool RemoteDatabase::healthy() {
   try {

@@ -65,6 +65,10 @@ class RemoteMemory final : public MemoryInterface {
   void erase(const std::vector<SlotId>& ids, const WriteOptions& options = {}) override;
   MemoryStats stats() override;
 
+  // Snapshots this memory alone (a database holding only it) into `dir` on the server's machine
+  // (empty: the server's default place). Returns the folder written.
+  std::string snapshot(const std::string& dir = {});
+
  private:
   std::shared_ptr<detail::HttpClient> client_;
   std::string name_;
