@@ -31,7 +31,7 @@ engram::cli::Registration reg("export", "Write a memory's slots to .fvecs (keys;
       return engram::ingest::usage_error("export", "--values-out goes with an .fvecs --out (JSON Lines hold the values)");
     }
     engram::ingest::log_to_stderr();
-    auto db = engram::ingest::open_existing(o->data);
+    auto db = engram::ingest::open_existing(o->data, engram::ingest::Access::kReadOnly);
     auto mem = db->memory(o->memory);
     const auto cfg = mem->config();
     const std::vector<engram::SlotId> ids = mem->list_ids();

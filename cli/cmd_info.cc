@@ -21,7 +21,7 @@ engram::cli::Registration reg("info", "Memories of a database: slots, dimensions
   cmd.add_flag("--json", o->json, "One JSON object instead of text");
   return [o]() -> int {
     engram::ingest::log_to_stderr();
-    auto db = engram::ingest::open_existing(o->data);
+    auto db = engram::ingest::open_existing(o->data, engram::ingest::Access::kReadOnly);
     std::vector<std::string> names = o->memory.empty() ? db->list_memories() : std::vector<std::string>{o->memory};
     nlohmann::json out = {{"path", o->data}, {"disk_bytes", db->disk_bytes()}, {"memories", nlohmann::json::array()}};
     for (const auto& name : names) {

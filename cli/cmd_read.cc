@@ -34,7 +34,7 @@ engram::cli::Registration reg("read", "Attention reads r = Σ softmax(s/τ)·v o
   cmd.add_option("--batch", o->batch, "Queries per read call")->capture_default_str()->check(CLI::PositiveNumber);
   return [o]() -> int {
     engram::ingest::log_to_stderr();
-    auto db = engram::ingest::open_existing(o->data);
+    auto db = engram::ingest::open_existing(o->data, engram::ingest::Access::kReadOnly);
     auto mem = db->memory(o->memory);
     const auto cfg = mem->config();
     const std::size_t dim = static_cast<std::size_t>(cfg.key_dim);

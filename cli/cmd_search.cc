@@ -33,7 +33,7 @@ engram::cli::Registration reg("search", "k-nearest slot ids of each query (.fvec
   cmd.add_option("--batch", o->batch, "Queries per search call")->capture_default_str()->check(CLI::PositiveNumber);
   return [o]() -> int {
     engram::ingest::log_to_stderr();
-    auto db = engram::ingest::open_existing(o->data);
+    auto db = engram::ingest::open_existing(o->data, engram::ingest::Access::kReadOnly);
     auto mem = db->memory(o->memory);
     const std::size_t dim = static_cast<std::size_t>(mem->config().key_dim), k = static_cast<std::size_t>(o->k);
     const std::vector<float> q = engram::ingest::read_queries(o->queries, dim);

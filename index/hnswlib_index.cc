@@ -3,6 +3,7 @@
 #include <hnswlib/hnswlib.h>
 
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
@@ -103,6 +104,17 @@ class GraphReader {
 template <typename T>
 void put_pod(ByteSink& out, const T& v) { out.write(&v, sizeof(T)); }
 
+// A loaded graph's level 0 is one large block written once, front to back: backed by 2 MiB
+// pages where the kernel allows it (transparent huge pages in "madvise" mode), it takes 512×
+// fewer page faults to fill (measured: the faults were a fifth of `engram search`'s time to
+// open a 100k-slot memory). The block stays malloc's, which hnswlib frees and reallocs.
+void advise_huge_pages(void* p, std::size_t n) {
+  constexpr std::uintptr_t kPage = 4096;
+  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(p) + kPage - 1) & ~(kPage - 1);
+  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(p) + n) & ~(kPage - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
 void write_graph(const Graph& g, ByteSink& out) {
   put_pod(out, g.offsetLevel0_);
   put_pod(out, g.max_elements_);
@@ -151,6 +163,7 @@ void read_graph(Graph& g, std::size_t data_size, const std::uint8_t* bytes, std:
       1, max_elements >= count && max_elements <= 2 * count + kInitialCapacity ? max_elements : count);
   // Replace the constructor's one-element buffers with ones of the graph's size.
   auto* data = static_cast<char*>(std::malloc(capacity * per_element));
+  if (data) advise_huge_pages(data, capacity * per_element);
   auto** links = static_cast<char**>(std::calloc(capacity, sizeof(char*)));
   if (!data || !links) {
     std::free(data), std::free(links);

@@ -14,9 +14,10 @@ void log_to_stderr() {
   if (!spdlog::get("engram-stderr")) spdlog::set_default_logger(spdlog::stderr_color_mt("engram-stderr"));
 }
 
-std::unique_ptr<Database> open_existing(const std::string& dir) {
+std::unique_ptr<Database> open_existing(const std::string& dir, Access access) {
   DatabaseOptions o;
   o.create_if_missing = false;
+  o.read_only = access == Access::kReadOnly;
   return Database::open(dir, o);
 }
 

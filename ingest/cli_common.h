@@ -14,8 +14,10 @@ namespace engram::ingest {
 // Logs go to stderr: stdout carries the command's own output (summaries, JSON).
 void log_to_stderr();
 
-// Opens an existing database (a missing folder is an error, not a new empty database).
-std::unique_ptr<Database> open_existing(const std::string& dir);
+// Opens an existing database (a missing folder is an error, not a new empty database). The
+// commands that only read open it read-only: nothing written, less to do at open.
+enum class Access { kReadWrite, kReadOnly };
+std::unique_ptr<Database> open_existing(const std::string& dir, Access access = Access::kReadWrite);
 
 // All vectors of a .fvecs/.bvecs/.npy file; throws unless they have `dim` columns.
 std::vector<float> read_queries(const std::string& path, std::size_t dim);

@@ -1,5 +1,9 @@
 #include "storage/slot_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -136,6 +140,8 @@ SlotStore::~SlotStore() {
   }
   for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
   db_->Close();
+  db_.reset();
+  if (read_lock_fd_ >= 0) ::close(read_lock_fd_);  // releases the LOCK after the store is closed
 }
 
 std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOptions& options) {
@@ -185,6 +191,29 @@ std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOp
   const std::uint64_t free = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT")
                                  ? free_disk_bytes(dir)
                                  : options.min_free_bytes;
+  if (options.read_only) {
+    // RocksDB's read-only open takes no lock; this takes the one its writers take (an fcntl
+    // write lock on the LOCK file), so a writer and a reader never have the store at once.
+    store->read_lock_fd_ = ::open((std::filesystem::path(dir) / "LOCK").c_str(), O_RDWR | O_CLOEXEC);
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    if (store->read_lock_fd_ < 0 || ::fcntl(store->read_lock_fd_, F_SETLK, &lock) != 0) {
+      const std::string why = std::strerror(errno);
+      if (store->read_lock_fd_ >= 0) ::close(store->read_lock_fd_);
+      store->read_lock_fd_ = -1;
+      if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT")) {
+        throw Error(ErrorCode::kNotFound, "no store to open read-only in " + dir);
+      }
+      throw Error(ErrorCode::kBusy, "opening the store in " + dir +
+                                        " read-only: the database is already open in another process (" + why + ")");
+    }
+    check(rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->cfs_, &raw),
+          "opening the store in " + dir + " read-only");
+    store->gate_->opened_read_only("the database was opened read-only", ErrorCode::kFailedPrecondition);
+    store->db_.reset(raw);
+    return store;
+  }
   std::string read_only;
   if (free < options.min_free_bytes) {
     read_only = std::to_string(free >> 20) + " MiB free, writes need " +
@@ -203,7 +232,8 @@ std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOp
     check(rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->cfs_, &raw),
           "opening the store in " + dir + " read-only");
     store->gate_->opened_read_only("the disk holding " + dir + " was full when the database opened (" +
-                                   read_only + "): it serves reads only; restart it once space is freed");
+                                       read_only + "): it serves reads only; restart it once space is freed",
+                                   ErrorCode::kNoSpace);
   }
   store->db_.reset(raw);
   return store;

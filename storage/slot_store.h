@@ -90,6 +90,9 @@ struct StoreOptions {
   // RocksDB's own flushes and compactions need to finish: a write that fails inside RocksDB
   // leaves its log writer unusable (Debian's build then aborts on the next sync).
   std::uint64_t min_free_bytes = 256u << 20;
+  // Open for reading only (RocksDB's OpenForReadOnly, which writes nothing), holding the same
+  // LOCK file a writer holds, so that neither can open while the other has the store.
+  bool read_only = false;
 };
 
 class SlotStore {
@@ -171,6 +174,7 @@ class SlotStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   std::string dir_;
+  int read_lock_fd_ = -1;  // the LOCK file held by a read-only store (RocksDB holds it otherwise)
   std::mutex catalog_mutex_;  // serializes create/drop so names and ids stay unique
   struct WriteGate;
   std::unique_ptr<WriteGate> gate_;

@@ -31,7 +31,7 @@ void SlotStore::WriteGate::refresh_locked() {
 
 void SlotStore::WriteGate::admit(std::uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mu);
-  if (!stopped.empty()) throw Error(stopped_no_space ? ErrorCode::kNoSpace : ErrorCode::kIOError, stopped);
+  if (!stopped.empty()) throw Error(stopped_code, stopped);
   if (min_free == 0) return;
   // The free space seen at the last check, less what was written since, is a lower bound good
   // enough between checks; check again when it is old or when these writes could use half of
@@ -52,13 +52,13 @@ void SlotStore::WriteGate::failed(const std::string& why, bool no_space) {
   if (!stopped.empty()) return;
   stopped = "the store stopped taking writes after one failed (" + why +
             "); reads go on; restart the server once the disk is fixed";
-  stopped_no_space = no_space;
+  stopped_code = no_space ? ErrorCode::kNoSpace : ErrorCode::kIOError;
 }
 
-void SlotStore::WriteGate::opened_read_only(const std::string& why) {
+void SlotStore::WriteGate::opened_read_only(const std::string& why, ErrorCode code) {
   std::lock_guard<std::mutex> lock(mu);
   stopped = why;
-  stopped_no_space = true;
+  stopped_code = code;
 }
 
 std::string SlotStore::WriteGate::reason() {

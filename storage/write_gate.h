@@ -7,6 +7,8 @@
 // for good after a write fails, until it is reopened.
 #pragma once
 
+#include "engram/error.h"
+
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -29,8 +31,9 @@ struct SlotStore::WriteGate {
   void admit(std::uint64_t bytes);
   // Records that a write failed: nothing is written again until the store is reopened.
   void failed(const std::string& why, bool no_space);
-  // Marks the store read-only from the start (opened with too little free space).
-  void opened_read_only(const std::string& why);
+  // Marks the store read-only from the start: writes then throw `code` with `why` (kNoSpace when
+  // it opened with too little free space, kFailedPrecondition when it was asked to).
+  void opened_read_only(const std::string& why, ErrorCode code);
   std::string reason();
   bool usable_for_writes();  // false once a write failed or the store opened read-only
 
@@ -42,7 +45,7 @@ struct SlotStore::WriteGate {
 
   std::mutex mu;
   std::string stopped;         // why writes stopped for good (until reopened); "" if they did not
-  bool stopped_no_space = false;
+  ErrorCode stopped_code = ErrorCode::kIOError;
   std::uint64_t free_at_check = 0;
   std::uint64_t written_since_check = 0;
   std::chrono::steady_clock::time_point checked_at{};

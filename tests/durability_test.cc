@@ -2,10 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <map>
 #include <random>
 
 #include "tests/test_util.h"
@@ -203,6 +207,100 @@ TEST(DurabilityTest, ASnapshotOfSomeMemoriesHoldsThoseOnlyAndNoneOfTheOthersByte
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kFailedPrecondition);
   }
+}
+
+// Every file under `dir` with its size and modification time.
+std::map<std::string, std::pair<std::uintmax_t, std::filesystem::file_time_type>> listing(const std::string& dir) {
+  std::map<std::string, std::pair<std::uintmax_t, std::filesystem::file_time_type>> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out[e.path().string()] = {e.file_size(), e.last_write_time()};
+  }
+  return out;
+}
+
+DatabaseOptions read_only() {
+  DatabaseOptions o;
+  o.read_only = true;
+  return o;
+}
+
+void expect_code(ErrorCode code, const std::function<void()>& fn, const char* what) {
+  try {
+    fn();
+    ADD_FAILURE() << what << ": no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << what << ": " << e.what();
+  }
+}
+
+TEST(DurabilityTest, AReadOnlyOpenReadsEverythingAndWritesNothing) {
+  TempDir dir;
+  const auto k = random_matrix(300, 8, 9);
+  std::vector<SlotId> ids;
+  {
+    auto db = Database::open(dir.path());
+    auto mem = db->create_memory("m", make_config(8, 8, "HNSWlib16", Metric::kL2));
+    ids = mem->insert(MatrixView(k, 8), MatrixView(k, 8));
+    mem->erase({ids[0], ids[1]});
+  }
+  const auto before = listing(dir.path());
+  {
+    auto db = Database::open(dir.path(), read_only());
+    auto mem = db->memory("m");
+    EXPECT_EQ(mem->count(), 298u);
+    const auto r = mem->read(MatrixView(k.data() + 10 * 8, 1, 8), {.k = 1});
+    EXPECT_EQ(r.ids[0], ids[10]);
+    EXPECT_EQ(r.reads, std::vector<float>(k.begin() + 80, k.begin() + 88));
+    EXPECT_EQ(mem->get({ids[299]})[0].value, std::vector<float>(k.end() - 8, k.end()));
+    expect_code(ErrorCode::kFailedPrecondition, [&] { mem->insert(MatrixView(k.data(), 1, 8), MatrixView(k.data(), 1, 8)); }, "insert");
+    expect_code(ErrorCode::kFailedPrecondition, [&] { mem->erase({ids[5]}); }, "erase");
+    expect_code(ErrorCode::kFailedPrecondition, [&] { mem->checkpoint(); }, "checkpoint");
+    expect_code(ErrorCode::kFailedPrecondition, [&] { db->create_memory("n", make_config(8, 8)); }, "create");
+    EXPECT_EQ(mem->count(), 298u);
+  }
+  EXPECT_EQ(listing(dir.path()), before) << "a read-only open changed a file";
+  expect_code(ErrorCode::kNotFound, [&] { Database::open(dir.sub("nowhere"), read_only()); }, "no database");
+}
+
+// A read-only open and a writing one exclude each other across processes, as two writers do.
+TEST(DurabilityTest, AReadOnlyOpenAndAWriterExcludeEachOther) {
+  TempDir dir;
+  Database::open(dir.path())->create_memory("m", make_config(4, 4));
+  for (bool child_reads : {true, false}) {
+    int ready[2], done[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    ASSERT_EQ(::pipe(done), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {  // holds the database open until the parent has tried
+      int rc = 0;
+      try {
+        auto db = child_reads ? Database::open(dir.path(), read_only()) : Database::open(dir.path());
+        char c = 1;
+        if (::write(ready[1], &c, 1) != 1) rc = 2;
+        if (::read(done[0], &c, 1) != 1) rc = 3;
+      } catch (...) {
+        rc = 4;
+      }
+      ::_exit(rc);
+    }
+    char c;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    if (child_reads) {
+      expect_code(ErrorCode::kBusy, [&] { Database::open(dir.path()); }, "writer while a reader has it");
+    } else {
+      expect_code(ErrorCode::kBusy, [&] { Database::open(dir.path(), read_only()); }, "reader while a writer has it");
+    }
+    c = 1;
+    ASSERT_EQ(::write(done[1], &c, 1), 1);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+    for (int fd : {ready[0], ready[1], done[0], done[1]}) ::close(fd);
+  }
+  // Both closed: either kind opens again.
+  EXPECT_EQ(Database::open(dir.path(), read_only())->list_memories(), std::vector<std::string>{"m"});
+  EXPECT_EQ(Database::open(dir.path())->list_memories(), std::vector<std::string>{"m"});
 }
 
 TEST(DurabilityTest, HandlesRefuseCallsAfterTheDatabaseCloses) {

@@ -93,6 +93,11 @@ struct DatabaseOptions {
   std::size_t checkpoint_every_ops = 1000;
   std::size_t checkpoint_every_slots = 100000;
   double checkpoint_interval_s = 300;
+  // Open an existing database for reading only: nothing is written — no log, no checkpoint, no
+  // file of the store's own — and every write throws kFailedPrecondition. It excludes writers as
+  // an ordinary open does (kBusy while another process has the folder open for writing, and the
+  // other way round). Opening costs less: the `engram` commands that only read use it.
+  bool read_only = false;
 };
 
 }  // namespace engram

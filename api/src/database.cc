@@ -145,14 +145,15 @@ void prepare_folder(const std::string& path, bool create_if_missing) {
 Database::Database(std::shared_ptr<detail::DatabaseCore> core) : core_(std::move(core)) {}
 
 std::unique_ptr<Database> Database::open(const std::string& path, const DatabaseOptions& options) {
-  detail::prepare_folder(path, options.create_if_missing);
+  detail::prepare_folder(path, options.create_if_missing && !options.read_only);
   auto core = std::make_shared<detail::DatabaseCore>(path, options);
   storage::StoreOptions so;
   so.block_cache_bytes = options.block_cache_bytes;
-  so.create_if_missing = true;  // the marker exists, so the store belongs here
+  so.create_if_missing = !options.read_only;  // the marker exists, so the store belongs here
   so.min_free_bytes = options.min_free_disk_bytes;
+  so.read_only = options.read_only;
   core->store_ = storage::SlotStore::open((fs::path(path) / "store").string(), so);
-  core->start_checkpointer();
+  if (!options.read_only) core->start_checkpointer();
   return std::unique_ptr<Database>(new Database(core));
 }
 

@@ -31,7 +31,7 @@ std::shared_ptr<MemoryCore> MemoryCore::open(storage::SlotStore* store,
   if (!core->load_checkpoint()) {
     core->index_ = core->build_index_from_store(false);
     try {
-      if (core->state_.op_seq > 0) core->write_checkpoint_locked();
+      if (core->state_.op_seq > 0 && !options.read_only) core->write_checkpoint_locked();
     } catch (const Error& e) {
       // A full disk or a read-only store: the memory is usable, the next open rebuilds again.
       spdlog::warn("memory '{}': cannot write the rebuilt index's checkpoint ({})", entry.name, e.what());
@@ -208,6 +208,9 @@ void MemoryCore::stop_value_cache_loader() {
 }
 
 void MemoryCore::write_checkpoint_locked() {
+  if (options_.read_only) {
+    throw Error(ErrorCode::kFailedPrecondition, "memory '" + entry_.name + "': the database was opened read-only");
+  }
   // The index must never reflect a change the store could still lose: sync the WAL first.
   store_->sync_wal();
   // The index streams into the file (page cache) under the shared lock: readers go on, and
@@ -297,7 +300,8 @@ void MemoryCore::close(bool write_checkpoint) {
   if (closed_) return;
   // A checkpoint that already reflects every operation is not rewritten (a 1M-slot Flat index is
   // half a gigabyte): closing a memory that was only read costs nothing.
-  const bool current = state_.op_seq == checkpoint_op_seq_ && std::filesystem::exists(index_path_);
+  const bool current = options_.read_only ||  // a read-only database writes nothing
+                       (state_.op_seq == checkpoint_op_seq_ && std::filesystem::exists(index_path_));
   if (write_checkpoint && !current) {
     try {
       write_checkpoint_locked();
