@@ -193,18 +193,22 @@ std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOp
                                  : options.min_free_bytes;
   if (options.read_only) {
     // RocksDB's read-only open takes no lock; this takes the one its writers take (an fcntl
-    // write lock on the LOCK file), so a writer and a reader never have the store at once.
-    store->read_lock_fd_ = ::open((std::filesystem::path(dir) / "LOCK").c_str(), O_RDWR | O_CLOEXEC);
+    // write lock on the LOCK file, made if a copy lacks it), so a writer and a reader never
+    // have the store at once. On a file system nobody can write to, there is no writer to keep out.
+    if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT")) {
+      throw Error(ErrorCode::kNotFound, "no store to open read-only in " + dir);
+    }
+    store->read_lock_fd_ = ::open((std::filesystem::path(dir) / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (store->read_lock_fd_ < 0 && errno != EROFS && errno != EACCES) {
+      throw Error(ErrorCode::kIOError, "opening " + dir + "/LOCK: " + std::strerror(errno));
+    }
     struct flock lock {};
     lock.l_type = F_WRLCK;
     lock.l_whence = SEEK_SET;
-    if (store->read_lock_fd_ < 0 || ::fcntl(store->read_lock_fd_, F_SETLK, &lock) != 0) {
+    if (store->read_lock_fd_ >= 0 && ::fcntl(store->read_lock_fd_, F_SETLK, &lock) != 0) {
       const std::string why = std::strerror(errno);
-      if (store->read_lock_fd_ >= 0) ::close(store->read_lock_fd_);
+      ::close(store->read_lock_fd_);
       store->read_lock_fd_ = -1;
-      if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT")) {
-        throw Error(ErrorCode::kNotFound, "no store to open read-only in " + dir);
-      }
       throw Error(ErrorCode::kBusy, "opening the store in " + dir +
                                         " read-only: the database is already open in another process (" + why + ")");
     }

@@ -386,6 +386,15 @@ TEST(HnswlibInsertion, ABatchInsertedOnSeveralThreadsBuildsAGraphAsGoodAsOneThre
     ASSERT_EQ(index->size(), n);
     quality[t > 1] = graph_quality(*index, keys, queries, n, nq);
   }
+  // One thread builds the same graph every time (the bytes of two builds are equal).
+  omp_set_num_threads(1);
+  std::vector<std::uint8_t> bytes[2];
+  for (auto& b : bytes) {
+    auto index = index::VectorIndex::create(spec);
+    index->add(n, keys.data(), ids.data());
+    b = index->serialize();
+  }
+  EXPECT_TRUE(bytes[0] == bytes[1]) << "two one-thread builds of the same points differ";
   omp_set_num_threads(threads);
   EXPECT_GE(quality[1].self_found, 0.99);
   EXPECT_GE(quality[1].recall10, 0.85);
