@@ -93,6 +93,11 @@ struct DatabaseOptions {
   std::size_t checkpoint_every_ops = 1000;
   std::size_t checkpoint_every_slots = 100000;
   double checkpoint_interval_s = 300;
+  // A filtered search (SearchOptions::filter) whose filter accepts at most this many slots, or
+  // under 0.5 % of the memory, scans the accepted slots' keys exactly instead of walking the
+  // index with the filter: a graph walk grows as the filter narrows, an exact scan shrinks. 0
+  // keeps filtered searches in the index whenever it can apply a filter (the tests use it).
+  std::size_t filter_exact_scan_max = 2048;
 };
 
 }  // namespace engram
