@@ -25,6 +25,15 @@ void named_ids(const Filter::Node& node, std::vector<SlotId>* out) {
     for (const Filter::Node& c : *list) named_ids(c, out);
 }
 
+// Whether any condition of `node` looks at payload fields (has_id alone does not).
+bool reads_payloads(const Filter::Node& node) {
+  if (node.kind != Filter::Node::kBool) return node.kind != Filter::Node::kHasId;
+  for (const auto* list : {&node.must, &node.should, &node.must_not})
+    for (const Filter::Node& c : *list)
+      if (reads_payloads(c)) return true;
+  return false;
+}
+
 }  // namespace
 
 MemoryCore::Match MemoryCore::match_locked(const Filter& filter) const {
@@ -40,10 +49,13 @@ MemoryCore::Match MemoryCore::match_locked(const Filter& filter) const {
   std::sort(named.begin(), named.end());
   named.erase(std::unique(named.begin(), named.end()), named.end());
   for (SlotId id : named) m.ids.set(id, detail::evaluate(root, id, no_fields));  // if it has no payload
-  // Every payload decides its own slot (the payload index of a later step makes this a lookup).
-  store_->scan_payloads(entry_.id, [&](std::uint64_t id, const std::string& payload) {
-    if (id < bound) m.ids.set(id, detail::evaluate(root, id, detail::payload_fields(payload)));
-  });
+  // Every payload decides its own slot (there is no payload index yet: a scan of the payloads);
+  // a filter of has_id conditions only is decided by ids alone.
+  if (reads_payloads(root)) {
+    store_->scan_payloads(entry_.id, [&](std::uint64_t id, const std::string& payload) {
+      if (id < bound) m.ids.set(id, detail::evaluate(root, id, detail::payload_fields(payload)));
+    });
+  }
   if (m.by_default) {
     const std::size_t accepted = m.ids.count(), never_live = static_cast<std::size_t>(bound - state_.slots);
     m.estimate = accepted > never_live ? accepted - never_live : 0;
