@@ -112,7 +112,8 @@ void MemoryCore::filtered_search_locked(const MatrixView& q, int k, std::vector<
   const Match m = match_locked(filter);
   const bool few = m.estimate <= options_.filter_exact_scan_max && options_.filter_exact_scan_max > 0;
   const bool rare = m.estimate * 200 < index_->size() && options_.filter_exact_scan_max > 0;
-  if (!index_->can_filter() || few || rare) {
+  // Nothing accepted: no walk of a graph that can never fill its result list.
+  if (!index_->can_filter() || few || rare || m.estimate == 0) {
     exact_search_locked(q, k, accepted_ids_locked(m), scores, ids);
     return;
   }
