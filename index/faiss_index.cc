@@ -837,6 +837,10 @@ bool FaissIndex::can_filter() const {
   return filterable(rep_->inner, rep_->hnsw);
 }
 
+bool FaissIndex::exhaustive() const {
+  return rep_->map && dynamic_cast<const faiss::IndexFlat*>(rep_->inner) != nullptr;
+}
+
 std::size_t FaissIndex::size() const {
   return static_cast<std::size_t>(rep_->top->ntotal) - rep_->tombstones;
 }

@@ -26,6 +26,7 @@ class FaissIndex final : public VectorIndex {
   bool reconstruct(std::size_t n, const std::uint64_t* ids, float* out,
                    std::vector<bool>* found) const override;
   bool can_filter() const override;
+  bool exhaustive() const override;
   std::size_t size() const override;
   std::size_t tombstones() const override;
   void serialize_to(ByteSink& out) const override;

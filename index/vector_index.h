@@ -93,6 +93,9 @@ class VectorIndex {
   // Whether search() honours SearchTuning::filter. Indexes that cannot (PQ codes, a GPU) leave
   // filtered searches to an exact scan of the accepted ids.
   virtual bool can_filter() const { return false; }
+  // Whether search() is an exhaustive scan of exact keys (Flat): a filtered search then costs
+  // less as an exact scan of the accepted keys alone, with no test per stored key.
+  virtual bool exhaustive() const { return false; }
 
   // Copies the vectors stored under `ids` (n) into out (n × dim) when the index holds them
   // exactly (uncompressed, in RAM): found[i] says whether ids[i] is live in the index. Returns

@@ -7,7 +7,7 @@
 //  * as an exact scan of the accepted slots' keys, when the filter accepts few slots
 //    (DatabaseOptions::filter_exact_scan_max, or under 0.5 % of the memory) — a graph walk grows
 //    as the filter narrows while the scan shrinks, so recall does not collapse there — or when
-//    the index cannot apply a filter (PQ codes).
+//    the index cannot apply a filter (PQ codes), or when it is itself an exact scan (Flat).
 #include <algorithm>
 
 #include "api/src/filter_node.h"
@@ -112,8 +112,9 @@ void MemoryCore::filtered_search_locked(const MatrixView& q, int k, std::vector<
   const Match m = match_locked(filter);
   const bool few = m.estimate <= options_.filter_exact_scan_max && options_.filter_exact_scan_max > 0;
   const bool rare = m.estimate * 200 < index_->size() && options_.filter_exact_scan_max > 0;
-  // Nothing accepted: no walk of a graph that can never fill its result list.
-  if (!index_->can_filter() || few || rare || m.estimate == 0) {
+  // Nothing accepted: no walk of a graph that can never fill its result list. An exhaustive
+  // index (Flat) scans fewer keys, with one matrix product, as an exact scan of the accepted ones.
+  if (!index_->can_filter() || index_->exhaustive() || few || rare || m.estimate == 0) {
     exact_search_locked(q, k, accepted_ids_locked(m), scores, ids);
     return;
   }
