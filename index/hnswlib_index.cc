@@ -13,8 +13,8 @@
 #include <regex>
 
 #include "engram/error.h"
+#include "index/hnswlib_filtered_search.h"  // after hnswlib.h: a template over its graph
 #include "engram/types.h"
-#include "index/hnswlib_filtered_search.h"
 
 namespace engram::index {
 namespace {
