@@ -14,6 +14,7 @@ struct Options {
   int k = 32;
   float temperature = 0;
   int ef = 0, nprobe = 0;
+  std::string filter;
   std::size_t batch = 1024;
 };
 
@@ -30,10 +31,14 @@ engram::cli::Registration reg("read", "Attention reads r = Σ softmax(s/τ)·v o
       ->check(CLI::Range(0, engram::kMaxEf));
   cmd.add_option("--nprobe", o->nprobe, "IVF lists scanned per query for this run (0: the memory's own)")
       ->capture_default_str()->check(CLI::Range(0, engram::kMaxNprobe));
+  cmd.add_option("--filter", o->filter,
+                 "Only slots this filter accepts, e.g. '{\"must\":[{\"key\":\"source\",\"match\":{\"value\":\"wiki\"}}]}'"
+                 " (docs/server.md#filters)");
   cmd.add_option("--out", o->out, "Read vectors, one .fvecs record of value_dim per query")->required();
   cmd.add_option("--batch", o->batch, "Queries per read call")->capture_default_str()->check(CLI::PositiveNumber);
   return [o]() -> int {
     engram::ingest::log_to_stderr();
+    const engram::Filter filter = o->filter.empty() ? engram::Filter() : engram::Filter::parse(o->filter);
     auto db = engram::ingest::open_existing(o->data, engram::ingest::Access::kReadOnly);
     auto mem = db->memory(o->memory);
     const auto cfg = mem->config();
@@ -44,7 +49,8 @@ engram::cli::Registration reg("read", "Attention reads r = Σ softmax(s/τ)·v o
     for (std::size_t b = 0; b < n; b += o->batch) {
       const std::size_t m = std::min(o->batch, n - b);
       auto r = mem->read(engram::MatrixView(q.data() + b * dim, m, dim),
-                         {.k = o->k, .temperature = o->temperature, .ef = o->ef, .nprobe = o->nprobe});
+                         {.k = o->k, .temperature = o->temperature, .ef = o->ef, .nprobe = o->nprobe,
+                          .filter = filter});
       out.write_floats(r.reads.data(), m, r.value_dim);
     }
     out.close();

@@ -14,6 +14,7 @@ struct Options {
   std::string data, memory, queries, out, scores;
   int k = 10;
   int ef = 0, nprobe = 0;
+  std::string filter;
   std::size_t batch = 1024;
 };
 
@@ -28,11 +29,15 @@ engram::cli::Registration reg("search", "k-nearest slot ids of each query (.fvec
       ->check(CLI::Range(0, engram::kMaxEf));
   cmd.add_option("--nprobe", o->nprobe, "IVF lists scanned per query for this run (0: the memory's own)")
       ->capture_default_str()->check(CLI::Range(0, engram::kMaxNprobe));
+  cmd.add_option("--filter", o->filter,
+                 "Only slots this filter accepts, e.g. '{\"must\":[{\"key\":\"source\",\"match\":{\"value\":\"wiki\"}}]}'"
+                 " (docs/server.md#filters)");
   cmd.add_option("--out", o->out, "Slot ids, one .ivecs record of k per query (-1: fewer than k slots)")->required();
   cmd.add_option("--scores", o->scores, "Also write the scores (.fvecs; higher is closer)");
   cmd.add_option("--batch", o->batch, "Queries per search call")->capture_default_str()->check(CLI::PositiveNumber);
   return [o]() -> int {
     engram::ingest::log_to_stderr();
+    const engram::Filter filter = o->filter.empty() ? engram::Filter() : engram::Filter::parse(o->filter);
     auto db = engram::ingest::open_existing(o->data, engram::ingest::Access::kReadOnly);
     auto mem = db->memory(o->memory);
     const std::size_t dim = static_cast<std::size_t>(mem->config().key_dim), k = static_cast<std::size_t>(o->k);
@@ -45,7 +50,7 @@ engram::cli::Registration reg("search", "k-nearest slot ids of each query (.fvec
     for (std::size_t b = 0; b < n; b += o->batch) {
       const std::size_t m = std::min(o->batch, n - b);
       auto r = mem->search(engram::MatrixView(q.data() + b * dim, m, dim),
-                           {.k = o->k, .ef = o->ef, .nprobe = o->nprobe});
+                           {.k = o->k, .ef = o->ef, .nprobe = o->nprobe, .filter = filter});
       ids.resize(r.ids.size());
       for (std::size_t i = 0; i < r.ids.size(); ++i) {
         // .ivecs holds int32, the common currency of ANN ground-truth files.

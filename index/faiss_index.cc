@@ -15,6 +15,7 @@
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPQ.h>
+#include <faiss/IndexScalarQuantizer.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/VectorTransform.h>
 #include <faiss/impl/FaissException.h>
@@ -33,6 +34,7 @@
 
 #include "engram/error.h"
 #include "engram/types.h"
+#include "index/filtered_graph_search.h"
 
 namespace engram::index {
 namespace {
@@ -55,6 +57,29 @@ struct LiveSelector : faiss::IDSelector {
   explicit LiveSelector(const std::vector<std::uint8_t>* d) : dead(d) {}
   bool is_member(idx_t i) const override {
     return static_cast<std::size_t>(i) >= dead->size() || !(*dead)[i];
+  }
+};
+
+// Accepts the slot ids a filtered search may return (indexes that store ids natively: IVF).
+struct FilterSelector : faiss::IDSelector {
+  const IdFilter* filter;
+  explicit FilterSelector(const IdFilter* f) : filter(f) {}
+  bool is_member(idx_t id) const override { return filter->contains(static_cast<std::uint64_t>(id)); }
+};
+
+// Accepts the FAISS positions (behind an IndexIDMap2) that are live and whose slot id `filter`
+// accepts.
+struct FilterPositionSelector : faiss::IDSelector {
+  const std::vector<std::uint8_t>* dead;
+  const std::vector<faiss::Index::idx_t>* id_map;
+  const IdFilter* filter;
+  FilterPositionSelector(const std::vector<std::uint8_t>* d, const std::vector<faiss::Index::idx_t>* m,
+                         const IdFilter* f)
+      : dead(d), id_map(m), filter(f) {}
+  bool is_member(idx_t i) const override {
+    const auto pos = static_cast<std::size_t>(i);
+    if (pos < dead->size() && (*dead)[pos]) return false;
+    return pos < id_map->size() && filter->contains(static_cast<std::uint64_t>((*id_map)[pos]));
   }
 };
 
@@ -204,6 +229,75 @@ void walk_graph(const faiss::IndexHNSW& graph, faiss_idx n, const float* x, int 
   }
 }
 
+// The base level of a FAISS HNSW graph as filtered_base_search() walks it, for one query.
+class FaissBaseLevel {
+ public:
+  FaissBaseLevel(const faiss::HNSW& hnsw, faiss::DistanceComputer& dis, faiss::VisitedTable& vt,
+                 const faiss::IDSelector& sel)
+      : hnsw_(hnsw), dis_(dis), vt_(vt), sel_(sel) {}
+  template <typename F>
+  void neighbors(storage_idx v, F f) const {
+    std::size_t begin, end;
+    hnsw_.neighbor_range(v, 0, &begin, &end);
+    for (std::size_t i = begin; i < end; i++) {
+      const storage_idx u = hnsw_.neighbors[i];
+      if (u < 0) break;
+      f(u);
+    }
+  }
+  float distance(storage_idx v) { return dis_(v); }
+  bool first_visit(storage_idx v) {
+    if (vt_.get(v)) return false;
+    vt_.set(v);
+    return true;
+  }
+  bool accepted(storage_idx v) const { return sel_.is_member(v); }
+
+ private:
+  const faiss::HNSW& hnsw_;
+  faiss::DistanceComputer& dis_;
+  faiss::VisitedTable& vt_;
+  const faiss::IDSelector& sel_;
+};
+
+// walk_graph() for a filtered search: only positions `sel` accepts are results, and the walk
+// goes on until ef of them are found (filtered_graph_search.h), so k results come back whenever
+// k accepted positions are reachable.
+void walk_graph_filtered(const faiss::IndexHNSW& graph, faiss_idx n, const float* x, int k, int ef,
+                         const faiss::IDSelector& sel, float* distances, faiss_idx* labels) {
+  const faiss::HNSW& hnsw = graph.hnsw;
+  storage_distances(graph.storage);  // throws here, not inside the parallel region, if it cannot
+#pragma omp parallel if (n > 1)
+  {
+    faiss::VisitedTable vt(static_cast<int>(graph.ntotal));
+    std::unique_ptr<faiss::DistanceComputer> dis = storage_distances(graph.storage);
+#pragma omp for schedule(guided)
+    for (faiss_idx i = 0; i < n; i++) {
+      faiss_idx* I = labels + i * k;
+      float* D = distances + i * k;
+      std::fill_n(I, k, faiss_idx{-1});
+      std::fill_n(D, k, std::numeric_limits<float>::infinity());
+      dis->set_query(x + i * graph.d);
+      if (hnsw.entry_point != -1) {
+        storage_idx nearest = hnsw.entry_point;
+        float d_nearest = (*dis)(nearest);
+        for (int level = hnsw.max_level; level >= 1; level--) greedy_descent(hnsw, *dis, level, nearest, d_nearest);
+        FaissBaseLevel base(hnsw, *dis, vt, sel);
+        auto top = filtered_base_search<storage_idx>(base, nearest, d_nearest, static_cast<std::size_t>(std::max(ef, k)));
+        while (top.size() > static_cast<std::size_t>(k)) top.pop();
+        for (std::size_t j = top.size(); j-- > 0; top.pop()) {
+          D[j] = top.top().first;
+          I[j] = top.top().second;
+        }
+        vt.advance();
+      }
+    }
+  }
+  if (graph.metric_type == faiss::METRIC_INNER_PRODUCT) {
+    for (faiss_idx i = 0; i < n * k; i++) distances[i] = -distances[i];
+  }
+}
+
 // The search parameters of one call: efSearch and nprobe reach FAISS through SearchParameters
 // objects made for this search, never through the index's own fields, which other threads read
 // while they search. They nest as the index does: through transforms
@@ -250,11 +344,17 @@ class CallParams {
     if (auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index)) {
       faiss::SearchParameters* quantizer =
           tuning.ef > 0 ? make(ivf->quantizer, SearchTuning{tuning.ef, 0}, nullptr) : nullptr;
-      if (tuning.nprobe <= 0 && !quantizer) return nullptr;
+      if (tuning.nprobe <= 0 && !quantizer && !sel) return nullptr;
       auto* p = own<faiss::SearchParametersIVF>();
+      p->sel = sel;  // slot ids: an IVF stores them natively
       p->nprobe = tuning.nprobe > 0 ? static_cast<std::size_t>(tuning.nprobe) : ivf->nprobe;
       p->max_codes = ivf->max_codes;
       p->quantizer_params = quantizer;
+      return p;
+    }
+    if (sel) {  // a filtered search of a flat-code index (Flat, SQ): see FaissIndex::can_filter
+      auto* p = own<faiss::SearchParameters>();
+      p->sel = sel;
       return p;
     }
     return nullptr;  // no knob of this call applies (Flat, PQ, ...)
@@ -578,11 +678,15 @@ void FaissIndex::search(std::size_t n, const float* x, int k, float* scores, std
     std::fill_n(scores, total, -std::numeric_limits<float>::infinity());
     return;
   }
+  if (tuning.filter && !can_filter()) throw Error(ErrorCode::kInternal, "a filtered search of an index that cannot filter");
   if (!rep.map) {  // ids stored natively (IVF)
-    const faiss::SearchParameters* params = call.build(rep.top.get(), tuning, nullptr);
+    FilterSelector accept(tuning.filter);
+    const SearchTuning used = tuning.filter ? filtered_ivf_tuning(tuning) : tuning;
+    const faiss::SearchParameters* params = call.build(rep.top.get(), used, tuning.filter ? &accept : nullptr);
     faiss_call("searching the index", ErrorCode::kInternal, [&] {
       rep.top->search(static_cast<faiss_idx>(n), x, k, scores, labels, params);
     });
+    if (tuning.filter) widen_filtered_ivf(n, x, k, used, accept, scores, labels);
   } else {
     // Search the inner index and translate positions to slot ids here, on the calling thread:
     // IndexIDMap2 translates in an OpenMP region (milliseconds of thread wake-up for a single
@@ -591,7 +695,18 @@ void FaissIndex::search(std::size_t n, const float* x, int k, float* scores, std
     const bool filter = rep.hnsw && rep.tombstones > 0;
     // An HNSW graph searched with a per-call ef is walked here (see walk_graph); everything else
     // goes to FAISS with the call's parameters.
-    if (tuning.ef > 0 && walkable(rep.hnsw)) {
+    FilterPositionSelector accept(&rep.dead, &rep.map->id_map, tuning.filter);
+    if (tuning.filter && rep.hnsw) {  // walkable: can_filter()
+      const int ef = tuning.ef > 0 ? tuning.ef : rep.hnsw->hnsw.efSearch;
+      faiss_call("searching the index", ErrorCode::kInternal, [&] {
+        walk_graph_filtered(*rep.hnsw, static_cast<faiss_idx>(n), x, k, ef, accept, scores, labels);
+      });
+    } else if (tuning.filter) {
+      const faiss::SearchParameters* params = call.build(rep.inner, tuning, &accept);
+      faiss_call("searching the index", ErrorCode::kInternal, [&] {
+        rep.inner->search(static_cast<faiss_idx>(n), x, k, scores, labels, params);
+      });
+    } else if (tuning.ef > 0 && walkable(rep.hnsw)) {
       faiss_call("searching the index", ErrorCode::kInternal, [&] {
         walk_graph(*rep.hnsw, static_cast<faiss_idx>(n), x, k, tuning.ef, filter ? &live : nullptr, scores, labels);
       });
@@ -622,6 +737,65 @@ void FaissIndex::search(std::size_t n, const float* x, int k, float* scores, std
   }
 }
 
+// A filtered IVF search scans only the query's nprobe nearest lists, which may hold fewer than k
+// accepted ids even when k exist elsewhere. The queries left short are searched again with four
+// times the lists, up to all of them (then the search is exhaustive over the accepted ids), so k
+// results come back whenever k exist.
+namespace {
+// The IVF of an index that stores ids natively (behind any transforms), or null.
+const faiss::IndexIVF* ivf_of(const faiss::Index* part) {
+  while (auto* pre = dynamic_cast<const faiss::IndexPreTransform*>(part)) part = pre->index;
+  return dynamic_cast<const faiss::IndexIVF*>(part);
+}
+}  // namespace
+
+// A filter that accepts a fraction s of the slots leaves the query's nearest accepted slots
+// farther away than its nearest slots, in lists the unfiltered nprobe does not reach: nprobe
+// grows by 1/√s (×3.2 at 10 %, ×10 at 1 %, up to every list). The scan of each list tests the
+// filter before it computes a distance, so the extra lists cost less than their size.
+SearchTuning FaissIndex::filtered_ivf_tuning(const SearchTuning& tuning) const {
+  const faiss::IndexIVF* ivf = ivf_of(rep_->top.get());
+  if (!ivf || rep_->top->ntotal == 0) return tuning;
+  const double s = std::max(1e-9, static_cast<double>(tuning.filter->count()) / static_cast<double>(rep_->top->ntotal));
+  const std::size_t own = tuning.nprobe > 0 ? static_cast<std::size_t>(tuning.nprobe) : ivf->nprobe;
+  SearchTuning wider = tuning;
+  wider.nprobe = static_cast<int>(std::min<double>(static_cast<double>(ivf->nlist), std::ceil(static_cast<double>(own) / std::sqrt(std::min(1.0, s)))));
+  return wider;
+}
+
+void FaissIndex::widen_filtered_ivf(std::size_t n, const float* x, int k, const SearchTuning& tuning,
+                                    faiss::IDSelector& accept, float* scores, faiss_idx* labels) const {
+  const faiss::IndexIVF* ivf = ivf_of(rep_->top.get());
+  if (!ivf) return;
+  const std::size_t kk = static_cast<std::size_t>(k);
+  std::size_t nprobe = tuning.nprobe > 0 ? static_cast<std::size_t>(tuning.nprobe) : ivf->nprobe;
+  std::vector<float> again;
+  std::vector<faiss_idx> again_labels;
+  while (nprobe < ivf->nlist) {
+    std::vector<std::size_t> short_rows;
+    for (std::size_t q = 0; q < n; ++q)
+      if (labels[q * kk + kk - 1] < 0) short_rows.push_back(q);
+    if (short_rows.empty()) return;
+    nprobe = std::min(ivf->nlist, nprobe * 4);
+    std::vector<float> xs(short_rows.size() * static_cast<std::size_t>(spec_.dim));
+    for (std::size_t i = 0; i < short_rows.size(); ++i)
+      std::copy_n(x + short_rows[i] * spec_.dim, spec_.dim, xs.begin() + static_cast<std::ptrdiff_t>(i * spec_.dim));
+    again.resize(short_rows.size() * kk);
+    again_labels.resize(short_rows.size() * kk);
+    SearchTuning wider = tuning;
+    wider.nprobe = static_cast<int>(nprobe);
+    CallParams call;
+    const faiss::SearchParameters* params = call.build(rep_->top.get(), wider, &accept);
+    faiss_call("searching the index", ErrorCode::kInternal, [&] {
+      rep_->top->search(static_cast<faiss_idx>(short_rows.size()), xs.data(), k, again.data(), again_labels.data(), params);
+    });
+    for (std::size_t i = 0; i < short_rows.size(); ++i) {
+      std::copy_n(again.begin() + static_cast<std::ptrdiff_t>(i * kk), kk, scores + short_rows[i] * kk);
+      std::copy_n(again_labels.begin() + static_cast<std::ptrdiff_t>(i * kk), kk, labels + short_rows[i] * kk);
+    }
+  }
+}
+
 bool FaissIndex::reconstruct(std::size_t n, const std::uint64_t* ids, float* out,
                              std::vector<bool>* found) const {
   const Rep& rep = *rep_;
@@ -640,6 +814,31 @@ bool FaissIndex::reconstruct(std::size_t n, const std::uint64_t* ids, float* out
     (*found)[i] = true;
   }
   return true;
+}
+
+namespace {
+// Whether a filtered search of `index` (`top_graph`: the HNSW graph the search walks itself, if
+// any) returns k accepted results whenever k exist: FAISS 1.7.3 applies a selector inside the
+// scan of flat codes (Flat, SQ) and of inverted lists; HNSW graphs are walked by
+// walk_graph_filtered(). PQ codes refuse selectors, and a graph FAISS searches would only filter
+// its results.
+bool filterable(const faiss::Index* index, const faiss::IndexHNSW* top_graph) {
+  if (auto* pre = dynamic_cast<const faiss::IndexPreTransform*>(index)) return filterable(pre->index, nullptr);
+  if (auto* graph = dynamic_cast<const faiss::IndexHNSW*>(index)) return graph == top_graph && walkable(graph);
+  return dynamic_cast<const faiss::IndexIVF*>(index) || dynamic_cast<const faiss::IndexFlat*>(index) ||
+         dynamic_cast<const faiss::IndexScalarQuantizer*>(index);
+}
+}  // namespace
+
+bool FaissIndex::can_filter() const {
+#ifdef ENGRAM_WITH_GPU
+  if (rep_->gpu) return false;
+#endif
+  return filterable(rep_->inner, rep_->hnsw);
+}
+
+bool FaissIndex::exhaustive() const {
+  return rep_->map && dynamic_cast<const faiss::IndexFlat*>(rep_->inner) != nullptr;
 }
 
 std::size_t FaissIndex::size() const {

@@ -3,6 +3,10 @@
 
 #include "index/vector_index.h"
 
+namespace faiss {
+struct IDSelector;
+}
+
 namespace engram::index {
 
 class FaissIndex final : public VectorIndex {
@@ -21,12 +25,17 @@ class FaissIndex final : public VectorIndex {
               const SearchTuning& tuning) const override;
   bool reconstruct(std::size_t n, const std::uint64_t* ids, float* out,
                    std::vector<bool>* found) const override;
+  bool can_filter() const override;
+  bool exhaustive() const override;
   std::size_t size() const override;
   std::size_t tombstones() const override;
   void serialize_to(ByteSink& out) const override;
 
  private:
   explicit FaissIndex(const IndexSpec& spec);
+  SearchTuning filtered_ivf_tuning(const SearchTuning& tuning) const;
+  void widen_filtered_ivf(std::size_t n, const float* x, int k, const SearchTuning& tuning,
+                          faiss::IDSelector& accept, float* scores, std::int64_t* labels) const;
   struct Rep;
   std::unique_ptr<Rep> rep_;
 };

@@ -18,6 +18,7 @@
 #include <unordered_set>
 
 #include "engram/error.h"
+#include "index/hnswlib_filtered_search.h"  // after hnswlib.h: a template over its graph
 #include "engram/types.h"
 #include "index/distance_kernels.h"
 
@@ -376,7 +377,8 @@ void HnswlibIndex::search(std::size_t n, const float* x, int k, float* scores, s
 #pragma omp parallel for if (n > 1) schedule(dynamic, 4)
   for (std::size_t q = 0; q < n; ++q) {
     // Searched with ef = max(ef, k), as FAISS does.
-    auto found = search_knn(g, x + q * dim, kk, ef);
+    auto found = tuning.filter ? hnswlib_filtered_knn(g, x + q * dim, kk, ef, *tuning.filter)
+                               : search_knn(g, x + q * dim, kk, ef);
     float* s = scores + q * kk;
     std::uint64_t* out = ids + q * kk;
     for (std::size_t j = found.size(); j < kk; ++j) {

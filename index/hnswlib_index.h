@@ -31,6 +31,7 @@ class HnswlibIndex final : public VectorIndex {
   void remove(const std::vector<std::uint64_t>& ids) override;
   void search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids,
               const SearchTuning& tuning) const override;
+  bool can_filter() const override { return true; }  // hnswlib_filtered_search.h
   std::size_t size() const override;
   std::size_t tombstones() const override;
   void serialize_to(ByteSink& out) const override;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engram/config.h"
+#include "index/id_filter.h"
 
 namespace engram::index {
 
@@ -32,6 +33,9 @@ struct IndexSpec {
 struct SearchTuning {
   int ef = 0;      // efSearch of an HNSW graph (FAISS HNSW, hnswlib, an IVF's HNSW quantizer)
   int nprobe = 0;  // inverted lists an IVF index scans
+  // Results only from these ids (null: any). Applied inside the search, so k results come back
+  // whenever k live ids are accepted and the index reaches them. REQUIRES: can_filter().
+  const IdFilter* filter = nullptr;
 };
 
 // efConstruction of HNSW graphs built without one. FAISS's own default, 40, builds a graph so
@@ -85,6 +89,13 @@ class VectorIndex {
   // concurrent searches with different tunings do not affect each other.
   virtual void search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids,
                       const SearchTuning& tuning) const = 0;
+
+  // Whether search() honours SearchTuning::filter. Indexes that cannot (PQ codes, a GPU) leave
+  // filtered searches to an exact scan of the accepted ids.
+  virtual bool can_filter() const { return false; }
+  // Whether search() is an exhaustive scan of exact keys (Flat): a filtered search then costs
+  // less as an exact scan of the accepted keys alone, with no test per stored key.
+  virtual bool exhaustive() const { return false; }
 
   // Copies the vectors stored under `ids` (n) into out (n × dim) when the index holds them
   // exactly (uncompressed, in RAM): found[i] says whether ids[i] is live in the index. Returns

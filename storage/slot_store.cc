@@ -450,6 +450,22 @@ void SlotStore::scan_ids(MemoryId memory, const std::function<void(std::uint64_t
   check(it->status(), "listing slots");
 }
 
+void SlotStore::scan_payloads(MemoryId memory,
+                              const std::function<void(std::uint64_t, const std::string&)>& fn) const {
+  const std::string begin = range_begin(memory), end = range_end(memory);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kPayloads]));
+  std::string payload;
+  for (it->Seek(begin); it->Valid(); it->Next()) {
+    payload.assign(it->value().data(), it->value().size());
+    fn(record_number(it->key()), payload);
+  }
+  check(it->status(), "scanning payloads");
+}
+
 void SlotStore::scan_index_ops(MemoryId memory, std::uint64_t after,
                                const std::function<void(const IndexOp&)>& fn) const {
   const std::string begin = record_key(memory, after + 1), end = range_end(memory);

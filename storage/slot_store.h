@@ -136,6 +136,10 @@ class SlotStore {
   // Calls fn(id) for every slot of `memory`, in id order.
   void scan_ids(MemoryId memory, const std::function<void(std::uint64_t)>& fn) const;
 
+  // Calls fn(id, payload) for every slot of `memory` that has a payload (an empty one is not
+  // stored), in id order.
+  void scan_payloads(MemoryId memory, const std::function<void(std::uint64_t, const std::string&)>& fn) const;
+
   // Calls fn for every IndexOp of `memory` with seq > after, in seq order.
   void scan_index_ops(MemoryId memory, std::uint64_t after,
                       const std::function<void(const IndexOp&)>& fn) const;

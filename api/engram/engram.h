@@ -4,6 +4,7 @@
 #include "engram/config.h"
 #include "engram/database.h"
 #include "engram/error.h"
+#include "engram/filter.h"
 #include "engram/memory.h"
 #include "engram/memory_interface.h"
 #include "engram/types.h"

@@ -31,13 +31,16 @@ class Memory final : public MemoryInterface {
                              const std::vector<std::string>& payloads = {},
                              const WriteOptions& options = {}) override;
   ReadResult read(MatrixView queries, const SearchOptions& options = {}) override;
-  RetrieveResult retrieve(MatrixView queries, int k = 0, bool with_payloads = false) override;
-  WriteResult write(MatrixView queries, MatrixView values, int k = 0,
+  using MemoryInterface::retrieve;
+  RetrieveResult retrieve(MatrixView queries, const SearchOptions& options) override;
+  using MemoryInterface::write;
+  WriteResult write(MatrixView queries, MatrixView values, const SearchOptions& search,
                     const WriteOptions& options = {}) override;
   SearchResult search(MatrixView queries, const SearchOptions& options = {}) override;
   std::vector<Slot> get(const std::vector<SlotId>& ids) override;
   void update(const std::vector<SlotPatch>& patches, const WriteOptions& options = {}) override;
   void erase(const std::vector<SlotId>& ids, const WriteOptions& options = {}) override;
+  std::size_t erase_matching(const Filter& filter, const WriteOptions& options = {}) override;
   MemoryStats stats() override;
 
   // Trains a trained index type (IVF, PQ) on the keys stored now and indexes them. Throws

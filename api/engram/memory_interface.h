@@ -7,8 +7,9 @@
 // `values` have config().value_dim columns. A batch is validated whole before anything happens:
 // a wrong dimension, a NaN or Inf, a k outside 1..kMaxK, an unknown id all throw engram::Error
 // (kInvalidArgument / kNotFound) and change nothing. k = 0 means the memory's default_k.
-// search() and read() take their per-call settings in a SearchOptions (engram/types.h), e.g.
-// mem->search(q, {.k = 10, .ef = 128}); its zero fields mean the memory's defaults.
+// search(), read(), retrieve() and write() take their per-call settings in a SearchOptions
+// (engram/types.h), e.g. mem->search(q, {.k = 10, .ef = 128}); its zero fields mean the memory's
+// defaults, and its filter limits the call to the slots it accepts (engram/filter.h).
 //
 // Thread-safety: every method may be called from many threads at once.
 #pragma once
@@ -37,14 +38,18 @@ class MemoryInterface {
   // Uses options.k, .temperature (0: the memory's τ), .ef and .nprobe; ignores .with_payloads.
   virtual ReadResult read(MatrixView queries, const SearchOptions& options = {}) = 0;
 
-  // The ids, scores, keys and values (and payloads if asked) of the top-k slots.
-  virtual RetrieveResult retrieve(MatrixView queries, int k = 0, bool with_payloads = false) = 0;
+  // The ids, scores, keys and values (and payloads if options.with_payloads) of the top-k slots.
+  // Uses options.k, .ef, .nprobe, .with_payloads and .filter; ignores .temperature.
+  virtual RetrieveResult retrieve(MatrixView queries, const SearchOptions& options) = 0;
+  RetrieveResult retrieve(MatrixView queries, int k = 0, bool with_payloads = false);
 
   // Gated update of the top-k slots of each query: g_i = σ(s_i + b), v_i ← g_i·w + (1−g_i)·v_i.
   // `values` holds one w per query. Keys are unchanged. Queries are applied in row order (a
   // slot hit by two queries composes both updates), and the whole batch commits atomically.
-  virtual WriteResult write(MatrixView queries, MatrixView values, int k = 0,
+  // The top-k are found as search() finds them with `search` (k, ef, nprobe, filter).
+  virtual WriteResult write(MatrixView queries, MatrixView values, const SearchOptions& search,
                             const WriteOptions& options = {}) = 0;
+  WriteResult write(MatrixView queries, MatrixView values, int k = 0, const WriteOptions& options = {});
 
   // The ids and scores of the top-k slots (and payloads if options.with_payloads).
   // Uses options.k, .ef, .nprobe and .with_payloads; ignores .temperature.
@@ -58,6 +63,10 @@ class MemoryInterface {
 
   // Removes the slots, atomically. Unknown id: kNotFound, nothing changed.
   virtual void erase(const std::vector<SlotId>& ids, const WriteOptions& options = {}) = 0;
+
+  // Removes every slot `filter` accepts (engram/filter.h), atomically, and returns how many.
+  // An empty filter is kInvalidArgument (it would erase every slot).
+  virtual std::size_t erase_matching(const Filter& filter, const WriteOptions& options = {}) = 0;
 
   virtual MemoryStats stats() = 0;
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "engram/filter.h"
+
 namespace engram {
 
 // A slot's id: assigned by the memory at insert time, never reused.
@@ -38,7 +40,7 @@ struct WriteOptions {
   std::optional<bool> sync;
 };
 
-// Per-call settings of search() and read(). Every field left 0 (false) means: the memory's
+// Per-call settings of search(), read(), retrieve() and the search of write(). Every field left 0 (false) means: the memory's
 // configured default. In C++20 (or with GCC/Clang's extension in C++17):
 //   mem->search(q, {.k = 10, .ef = 128});   mem->read(q, {.k = 32, .nprobe = 8});
 // ef and nprobe tune an approximate index for this call only, without changing the memory: a
@@ -50,7 +52,10 @@ struct SearchOptions {
   int ef = 0;                  // HNSW graphs (HNSW<M>, HNSWlib<M>, an IVF's HNSW quantizer): efSearch,
                                // the candidate list of a query (at least k is used). REQUIRES: 0..kMaxEf
   int nprobe = 0;              // IVF indexes: inverted lists scanned per query. REQUIRES: 0..kMaxNprobe
-  bool with_payloads = false;  // search() only: also return each result's payload
+  bool with_payloads = false;  // search() and retrieve(): also return each result's payload
+  // Only slots that satisfy it are candidates (engram/filter.h): k results come back whenever
+  // k slots match. Empty: every slot.
+  Filter filter;
 };
 
 // read(): one row per query; every per-query array holds k entries, padded with kNoSlot / 0.

@@ -24,13 +24,13 @@ ReadResult Memory::read(MatrixView queries, const SearchOptions& options) {
   return core_->read(queries, options);
 }
 
-RetrieveResult Memory::retrieve(MatrixView queries, int k, bool with_payloads) {
-  return core_->retrieve(queries, k, with_payloads);
+RetrieveResult Memory::retrieve(MatrixView queries, const SearchOptions& options) {
+  return core_->retrieve(queries, options);
 }
 
-WriteResult Memory::write(MatrixView queries, MatrixView values, int k,
+WriteResult Memory::write(MatrixView queries, MatrixView values, const SearchOptions& search,
                           const WriteOptions& options) {
-  return core_->write(queries, values, k, options);
+  return core_->write(queries, values, search, options);
 }
 
 SearchResult Memory::search(MatrixView queries, const SearchOptions& options) {
@@ -45,6 +45,10 @@ void Memory::update(const std::vector<SlotPatch>& patches, const WriteOptions& o
 
 void Memory::erase(const std::vector<SlotId>& ids, const WriteOptions& options) {
   core_->erase(ids, options);
+}
+
+std::size_t Memory::erase_matching(const Filter& filter, const WriteOptions& options) {
+  return core_->erase_matching(filter, options);
 }
 
 MemoryStats Memory::stats() { return core_->stats(); }

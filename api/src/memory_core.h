@@ -23,6 +23,7 @@
 #include "api/src/rw_lock.h"
 #include "api/src/value_cache.h"
 #include "engram/config.h"
+#include "engram/filter.h"
 #include "engram/types.h"
 #include "index/vector_index.h"
 #include "storage/slot_store.h"
@@ -56,7 +57,7 @@ class MemoryCore {
   // --- read path (memory_read.cc) ---
   ReadResult read(const MatrixView& queries, const SearchOptions& options) const;
   SearchResult search(const MatrixView& queries, const SearchOptions& options) const;
-  RetrieveResult retrieve(const MatrixView& queries, int k, bool with_payloads) const;
+  RetrieveResult retrieve(const MatrixView& queries, const SearchOptions& options) const;
   std::vector<Slot> get(const std::vector<SlotId>& ids) const;
   MemoryStats stats() const;
   std::vector<SlotId> list_ids() const;
@@ -64,10 +65,12 @@ class MemoryCore {
   // --- write path (memory_write.cc) ---
   std::vector<SlotId> insert(const MatrixView& keys, const MatrixView& values,
                              const std::vector<std::string>& payloads, const WriteOptions& o);
-  WriteResult write(const MatrixView& queries, const MatrixView& values, int k,
+  WriteResult write(const MatrixView& queries, const MatrixView& values, const SearchOptions& search,
                     const WriteOptions& o);
   void update(const std::vector<SlotPatch>& patches, const WriteOptions& o);
   void erase(const std::vector<SlotId>& ids, const WriteOptions& o);
+  // Erases every slot `filter` accepts, atomically; returns how many. REQUIRES: !filter.empty().
+  std::size_t erase_matching(const Filter& filter, const WriteOptions& o);
 
   // --- recovery and maintenance (memory_recovery.cc) ---
   void train();
@@ -105,15 +108,39 @@ class MemoryCore {
              const MemoryConfig& config, const std::string& index_path,
              const DatabaseOptions& options);
 
+  // erase() of unique ids. REQUIRES: write_mu_ held.
+  void erase_locked(const std::vector<SlotId>& ids, const WriteOptions& o);
   // Throws unless the memory is open. REQUIRES: index_mu_ or write_mu_ held.
   void check_open() const;
   // Throws kFailedPrecondition while the index waits for training data.
   void check_searchable() const;
 
-  // Top-k of each query: n × k scores and ids, the index tuned by `tuning` for this call.
+  // Top-k of each query among the slots `filter` accepts: n × k scores and ids, the index tuned
+  // by `tuning` for this call.
   // REQUIRES: index_mu_ held (shared).
   void search_locked(const MatrixView& queries, int k, std::vector<float>* scores,
-                     std::vector<SlotId>* ids, const index::SearchTuning& tuning = {}) const;
+                     std::vector<SlotId>* ids, const index::SearchTuning& tuning,
+                     const Filter& filter) const;
+
+  // search_locked() with a non-empty filter: in the index, or exactly over the accepted slots
+  // (memory_filter.cc). REQUIRES: index_mu_ held (shared).
+  void filtered_search_locked(const MatrixView& queries, int k, std::vector<float>* scores,
+                              std::vector<SlotId>* ids, const index::SearchTuning& tuning,
+                              const Filter& filter) const;
+  // Which slots a filter accepts (memory_filter.cc): a bitmap over the ids below next_id.
+  struct Match {
+    index::IdFilter ids;
+    bool by_default = false;            // accepted: slots with no payload that has_id does not name
+    std::vector<SlotId> listed;         // when !by_default: every accepted id (maybe erased), ascending
+    std::size_t estimate = 0;           // about how many live slots are accepted
+  };
+  // REQUIRES: index_mu_ held (shared), or write_mu_.
+  Match match_locked(const Filter& filter) const;
+  // The live slots among those `m` accepts, ascending. REQUIRES: as match_locked().
+  std::vector<SlotId> accepted_ids_locked(const Match& m) const;
+  // Exact top-k of each query among `ids`, reading their keys from the index or the store.
+  void exact_search_locked(const MatrixView& queries, int k, const std::vector<SlotId>& ids,
+                           std::vector<float>* scores, std::vector<SlotId>* out) const;
   // Values of `ids` into out (ids.size() × value_dim); found[i] false for absent ids.
   // REQUIRES: index_mu_ held (shared).
   void fetch_values_locked(const std::vector<SlotId>& ids, float* out,

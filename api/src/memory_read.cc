@@ -11,8 +11,10 @@
 namespace engram::detail {
 
 void MemoryCore::search_locked(const MatrixView& q, int k, std::vector<float>* scores,
-                               std::vector<SlotId>* ids, const index::SearchTuning& tuning) const {
+                               std::vector<SlotId>* ids, const index::SearchTuning& tuning,
+                               const Filter& filter) const {
   check_searchable();
+  if (!filter.empty()) return filtered_search_locked(q, k, scores, ids, tuning, filter);
   scores->resize(q.rows * static_cast<std::size_t>(k));
   ids->resize(q.rows * static_cast<std::size_t>(k));
   index_->search(q.rows, q.data, k, scores->data(), ids->data(), tuning);
@@ -73,7 +75,7 @@ ReadResult MemoryCore::read(const MatrixView& q, const SearchOptions& options) c
   {
     std::shared_lock<RwLock> lock(index_mu_);
     check_open();
-    search_locked(q, k, &scores, &r.ids, tuning);
+    search_locked(q, k, &scores, &r.ids, tuning, options.filter);
     fetch_values_locked(r.ids, values.data(), &found);
   }
   for (std::size_t i = 0; i < n; ++i) {
@@ -115,15 +117,17 @@ SearchResult MemoryCore::search(const MatrixView& q, const SearchOptions& option
   {
     std::shared_lock<RwLock> lock(index_mu_);
     check_open();
-    search_locked(q, k, &r.scores, &r.ids, tuning);
+    search_locked(q, k, &r.scores, &r.ids, tuning, options.filter);
     if (options.with_payloads) r.payloads = store_->multi_get_payloads(entry_.id, r.ids);
   }
   return r;
 }
 
-RetrieveResult MemoryCore::retrieve(const MatrixView& q, int k_in, bool with_payloads) const {
+RetrieveResult MemoryCore::retrieve(const MatrixView& q, const SearchOptions& options) const {
   check_matrix(q, config_.key_dim, "queries");
-  const int k = resolve_k(k_in, config_);
+  const int k = resolve_k(options.k, config_);
+  const index::SearchTuning tuning = resolve_tuning(options);
+  const bool with_payloads = options.with_payloads;
   const std::size_t n = q.rows, kk = static_cast<std::size_t>(k);
   RetrieveResult r;
   r.k = kk;
@@ -135,7 +139,7 @@ RetrieveResult MemoryCore::retrieve(const MatrixView& q, int k_in, bool with_pay
   {
     std::shared_lock<RwLock> lock(index_mu_);
     check_open();
-    search_locked(q, k, &r.scores, &r.ids);
+    search_locked(q, k, &r.scores, &r.ids, tuning, options.filter);
     // Keys come from the index when it holds them exactly (Flat, HNSW over Flat: a copy from
     // RAM), else from the store: a compressed index (PQ) cannot give them back.
     if (!index_->reconstruct(r.ids.size(), r.ids.data(), r.keys.data(), &have_key))

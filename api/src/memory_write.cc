@@ -71,14 +71,15 @@ std::vector<SlotId> MemoryCore::insert(const MatrixView& keys, const MatrixView&
   return c.added;
 }
 
-WriteResult MemoryCore::write(const MatrixView& q, const MatrixView& w, int k_in,
+WriteResult MemoryCore::write(const MatrixView& q, const MatrixView& w, const SearchOptions& search,
                               const WriteOptions& o) {
   check_matrix(q, config_.key_dim, "queries");
   check_matrix(w, config_.value_dim, "values");
   if (q.rows != w.rows) {
     throw invalid(std::to_string(q.rows) + " queries but " + std::to_string(w.rows) + " values");
   }
-  const int k = resolve_k(k_in, config_);
+  const int k = resolve_k(search.k, config_);
+  const index::SearchTuning tuning = resolve_tuning(search);
   const std::size_t n = q.rows, kk = static_cast<std::size_t>(k);
   const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
   WriteResult r;
@@ -92,7 +93,7 @@ WriteResult MemoryCore::write(const MatrixView& q, const MatrixView& w, int k_in
   {
     std::shared_lock<RwLock> lock(index_mu_);
     check_open();
-    search_locked(q, k, &scores, &r.ids);
+    search_locked(q, k, &scores, &r.ids, tuning, search.filter);
     fetch_values_locked(r.ids, current.data(), &found);
   }
   // v_i ← g_i·w + (1−g_i)·v_i, g_i = σ(s_i + b), applied query by query so that a slot hit by
@@ -187,6 +188,23 @@ void MemoryCore::erase(const std::vector<SlotId>& ids_in, const WriteOptions& o)
 
   std::lock_guard<std::mutex> w(write_mu_);
   check_open();
+  erase_locked(ids, o);
+}
+
+std::size_t MemoryCore::erase_matching(const Filter& filter, const WriteOptions& o) {
+  if (filter.empty()) throw invalid("erasing by filter needs a filter: {} would erase every slot");
+  std::lock_guard<std::mutex> w(write_mu_);  // the matched slots stay as they are until erased
+  check_open();
+  std::vector<SlotId> ids;
+  {
+    std::shared_lock<RwLock> lock(index_mu_);
+    ids = accepted_ids_locked(match_locked(filter));
+  }
+  if (!ids.empty()) erase_locked(ids, o);
+  return ids.size();
+}
+
+void MemoryCore::erase_locked(const std::vector<SlotId>& ids, const WriteOptions& o) {
   Change c;
   c.before = read_before(ids, true, true, true);  // throws kNotFound naming the first missing id
   storage::SlotBatch batch = store_->new_batch(entry_.id);

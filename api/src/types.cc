@@ -20,6 +20,19 @@ SlotId MemoryInterface::insert_one(const std::vector<float>& key, const std::vec
                 {payload}, options)[0];
 }
 
+RetrieveResult MemoryInterface::retrieve(MatrixView queries, int k, bool with_payloads) {
+  SearchOptions o;
+  o.k = k;
+  o.with_payloads = with_payloads;
+  return retrieve(queries, o);
+}
+
+WriteResult MemoryInterface::write(MatrixView queries, MatrixView values, int k, const WriteOptions& options) {
+  SearchOptions o;
+  o.k = k;
+  return write(queries, values, o, options);
+}
+
 Slot MemoryInterface::get_one(SlotId id) { return get({id})[0]; }
 
 void MemoryInterface::erase_one(SlotId id, const WriteOptions& options) { erase({id}, options); }

@@ -141,6 +141,48 @@ TEST(IngestCli, SearchAndReadTakeEfAndNprobe) {
   EXPECT_NE(run_engram({"read", "--help"}).out.find("--ef"), std::string::npos);
 }
 
+// `engram search --filter` and `engram read --filter` find what the C++ call with the same
+// filter finds; a bad filter fails the command with the message naming the condition.
+TEST(IngestCli, SearchAndReadTakeAFilter) {
+  Scratch s;
+  const std::string db = s / "db";
+  const std::size_t dim = 8, n = 200, nq = 5;
+  const auto keys = random_matrix(n, dim, 1), queries = random_matrix(nq, dim, 2);
+  testing::write_fvecs(s / "q.fvecs", queries, dim);
+  const std::string filter = R"({"must": [{"key": "even", "match": {"value": true}}]})";
+  std::vector<std::int32_t> expected;
+  std::vector<float> expected_reads;
+  {
+    auto d = Database::open(db);
+    MemoryConfig c;
+    c.key_dim = static_cast<int>(dim);
+    c.value_dim = 4;
+    auto m = d->create_memory("m", c);
+    std::vector<std::string> payloads;
+    for (std::size_t i = 0; i < n; ++i) payloads.push_back(std::string(R"({"even": )") + (i % 2 ? "false}" : "true}"));
+    m->insert(MatrixView(keys, dim), MatrixView(random_matrix(n, 4, 3), 4), payloads);
+    SearchOptions o{.k = 5};
+    o.filter = Filter::parse(filter);
+    for (SlotId id : m->search(MatrixView(queries, dim), o).ids) {
+      EXPECT_EQ(id % 2, 0u);
+      expected.push_back(static_cast<std::int32_t>(id));
+    }
+    expected_reads = m->read(MatrixView(queries, dim), o).reads;
+  }
+  auto r = run_engram({"search", "--data", db, "--memory", "m", "--queries", s / "q.fvecs", "--k", "5", "--filter",
+                       filter, "--out", s / "ids.ivecs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_ivecs(s / "ids.ivecs"), expected);
+  r = run_engram({"read", "--data", db, "--memory", "m", "--queries", s / "q.fvecs", "--k", "5", "--filter", filter,
+                  "--out", s / "r.fvecs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_fvecs(s / "r.fvecs"), expected_reads);
+  r = run_engram({"search", "--data", db, "--memory", "m", "--queries", s / "q.fvecs", "--filter",
+                  R"({"must": [{"key": "even", "range": {"gt": "x"}}]})", "--out", s / "x.ivecs"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("filter.must[0].range.gt: must be a number, got a string"), std::string::npos) << r.err;
+}
+
 TEST(IngestCli, IngestSearchReadInfoExportCompactSnapshot) {
   Scratch s;
   const std::string db = s / "db";

@@ -51,6 +51,14 @@ SearchOptions search_options(std::optional<int> k, std::optional<int> ef, std::o
   return o;
 }
 
+// A filter (engram/filter.h) given as None, its JSON text, or the same as Python dicts and lists.
+Filter as_filter(py::handle f) {
+  if (f.is_none()) return Filter();
+  if (py::isinstance<py::str>(f)) return Filter::parse(f.cast<std::string>());
+  // Not a static py::object: one would be released after the interpreter, without the GIL.
+  return Filter::parse(py::module_::import("json").attr("dumps")(f).cast<std::string>());
+}
+
 py::ssize_t ssize(std::size_t n) { return static_cast<py::ssize_t>(n); }
 
 // The queries of a read, retrieve, search or write: (n, key_dim) float32 rows.
@@ -69,9 +77,10 @@ Matrix value_rows(const MemoryInterface& mem, py::handle values, std::size_t row
 }
 
 py::tuple read(MemoryInterface& mem, py::handle queries, std::optional<int> k, std::optional<float> temperature,
-               std::optional<int> ef, std::optional<int> nprobe) {
+               std::optional<int> ef, std::optional<int> nprobe, py::handle filter) {
   Matrix q = query_rows(mem, queries);
   SearchOptions o = search_options(k, ef, nprobe);
+  o.filter = as_filter(filter);
   if (temperature && !(*temperature > 0)) {
     throw py::value_error("temperature: expected > 0 or None (the memory's temperature), received " +
                           std::to_string(*temperature));
@@ -88,13 +97,17 @@ py::tuple read(MemoryInterface& mem, py::handle queries, std::optional<int> k, s
                         float_array(std::move(r.weights), Shape{n, ssize(r.k)}));
 }
 
-py::object retrieve(MemoryInterface& mem, py::handle queries, std::optional<int> k, bool with_payloads) {
+py::object retrieve(MemoryInterface& mem, py::handle queries, std::optional<int> k, bool with_payloads,
+                    py::handle filter) {
   Matrix q = query_rows(mem, queries);
-  const int kk = checked_k(k);
+  SearchOptions o;
+  o.k = checked_k(k);
+  o.with_payloads = with_payloads;
+  o.filter = as_filter(filter);
   RetrieveResult r;
   {
     py::gil_scoped_release nogil;
-    r = mem.retrieve(q.view, kk, with_payloads);
+    r = mem.retrieve(q.view, o);
   }
   const auto n = ssize(q.view.rows);
   const auto kr = ssize(r.k);
@@ -106,9 +119,10 @@ py::object retrieve(MemoryInterface& mem, py::handle queries, std::optional<int>
 }
 
 py::tuple search(MemoryInterface& mem, py::handle queries, std::optional<int> k, bool with_payloads,
-                 std::optional<int> ef, std::optional<int> nprobe) {
+                 std::optional<int> ef, std::optional<int> nprobe, py::handle filter) {
   Matrix q = query_rows(mem, queries);
   SearchOptions o = search_options(k, ef, nprobe);
+  o.filter = as_filter(filter);
   o.with_payloads = with_payloads;
   SearchResult r;
   {
@@ -137,14 +151,16 @@ py::array_t<std::int64_t> insert(MemoryInterface& mem, py::handle keys, py::hand
 }
 
 py::tuple write(MemoryInterface& mem, py::handle queries, py::handle values, std::optional<int> k,
-                std::optional<bool> sync) {
+                std::optional<bool> sync, py::handle filter) {
   Matrix q = query_rows(mem, queries);
   Matrix w = value_rows(mem, values, q.view.rows, "query");
-  const int kk = checked_k(k);
+  SearchOptions o;
+  o.k = checked_k(k);
+  o.filter = as_filter(filter);
   WriteResult r;
   {
     py::gil_scoped_release nogil;
-    r = mem.write(q.view, w.view, kk, write_options(sync));
+    r = mem.write(q.view, w.view, o, write_options(sync));
   }
   const auto n = ssize(q.view.rows);
   return py::make_tuple(id_array(std::move(r.ids), Shape{n, ssize(r.k)}),
@@ -256,26 +272,30 @@ fewer than k slots exist. Every call releases the GIL while it runs.)doc")
 keys: (n, key_dim) float32; values: (n, value_dim) float32; payloads: None or n str/bytes.
 sync: None uses the memory's default; True waits for the change to reach stable storage.)doc")
       .def("read", &read, "queries"_a, "k"_a = py::none(), "temperature"_a = py::none(), py::kw_only(),
-           "ef"_a = py::none(), "nprobe"_a = py::none(),
+           "ef"_a = py::none(), "nprobe"_a = py::none(), "filter"_a = py::none(),
            R"doc(Softmax attention over the top-k slots of each query: a = softmax(s/t), r = sum a_i v_i.
 
 Returns (reads (n, value_dim) float32, ids (n, k) int64, weights (n, k) float32).
 k None uses the memory's default_k (32 unless configured); temperature None its temperature.
-ef (HNSW efSearch) and nprobe (IVF lists scanned) tune this call only; None: the memory's.)doc")
-      .def("retrieve", &retrieve, "queries"_a, "k"_a = py::none(), "with_payloads"_a = false,
+ef (HNSW efSearch) and nprobe (IVF lists scanned) tune this call only; None: the memory's.
+filter: only slots it accepts (a dict or JSON text: {"must": [{"key": "source", "match": {"value": "wiki"}}]}).)doc")
+      .def("retrieve", &retrieve, "queries"_a, "k"_a = py::none(), "with_payloads"_a = false, py::kw_only(),
+           "filter"_a = py::none(),
            R"doc(The top-k slots of each query, for attention computed by the caller.
 
 Returns Retrieved(scores (n, k), ids (n, k), keys (n, k, key_dim), values (n, k, value_dim),
 payloads: list of n*k str or None). Keys and values are zero where the id is -1.)doc")
       .def("write", &write, "queries"_a, "values"_a, "k"_a = py::none(), py::kw_only(), "sync"_a = py::none(),
+           "filter"_a = py::none(),
            R"doc(Gated update of each query's top-k slots: g = sigmoid(s + b), v <- g*w + (1-g)*v.
 
 values holds one w per query, shape (n, value_dim). Returns (ids (n, k), gates (n, k)).)doc")
       .def("search", &search, "queries"_a, "k"_a = py::none(), "with_payloads"_a = false, py::kw_only(),
-           "ef"_a = py::none(), "nprobe"_a = py::none(),
+           "ef"_a = py::none(), "nprobe"_a = py::none(), "filter"_a = py::none(),
            R"doc(The ids and scores of each query's top-k slots, best first, in FAISS's order:
 (scores (n, k) float32, ids (n, k) int64[, payloads]). Scores are q.k for "ip", -|q-k|^2 for "l2".
-ef (HNSW efSearch) and nprobe (IVF lists scanned) tune this call only; None: the memory's.)doc")
+ef (HNSW efSearch) and nprobe (IVF lists scanned) tune this call only; None: the memory's.
+filter: only slots it accepts (a dict or JSON text, docs/server.md#filters).)doc")
       .def("get", &get, "ids"_a,
            R"doc(The slots with these ids: (keys (n, key_dim), values (n, value_dim), payloads list of str).
 Raises NotFoundError naming the first unknown id.)doc")
@@ -285,6 +305,14 @@ Raises NotFoundError naming the first unknown id.)doc")
 Unknown id: NotFoundError, nothing changed.)doc")
       .def("erase", &erase, "ids"_a, py::kw_only(), "sync"_a = py::none(),
            "Removes the slots, atomically. Unknown id: NotFoundError, nothing changed.")
+      .def("erase_matching",
+           [](MemoryInterface& mem, py::handle filter, std::optional<bool> sync) {
+             const Filter f = as_filter(filter);
+             py::gil_scoped_release nogil;
+             return mem.erase_matching(f, write_options(sync));
+           },
+           "filter"_a, py::kw_only(), "sync"_a = py::none(),
+           "Removes every slot the filter (a dict or JSON text) accepts, atomically; returns how many.")
       .def("stats", &stats, "Counters: slots, indexed, tombstones, trained, next_id, op_seq, checkpoint_op_seq.")
       .def("__len__", [](MemoryInterface& mem) { return stats(mem)["slots"].cast<std::size_t>(); },
            "The number of live slots.");

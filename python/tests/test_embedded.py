@@ -179,3 +179,33 @@ def test_snapshot_compact_and_default_k(db, tmp_path):
     db.snapshot(str(tmp_path / "snap"))
     with engram.open(tmp_path / "snap") as copy:
         assert len(copy.memory("m")) == 30
+
+
+def test_filters_limit_search_read_retrieve_write_and_erase(db):
+    import json
+    m = db.create_memory("f", key_dim=16, value_dim=8, index="HNSW16", metric="l2")
+    keys, values = unit_rows(300, 16, 1), rng(2).standard_normal((300, 8)).astype(np.float32)
+    payloads = [json.dumps({"bucket": i % 10, "source": ["wiki", "news"][i % 2]}) for i in range(300)]
+    ids = m.insert(keys, values, payloads)
+    q = unit_rows(5, 16, 3)
+    wiki_low = {"must": [{"key": "source", "match": {"value": "wiki"}}, {"key": "bucket", "range": {"lt": 4}}]}
+    accepted = {int(i) for i in ids if i % 2 == 0 and i % 10 < 4}
+    for f in (wiki_low, json.dumps(wiki_low)):  # a dict or its JSON text
+        scores, found = m.search(q, k=10, filter=f)
+        assert found.shape == (5, 10) and set(found.ravel().tolist()) <= accepted
+        # The exact top-10 among the accepted slots (a filtered HNSW walk finds them here).
+        acc = np.array(sorted(accepted))
+        d = ((q[:, None, :] - keys[acc][None, :, :]) ** 2).sum(-1)
+        exact = acc[np.argsort(d, axis=1)[:, :10]]
+        assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found.tolist(), exact.tolist())]) >= 0.9
+    _, rids, _ = m.read(q, k=5, filter=wiki_low)
+    assert set(rids.ravel().tolist()) <= accepted
+    assert set(m.retrieve(q, k=5, filter=wiki_low).ids.ravel().tolist()) <= accepted
+    wids, _ = m.write(q, np.zeros((5, 8), np.float32), k=3, filter=wiki_low)
+    assert set(wids.ravel().tolist()) <= accepted
+    with pytest.raises(engram.InvalidArgumentError, match=r"filter.must\[0\].range.gt: must be a number"):
+        m.search(q, filter={"must": [{"key": "bucket", "range": {"gt": "3"}}]})
+    assert m.erase_matching(wiki_low) == len(accepted)
+    assert len(m) == 300 - len(accepted)
+    _, found = m.search(q, k=10, filter=wiki_low)
+    assert (found == -1).all()

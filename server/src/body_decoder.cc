@@ -55,7 +55,7 @@ class BodyDecoder {
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
 
  private:
-  enum class Kind { kObject, kSkip, kRows, kRow, kFloats, kStrings, kIds, kObjects };
+  enum class Kind { kObject, kSkip, kRows, kRow, kFloats, kStrings, kIds, kObjects, kJson };
   struct Level {
     Kind kind;
     const Field* field = nullptr;  // the field whose value this level is (null for the body)
@@ -72,6 +72,11 @@ class BodyDecoder {
     std::vector<std::string>* strings = nullptr;
     std::vector<SlotId>* ids = nullptr;
     std::vector<Fields>* objects = nullptr;
+    // kJson: the object or array being built, and the key of its next member
+    json* value = nullptr;
+    std::string member;
+    // kStrings: an object element being built, kept as its text when it ends
+    json element;
   };
 
   [[noreturn]] static void bad(const std::string& message) { throw_bad_request(message); }
@@ -85,6 +90,8 @@ class BodyDecoder {
   }
   bool pop();
   bool atom(json&& v);
+  bool open_json(json&& empty);
+  bool opens_json() const;
   void field_value(Level& object, json&& v);
   void count(Level& l, std::size_t* n);
   void row_number(Level& row, const json& v);
@@ -135,8 +142,46 @@ bool BodyDecoder::atom(json&& v) {
       break;
     case Kind::kObjects:
       bad(name_of(top) + " must hold objects only");
+    case Kind::kJson:
+      if (top.value->is_array()) top.value->push_back(std::move(v));
+      else (*top.value)[top.member] = std::move(v);
+      break;
   }
   return true;
+}
+
+// Opens an object or array inside a free-form value (or as one): a level that builds it.
+bool BodyDecoder::open_json(json&& empty) {
+  Level& top = stack_.back();
+  json* target;
+  const Field* field = top.field;
+  if (top.kind == Kind::kJson) {
+    if (top.value->is_array()) {
+      top.value->push_back(std::move(empty));
+      target = &top.value->back();  // stays put: its parent grows only after it is complete
+    } else {
+      target = &(*top.value)[top.member];
+      *target = std::move(empty);
+    }
+  } else if (top.kind == Kind::kStrings) {  // a structured payload among strings
+    count(top, &top.count);
+    top.element = std::move(empty);
+    target = &top.element;
+  } else {  // the value of a kJson field
+    field = top.pending;
+    top.pending = nullptr;
+    target = &top.fields->scalars[field->name];
+    *target = std::move(empty);
+  }
+  push(Kind::kJson, field).value = target;
+  return true;
+}
+
+// Whether the next object or array opens (or belongs to) a free-form value.
+bool BodyDecoder::opens_json() const {
+  const Level& top = stack_.back();
+  return top.kind == Kind::kJson ||
+         (top.kind == Kind::kObject && top.pending && top.pending->kind == FieldKind::kJson && !top.pending_b64);
 }
 
 // The value of the field whose key came last, when it is not a container the field takes.
@@ -165,6 +210,9 @@ void BodyDecoder::field_value(Level& object, json&& v) {
     case FieldKind::kObject:
       if (v.is_null()) return;
       bad(name + " must be an object");
+    case FieldKind::kJson:
+      object.fields->scalars[f.name] = std::move(v);
+      return;
   }
 }
 
@@ -175,6 +223,7 @@ void BodyDecoder::count(Level& l, std::size_t* n) {
 bool BodyDecoder::string(std::string& s) {
   if (!stack_.empty()) {
     Level& top = stack_.back();
+    if (top.kind == Kind::kJson) return atom(json(std::move(s)));
     if (top.kind == Kind::kStrings) {
       count(top, &top.count);
       top.strings->push_back(std::move(s));  // moved out of the parser's buffer, not copied
@@ -182,7 +231,7 @@ bool BodyDecoder::string(std::string& s) {
     }
     if (top.kind == Kind::kObject && top.pending) {
       const Field& f = *top.pending;
-      if (f.kind == FieldKind::kScalar) {
+      if (f.kind == FieldKind::kScalar || f.kind == FieldKind::kJson) {
         top.pending = nullptr;
         top.fields->scalars[f.name] = std::move(s);
         return true;
@@ -205,6 +254,8 @@ bool BodyDecoder::start_object(std::size_t) {
     body.fields = out_;
     return true;
   }
+  if (opens_json()) return open_json(json::object());
+  if (stack_.back().kind == Kind::kStrings) return open_json(json::object());
   if (takes_scalar()) {
     atom(json::object());  // an empty object stands in for it: the field's type check refuses it
     push(Kind::kSkip, nullptr);
@@ -236,6 +287,10 @@ bool BodyDecoder::start_object(std::size_t) {
 bool BodyDecoder::key(std::string& k) {
   Level& top = stack_.back();
   if (top.kind == Kind::kSkip) return true;
+  if (top.kind == Kind::kJson) {
+    top.member = std::move(k);
+    return true;
+  }
   const Field* field = nullptr;
   bool b64 = false;
   for (const Field& f : *top.schema) {
@@ -264,6 +319,7 @@ bool BodyDecoder::key(std::string& k) {
 
 bool BodyDecoder::start_array(std::size_t) {
   if (stack_.empty()) bad("the body must be a JSON object");
+  if (opens_json()) return open_json(json::array());
   if (takes_scalar()) {
     atom(json::array());
     push(Kind::kSkip, nullptr);
@@ -302,7 +358,8 @@ bool BodyDecoder::start_array(std::size_t) {
     case FieldKind::kObject:
       bad(shown(f.name) + " must be an object");
     case FieldKind::kScalar:
-      break;  // takes_scalar() handled it
+    case FieldKind::kJson:
+      break;  // takes_scalar() and opens_json() handled them
   }
   return true;
 }
@@ -311,7 +368,13 @@ bool BodyDecoder::pop() {
   Level& done = stack_.back();
   if (done.kind == Kind::kRow) end_row(done);
   if (done.kind == Kind::kFloats) done.floats->shrink_to_fit();
+  const bool payload_object = done.kind == Kind::kJson && done.value == &stack_[stack_.size() - 2].element;
   stack_.pop_back();
+  if (payload_object) {  // a structured payload ends: keep its text
+    Level& strings = stack_.back();
+    strings.strings->push_back(strings.element.dump());
+    strings.element = json();
+  }
   return true;
 }
 
@@ -400,6 +463,12 @@ std::vector<std::string> Fields::take_strings(const std::string& name) {
 std::vector<SlotId> Fields::take_ids(const std::string& name) {
   auto it = ids_.find(name);
   if (it == ids_.end()) throw_bad_request("missing \"" + name + "\"");
+  return std::move(it->second);
+}
+
+std::optional<std::vector<SlotId>> Fields::take_ids_if_given(const std::string& name) {
+  auto it = ids_.find(name);
+  if (it == ids_.end()) return std::nullopt;
   return std::move(it->second);
 }
 

@@ -10,7 +10,9 @@
 //     wider than any memory's dimension is refused, and a row beyond max_batch aborts the parse
 //     at once with 413 batch_too_large. "<name>_b64" is decoded straight into the same buffer,
 //     its row count checked before anything is allocated;
-//   * an array of strings, ids or objects is counted against max_batch as it arrives;
+//   * an array of strings, ids or objects is counted against max_batch as it arrives (an object
+//     among strings — a structured payload — is built alone and kept as its JSON text);
+//   * a free-form value ("filter") is built as a json value, level by level;
 //   * a nested object ("params") is decoded with its own schema, into its own Fields;
 //   * a scalar field becomes a small json value, so the field readers in json_codec.h keep their
 //     type checks and messages (an array or object given for a scalar is skipped, not built, and
@@ -44,7 +46,7 @@ struct Matrix {
   MatrixView view() const { return MatrixView(data.data(), rows, cols); }
 };
 
-enum class FieldKind { kScalar, kMatrix, kFloats, kStrings, kIds, kObjects, kObject };
+enum class FieldKind { kScalar, kMatrix, kFloats, kStrings, kIds, kObjects, kObject, kJson };
 
 // One field a request object may hold, and how its value is decoded.
 struct Field {
@@ -61,8 +63,12 @@ struct Field {
   }
   // [numbers] or "<name>_b64"; null is the same as absent.
   static Field floats(const char* name) { return {name, FieldKind::kFloats}; }
-  // [strings]; null is the same as absent. Counted against max_batch.
+  // [strings]; null is the same as absent. Counted against max_batch. An element that is a JSON
+  // object (a structured payload) is kept as its compact JSON text.
   static Field strings(const char* name) { return {name, FieldKind::kStrings}; }
+  // Any JSON value, kept whole in Fields::scalars (a filter): small by nature, and bounded by
+  // the body's size and nesting limit.
+  static Field any(const char* name) { return {name, FieldKind::kJson}; }
   // [non-negative integers]. Counted against max_batch.
   static Field ids(const char* name) { return {name, FieldKind::kIds}; }
   // [objects], each decoded with `element` (which must outlive the decoding). Counted.
@@ -91,6 +97,8 @@ class Fields {
   std::vector<std::string> take_strings(const std::string& name);
   // 400 if missing.
   std::vector<SlotId> take_ids(const std::string& name);
+  // Nothing if absent.
+  std::optional<std::vector<SlotId>> take_ids_if_given(const std::string& name);
   std::vector<Fields> take_objects(const std::string& name);
   // Nothing if absent or null.
   std::optional<Fields> take_object(const std::string& name);

@@ -1,4 +1,5 @@
-// handlers_ops.cc — the attention operations: read, retrieve, write, search.
+// handlers_ops.cc — the attention operations: read, retrieve, write, search (each optionally
+// limited to the slots a "filter" accepts, engram/filter.h).
 //
 // Each takes a batch of queries and answers one row per query with k entries (padded with id
 // -1 where fewer than k slots exist), in the encoding the request asks for.
@@ -33,6 +34,7 @@ int param_int(const json& params, const char* field) {
   return get_int(params, field, 0);
 }
 
+// k, "params" and "filter" of a read, retrieve, write or search.
 SearchOptions search_options(const json& body, Fields& fields) {
   SearchOptions o;
   o.k = get_int(body, "k", 0);
@@ -40,6 +42,7 @@ SearchOptions search_options(const json& body, Fields& fields) {
     o.ef = param_int(params->scalars, "ef");
     o.nprobe = param_int(params->scalars, "nprobe");
   }
+  o.filter = get_filter(body);
   return o;
 }
 }  // namespace
@@ -50,7 +53,7 @@ void add_op_routes(Router& router, Service& service) {
     const MemoryConfig config = mem->config();
     Fields fields = service.decode(req, {Field::matrix("queries", config.key_dim), Field::scalar("k"),
                                          Field::scalar("temperature"), Field::object("params", &kSearchParams),
-                                         Field::scalar("encoding")});
+                                         Field::any("filter"), Field::scalar("encoding")});
     const json& body = fields.scalars;
     Encoding enc = response_encoding(body, req);
     Matrix q = fields.take_matrix("queries");
@@ -70,14 +73,17 @@ void add_op_routes(Router& router, Service& service) {
     auto mem = service.memory(p.at("name"));
     const MemoryConfig config = mem->config();
     Fields fields = service.decode(req, {Field::matrix("queries", config.key_dim), Field::scalar("k"),
-                                         Field::scalar("payloads"), Field::scalar("encoding")});
+                                         Field::scalar("payloads"), Field::object("params", &kSearchParams),
+                                         Field::any("filter"), Field::scalar("encoding")});
     const json& body = fields.scalars;
     Encoding enc = response_encoding(body, req);
     Matrix q = fields.take_matrix("queries");
     bool with_payloads = get_bool(body, "payloads", false);
     service.check_answer(q.rows * k_of(body, config) * (config.key_dim + config.value_dim + 2),
                          enc == Encoding::kBase64);
-    RetrieveResult r = mem->retrieve(q.view(), get_int(body, "k", 0), with_payloads);
+    SearchOptions o = search_options(body, fields);
+    o.with_payloads = with_payloads;
+    RetrieveResult r = mem->retrieve(q.view(), o);
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
     put_matrix(out, "scores", r.scores.data(), rows, r.k, enc);
@@ -92,13 +98,14 @@ void add_op_routes(Router& router, Service& service) {
     const MemoryConfig config = mem->config();
     Fields fields = service.decode(req, {Field::matrix("queries", config.key_dim),
                                          Field::matrix("values", config.value_dim), Field::scalar("k"),
+                                         Field::object("params", &kSearchParams), Field::any("filter"),
                                          Field::scalar("sync"), Field::scalar("encoding")});
     const json& body = fields.scalars;
     Encoding enc = response_encoding(body, req);
     Matrix q = fields.take_matrix("queries");
     Matrix v = fields.take_matrix("values");
     service.check_answer(q.rows * k_of(body, config) * 2, enc == Encoding::kBase64);
-    WriteResult r = mem->write(q.view(), v.view(), get_int(body, "k", 0), write_options(body));
+    WriteResult r = mem->write(q.view(), v.view(), search_options(body, fields), write_options(body));
     std::size_t rows = rows_of(r.ids.size(), r.k, q.rows);
     json out = {{"k", r.k}, {"ids", ids_to_json(r.ids, rows, r.k)}};
     put_matrix(out, "gates", r.gates.data(), rows, r.k, enc);
@@ -110,7 +117,7 @@ void add_op_routes(Router& router, Service& service) {
     const MemoryConfig config = mem->config();
     Fields fields = service.decode(req, {Field::matrix("queries", config.key_dim), Field::scalar("k"),
                                          Field::scalar("payloads"), Field::object("params", &kSearchParams),
-                                         Field::scalar("encoding")});
+                                         Field::any("filter"), Field::scalar("encoding")});
     const json& body = fields.scalars;
     Encoding enc = response_encoding(body, req);
     Matrix q = fields.take_matrix("queries");

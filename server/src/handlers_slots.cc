@@ -22,17 +22,19 @@ SlotId parse_id(const std::string& text) {
 
 // A patch changes any of key, value and payload: PUT …/slots/{id} takes them with "sync", each
 // patch of POST …/update with its "id".
-const Schema kPutSlotFields = {Field::floats("key"), Field::floats("value"), Field::scalar("payload"),
+const Schema kPutSlotFields = {Field::floats("key"), Field::floats("value"), Field::any("payload"),
                                Field::scalar("sync")};
 const Schema kPatchFields = {Field::scalar("id"), Field::floats("key"), Field::floats("value"),
-                             Field::scalar("payload")};
+                             Field::any("payload")};
 
 SlotPatch read_patch(Fields& f, SlotId id) {
   SlotPatch patch;
   patch.id = id;
   patch.key = f.take_floats("key");
   patch.value = f.take_floats("value");
-  patch.payload = get_string(f.scalars, "payload");
+  // A string, or a JSON object (a structured payload, stored as its text); null: unchanged.
+  if (auto it = f.scalars.find("payload"); it != f.scalars.end() && !it->is_null())
+    patch.payload = payload_text(*it, "payload");
   return patch;
 }
 
@@ -46,6 +48,7 @@ Response no_content() {
 
 void add_slot_routes(Router& router, Service& service) {
   // Insert a batch: {"keys": [[...]], "values": [[...]], "payloads": [...]} -> {"ids": [...]}.
+  // A payload is a string, or a JSON object (a structured payload, which filters look into).
   router.add("POST", "/v1/memories/{name}/slots", [&service](const Request& req, const Params& p) {
     auto mem = service.memory(p.at("name"));
     const MemoryConfig config = mem->config();
@@ -113,7 +116,13 @@ void add_slot_routes(Router& router, Service& service) {
 
   router.add("POST", "/v1/memories/{name}/erase", [&service](const Request& req, const Params& p) {
     auto mem = service.memory(p.at("name"));
-    Fields fields = service.decode(req, {Field::ids("ids"), Field::scalar("sync")});
+    // {"ids": [...]} erases those slots; {"filter": {...}} every slot the filter accepts.
+    Fields fields = service.decode(req, {Field::ids("ids"), Field::any("filter"), Field::scalar("sync")});
+    if (fields.scalars.contains("filter")) {
+      if (fields.take_ids_if_given("ids")) throw_bad_request("give \"ids\" or \"filter\", not both");
+      const Filter filter = get_filter(fields.scalars);
+      return json_response({{"erased", mem->erase_matching(filter, write_options(fields.scalars))}});
+    }
     auto ids = fields.take_ids("ids");
     mem->erase(ids, write_options(fields.scalars));
     return json_response({{"erased", ids.size()}});

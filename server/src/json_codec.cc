@@ -176,4 +176,16 @@ json encode_slot(const Slot& slot, Encoding enc) {
   return j;
 }
 
+Filter get_filter(const json& body) {
+  auto it = body.find("filter");
+  if (it == body.end() || it->is_null()) return Filter();
+  return Filter::parse(it->dump());
+}
+
+std::string payload_text(const json& v, const std::string& what) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object()) return v.dump();
+  throw_bad_request("\"" + what + "\" must be a string or a JSON object");
+}
+
 }  // namespace engram::server

@@ -52,6 +52,12 @@ float get_float(const json& body, const std::string& field, float fallback);
 bool get_bool(const json& body, const std::string& field, bool fallback);
 std::optional<std::string> get_string(const json& body, const std::string& field);
 WriteOptions write_options(const json& body);
+// "filter" (engram/filter.h): absent or null is no filter; a wrong filter is the core's
+// kInvalidArgument (422), naming the condition.
+Filter get_filter(const json& body);
+// A payload given as a string (kept as is) or a JSON object (a structured payload, kept as its
+// compact text); 400 for anything else. `what` names it in the error.
+std::string payload_text(const json& v, const std::string& what);
 
 // The fields of a memory's config (PUT /v1/memories/{name} and every "config" object).
 extern const std::vector<const char*> kConfigFields;

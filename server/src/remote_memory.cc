@@ -71,12 +71,14 @@ void put_sync(json& body, const WriteOptions& options) {
   if (options.sync) body["sync"] = *options.sync;
 }
 
-// "params": {"ef": .., "nprobe": ..} with the overrides the call sets (none: no "params").
+// "params": {"ef": .., "nprobe": ..} with the overrides the call sets (none: no "params"), and
+// the call's "filter".
 void put_search_params(json& body, const SearchOptions& options) {
   json params = json::object();
   if (options.ef != 0) params["ef"] = options.ef;
   if (options.nprobe != 0) params["nprobe"] = options.nprobe;
   if (!params.empty()) body["params"] = std::move(params);
+  if (!options.filter.empty()) body["filter"] = json::parse(options.filter.json());
 }
 
 MemoryConfig config_of(const json& j) { return server::decode_config(j.at("config")); }
@@ -122,9 +124,11 @@ ReadResult RemoteMemory::read(MatrixView queries, const SearchOptions& options) 
   return r;
 }
 
-RetrieveResult RemoteMemory::retrieve(MatrixView queries, int k, bool with_payloads) {
+RetrieveResult RemoteMemory::retrieve(MatrixView queries, const SearchOptions& options) {
   check_cols(queries, config_.key_dim, "queries");
-  json body = {{"queries_b64", b64(queries)}, {"k", k}, {"payloads", with_payloads}, {"encoding", "base64"}};
+  json body = {{"queries_b64", b64(queries)}, {"k", options.k}, {"payloads", options.with_payloads},
+               {"encoding", "base64"}};
+  put_search_params(body, options);
   json res = call(*client_, "POST", base_ + "/retrieve", &body);
   RetrieveResult r;
   r.k = res.at("k").get<std::size_t>();
@@ -138,10 +142,12 @@ RetrieveResult RemoteMemory::retrieve(MatrixView queries, int k, bool with_paylo
   return r;
 }
 
-WriteResult RemoteMemory::write(MatrixView queries, MatrixView values, int k, const WriteOptions& options) {
+WriteResult RemoteMemory::write(MatrixView queries, MatrixView values, const SearchOptions& search,
+                                const WriteOptions& options) {
   check_cols(queries, config_.key_dim, "queries");
   check_cols(values, config_.value_dim, "values");
-  json body = {{"queries_b64", b64(queries)}, {"values_b64", b64(values)}, {"k", k}, {"encoding", "base64"}};
+  json body = {{"queries_b64", b64(queries)}, {"values_b64", b64(values)}, {"k", search.k}, {"encoding", "base64"}};
+  put_search_params(body, search);
   put_sync(body, options);
   json res = call(*client_, "POST", base_ + "/write", &body);
   WriteResult r;
@@ -198,6 +204,13 @@ void RemoteMemory::erase(const std::vector<SlotId>& id_list, const WriteOptions&
   json body = {{"ids", id_list}};
   put_sync(body, options);
   call(*client_, "POST", base_ + "/erase", &body);
+}
+
+std::size_t RemoteMemory::erase_matching(const Filter& filter, const WriteOptions& options) {
+  if (filter.empty()) throw Error(ErrorCode::kInvalidArgument, "erasing by filter needs a filter: {} would erase every slot");
+  json body = {{"filter", json::parse(filter.json())}};
+  put_sync(body, options);
+  return call(*client_, "POST", base_ + "/erase", &body).at("erased").get<std::size_t>();
 }
 
 MemoryStats RemoteMemory::stats() {

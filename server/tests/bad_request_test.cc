@@ -581,13 +581,34 @@ std::vector<Case> type_cases() {
       {"read_params_ef_string", post(H + "/read", "{" + qh + R"(,"params":{"ef":"64"}})"), 400, "bad_request"},
       {"read_params_unknown_field", post(H + "/read", "{" + qh + R"(,"params":{"k":4}})"), 400, "bad_request"},
       {"read_params_nprobe_too_large", post(F + "/read", "{" + q + R"(,"params":{"nprobe":65537}})"), 422, "invalid_argument"},
-      {"retrieve_params_not_taken", post(H + "/retrieve", "{" + qh + R"(,"params":{"ef":64}})"), 400, "bad_request"},
+      ok("retrieve_params_ef", post(H + "/retrieve", "{" + qh + R"(,"params":{"ef":64}})")),
       ok("search_params_ef_and_nprobe", post(H + "/search", "{" + qh + R"(,"k":3,"params":{"ef":64,"nprobe":8}})")),
       ok("search_params_ef_on_flat_ignored", post(F + "/search", "{" + q + R"(,"params":{"ef":1}})")),
       ok("search_params_zero_and_null", post(H + "/search", "{" + qh + R"(,"params":{"ef":0,"nprobe":null}})")),
       ok("search_params_null", post(H + "/search", "{" + qh + R"(,"params":null})")),
       ok("search_params_empty", post(H + "/search", "{" + qh + R"(,"params":{}})")),
       ok("read_params_ef_65536", post(H + "/read", "{" + qh + R"(,"params":{"ef":65536}})")),
+
+      // "filter" (docs/server.md#filters): anything wrong inside the filter language is the
+      // core's 422 invalid_argument naming the condition, and changes nothing — for a write and
+      // an erase by filter too.
+      {"search_filter_unknown_operator", post(H + "/search", "{" + qh + R"(,"filter":{"must":[{"key":"a","eq":1}]}})"), 422, "invalid_argument"},
+      {"search_filter_range_on_string", post(H + "/search", "{" + qh + R"(,"filter":{"must":[{"key":"y","range":{"gt":"2020"}}]}})"), 422, "invalid_argument"},
+      {"search_filter_match_fraction", post(H + "/search", "{" + qh + R"(,"filter":{"must":[{"key":"y","match":{"value":1.5}}]}})"), 422, "invalid_argument"},
+      {"search_filter_not_an_object", post(H + "/search", "{" + qh + R"(,"filter":"source=wiki"})"), 422, "invalid_argument"},
+      {"search_filter_must_not_array", post(H + "/search", "{" + qh + R"(,"filter":{"must":{"key":"a","exists":true}}})"), 422, "invalid_argument"},
+      {"read_filter_has_id_negative", post(H + "/read", "{" + qh + R"(,"filter":{"must":[{"has_id":[-1]}]}})"), 422, "invalid_argument"},
+      {"retrieve_filter_unknown_top", post(H + "/retrieve", "{" + qh + R"(,"filter":{"where":[]}})"), 422, "invalid_argument"},
+      {"write_filter_bad", post(H + "/write", "{" + qh + R"(,"values":[[1,1,1]],"filter":{"should":[{"key":"a","exists":1}]}})"), 422, "invalid_argument"},
+      {"erase_filter_bad", post(H + "/erase", R"({"filter":{"must":[{"key":"a","range":{"after":1}}]}})"), 422, "invalid_argument"},
+      {"erase_filter_empty", post(H + "/erase", R"({"filter":{}})"), 422, "invalid_argument"},
+      {"erase_ids_and_filter", post(H + "/erase", R"({"ids":[0],"filter":{"must":[{"has_id":[0]}]}})"), 400, "bad_request"},
+      {"erase_neither_ids_nor_filter", post(H + "/erase", R"({})"), 400, "bad_request"},
+      {"insert_payload_number", post(F + "/slots", R"({"keys":[[1,0,0,0]],"values":[[1,1]],"payloads":[5]})"), 400, "bad_request"},
+      ok("search_filter_null", post(H + "/search", "{" + qh + R"(,"filter":null})")),
+      ok("search_filter_empty", post(H + "/search", "{" + qh + R"(,"filter":{}})")),
+      ok("search_filter_matches_nothing", post(H + "/search", "{" + qh + R"(,"filter":{"must":[{"key":"a","match":{"value":"x"}}]}})")),
+      ok("write_filter_matches_nothing", post(H + "/write", "{" + qh + R"(,"values":[[1,1,1]],"filter":{"must":[{"has_id":[]}]}})")),
 
       // POST …/snapshot.
       {"snapshot_dir_number", post(F + "/snapshot", R"({"dir":5})"), 400, "bad_request"},

@@ -242,6 +242,59 @@ TYPED_TEST(Conformance, InvalidInputThrowsTheSameCodesAndChangesNothing) {
   EXPECT_EQ(mem.get_one(this->ids_[0]).payload, "slot-0");
 }
 
+// Filters (engram/filter.h) in search, read, retrieve, write and erase_matching: structured
+// payloads (JSON objects) are tested, string payloads have no fields, and the results are the
+// exact top-k among the matching slots on both sides.
+TYPED_TEST(Conformance, FiltersLimitEveryOperation) {
+  auto& mem = *this->mem_;
+  // Even slots get a structured payload {"n": i, "half": "low"|"high"}; odd ones keep "slot-i".
+  std::vector<SlotPatch> patches;
+  for (int i = 0; i < 20; i += 2) {
+    SlotPatch p;
+    p.id = this->ids_[i];
+    p.payload = R"({"n": )" + std::to_string(i) + R"(, "half": ")" + (i < 10 ? "low" : "high") + R"("})";
+    patches.push_back(p);
+  }
+  mem.update(patches);
+  const Filter high = Filter::parse(R"({"must": [{"key": "half", "match": {"value": "high"}}, {"key": "n", "range": {"lt": 18}}]})");
+  const std::vector<float> q = random_matrix(1, kKeyDim, 99);
+  auto allowed = [&](SlotId id) { return id == this->ids_[10] || id == this->ids_[12] || id == this->ids_[14] || id == this->ids_[16]; };
+
+  SearchOptions o;
+  o.k = 6;
+  o.with_payloads = true;
+  o.filter = high;
+  const SearchResult r = mem.search(MatrixView(q, kKeyDim), o);
+  std::vector<std::pair<float, SlotId>> exact;
+  for (int i : {10, 12, 14, 16}) {
+    float dot = 0;
+    for (int d = 0; d < kKeyDim; ++d) dot += q[d] * this->keys_[i * kKeyDim + d];
+    exact.push_back({-dot, this->ids_[i]});
+  }
+  std::sort(exact.begin(), exact.end());
+  for (std::size_t j = 0; j < 4; ++j) EXPECT_EQ(r.ids[j], exact[j].second) << j;
+  EXPECT_EQ(r.ids[4], kNoSlot);
+  EXPECT_EQ(r.payloads[0], patches[static_cast<std::size_t>(std::find(this->ids_.begin(), this->ids_.end(), r.ids[0]) - this->ids_.begin()) / 2].payload);
+
+  SearchOptions ro;
+  ro.k = 3;
+  ro.filter = high;
+  for (SlotId id : mem.read(MatrixView(q, kKeyDim), ro).ids) EXPECT_TRUE(allowed(id)) << id;
+  for (SlotId id : mem.retrieve(MatrixView(q, kKeyDim), ro).ids) EXPECT_TRUE(allowed(id)) << id;
+  const std::vector<float> w(kValueDim, 3.0f);
+  for (SlotId id : mem.write(MatrixView(q, kKeyDim), MatrixView(w, kValueDim), ro).ids) EXPECT_TRUE(allowed(id)) << id;
+
+  // A bad filter is kInvalidArgument on both sides and changes nothing.
+  this->expect_code(ErrorCode::kInvalidArgument, [&] { Filter::parse(R"({"must": [{"key": "n", "range": {"gt": "x"}}]})"); });
+  this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.erase_matching(Filter()); });
+  EXPECT_EQ(mem.count(), 20u);
+  // Erase by filter: the four matching slots go, nothing else.
+  EXPECT_EQ(mem.erase_matching(high), 4u);
+  EXPECT_EQ(mem.count(), 16u);
+  this->expect_code(ErrorCode::kNotFound, [&] { mem.get({this->ids_[12]}); });
+  EXPECT_EQ(mem.get_one(this->ids_[11]).payload, "slot-11");
+}
+
 TYPED_TEST(Conformance, ManyThreadsAtOnce) {
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};

@@ -217,6 +217,43 @@ TEST_F(HandlerTest, BadInputMatrixChangesNothing) {
   }
 }
 
+// Structured payloads go in as JSON objects and come back as their text; a filter limits a
+// search to the slots whose payload it accepts; a bad filter is 422 naming the condition, and a
+// bad erase by filter changes nothing.
+TEST_F(HandlerTest, StructuredPayloadsAndFilters) {
+  json ins = call_json("POST", "/v1/memories/m/slots",
+                       {{"keys", {{1, 0, 0, 0}, {0, 1, 0, 0}}},
+                        {"values", {{1, 1, 1}, {2, 2, 2}}},
+                        {"payloads", {{{"source", "wiki"}, {"year", 2021}, {"tags", {"a", "b"}}}, "plain"}}});
+  const SlotId wiki = ins["ids"][0].get<SlotId>();
+  EXPECT_EQ(mem().get_one(wiki).payload, R"({"source":"wiki","tags":["a","b"],"year":2021})");
+  EXPECT_EQ(mem().get_one(ins["ids"][1].get<SlotId>()).payload, "plain");
+
+  const json filter = {{"must", {{{"key", "year"}, {"range", {{"gte", 2020}}}}, {{"key", "tags"}, {"match", {{"any", {"b"}}}}}}}};
+  json r = call_json("POST", "/v1/memories/m/search",
+                     {{"queries", {{0, 1, 0, 0}}}, {"k", 3}, {"payloads", true}, {"filter", filter}});
+  EXPECT_EQ(r["ids"], json({{wiki, -1, -1}}));
+  EXPECT_EQ(r["payloads"][0][0], R"({"source":"wiki","tags":["a","b"],"year":2021})");
+
+  // PUT with an object payload; then erase by filter takes exactly that slot.
+  call_json("PUT", "/v1/memories/m/slots/0", {{"payload", {{"source", "news"}}}}, 204);
+  EXPECT_EQ(mem().get_one(0).payload, R"({"source":"news"})");
+
+  Response bad = call("POST", "/v1/memories/m/search",
+                      json({{"queries", {{0, 1, 0, 0}}}, {"filter", {{"must", {{{"key", "year"}, {"range", {{"gt", "2020"}}}}}}}}}).dump());
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_NE(bad.body.find("filter.must[0].range.gt: must be a number, got a string"), std::string::npos) << bad.body;
+  Response bad_op = call("POST", "/v1/memories/m/erase", R"({"filter": {"must": [{"key": "source", "like": "w%"}]}})");
+  EXPECT_EQ(bad_op.status, 422);
+  EXPECT_NE(bad_op.body.find(R"(filter.must[0]: unknown operator \"like\")"), std::string::npos) << bad_op.body;
+  EXPECT_EQ(mem().count(), 12u);
+
+  json erased = call_json("POST", "/v1/memories/m/erase", {{"filter", {{"must", {{{"key", "source"}, {"match", {{"value", "news"}}}}}}}}});
+  EXPECT_EQ(erased["erased"], 1);
+  EXPECT_EQ(mem().count(), 11u);
+  EXPECT_THROW(mem().get_one(0), Error);
+}
+
 TEST_F(HandlerTest, BearerToken) {
   ServerOptions o;
   o.token = "s3cret";

@@ -1,0 +1,128 @@
+// Filtered searches: which slots a filter accepts, and how to search among them (the planner).
+//
+// A search with a filter runs one of two ways:
+//  * in the index, with the accepted ids as a bitmap the index tests inside its search
+//    (IDSelector in FAISS's flat and IVF scans, a filtered walk of HNSW graphs), so k results
+//    come back whenever k slots match;
+//  * as an exact scan of the accepted slots' keys, when the filter accepts few slots
+//    (DatabaseOptions::filter_exact_scan_max, or under 0.5 % of the memory) — a graph walk grows
+//    as the filter narrows while the scan shrinks, so recall does not collapse there — or when
+//    the index cannot apply a filter (PQ codes), or when it is itself an exact scan (Flat).
+#include <algorithm>
+
+#include "api/src/filter_node.h"
+#include "api/src/memory_core.h"
+#include "engram/error.h"
+#include "index/exact_search.h"
+
+namespace engram::detail {
+namespace {
+
+// Every id a has_id condition of `node` names.
+void named_ids(const Filter::Node& node, std::vector<SlotId>* out) {
+  if (node.kind == Filter::Node::kHasId) out->insert(out->end(), node.ids.begin(), node.ids.end());
+  for (const auto* list : {&node.must, &node.should, &node.must_not})
+    for (const Filter::Node& c : *list) named_ids(c, out);
+}
+
+// Whether any condition of `node` looks at payload fields (has_id alone does not).
+bool reads_payloads(const Filter::Node& node) {
+  if (node.kind != Filter::Node::kBool) return node.kind != Filter::Node::kHasId;
+  for (const auto* list : {&node.must, &node.should, &node.must_not})
+    for (const Filter::Node& c : *list)
+      if (reads_payloads(c)) return true;
+  return false;
+}
+
+}  // namespace
+
+MemoryCore::Match MemoryCore::match_locked(const Filter& filter) const {
+  const Filter::Node& root = *filter.node();
+  const SlotId bound = state_.next_id;  // later ids are not in the index yet
+  const nlohmann::json no_fields(nlohmann::json::value_t::discarded);
+  // A slot with no payload is accepted or not by its id alone, and only has_id tells ids apart:
+  // one evaluation decides every slot that has_id does not name.
+  const bool by_default = detail::evaluate(root, kNoSlot, no_fields);
+  Match m{index::IdFilter(bound, by_default), by_default, {}, 0};
+  std::vector<SlotId> named;
+  named_ids(root, &named);
+  std::sort(named.begin(), named.end());
+  named.erase(std::unique(named.begin(), named.end()), named.end());
+  for (SlotId id : named) m.ids.set(id, detail::evaluate(root, id, no_fields));  // if it has no payload
+  // Every payload decides its own slot (there is no payload index yet: a scan of the payloads);
+  // a filter of has_id conditions only is decided by ids alone.
+  if (reads_payloads(root)) {
+    store_->scan_payloads(entry_.id, [&](std::uint64_t id, const std::string& payload) {
+      if (id < bound) m.ids.set(id, detail::evaluate(root, id, detail::payload_fields(payload)));
+    });
+  }
+  if (m.by_default) {
+    const std::size_t accepted = m.ids.count(), never_live = static_cast<std::size_t>(bound - state_.slots);
+    m.estimate = accepted > never_live ? accepted - never_live : 0;
+  } else {
+    for (SlotId id = 0; id < bound; ++id)
+      if (m.ids.contains(id)) m.listed.push_back(id);
+    m.estimate = m.listed.size();
+  }
+  return m;
+}
+
+std::vector<SlotId> MemoryCore::accepted_ids_locked(const Match& m) const {
+  std::vector<SlotId> candidates;
+  if (m.by_default) {
+    store_->scan_ids(entry_.id, [&](std::uint64_t id) {
+      if (m.ids.contains(id)) candidates.push_back(id);
+    });
+    return candidates;
+  }
+  // Listed ids may name erased slots (has_id): keep those the store holds.
+  std::vector<float> scratch(m.listed.size() * static_cast<std::size_t>(config_.key_dim));
+  std::vector<bool> found;
+  store_->multi_get_keys(entry_.id, m.listed, scratch.data(), static_cast<std::size_t>(config_.key_dim), &found);
+  for (std::size_t i = 0; i < m.listed.size(); ++i)
+    if (found[i]) candidates.push_back(m.listed[i]);
+  return candidates;
+}
+
+void MemoryCore::exact_search_locked(const MatrixView& q, int k, const std::vector<SlotId>& ids,
+                                     std::vector<float>* scores, std::vector<SlotId>* out) const {
+  const std::size_t d = static_cast<std::size_t>(config_.key_dim);
+  std::vector<float> keys(ids.size() * d);
+  std::vector<bool> found;
+  // Keys come from the index when it holds them exactly (a copy from RAM), else from the store.
+  if (!index_->reconstruct(ids.size(), ids.data(), keys.data(), &found))
+    store_->multi_get_keys(entry_.id, ids, keys.data(), d, &found);
+  // Slots erased since the filter was matched (or not live at all) drop out.
+  std::vector<SlotId> live;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (!found[i]) continue;
+    if (n != i) std::copy_n(keys.begin() + static_cast<std::ptrdiff_t>(i * d), d, keys.begin() + static_cast<std::ptrdiff_t>(n * d));
+    live.push_back(ids[i]);
+    ++n;
+  }
+  scores->resize(q.rows * static_cast<std::size_t>(k));
+  out->resize(q.rows * static_cast<std::size_t>(k));
+  index::exact_knn(config_.metric, d, q.rows, q.data, n, keys.data(), live.data(), k, scores->data(), out->data());
+}
+
+void MemoryCore::filtered_search_locked(const MatrixView& q, int k, std::vector<float>* scores,
+                                        std::vector<SlotId>* ids, const index::SearchTuning& tuning,
+                                        const Filter& filter) const {
+  const Match m = match_locked(filter);
+  const bool few = m.estimate <= options_.filter_exact_scan_max && options_.filter_exact_scan_max > 0;
+  const bool rare = m.estimate * 200 < index_->size() && options_.filter_exact_scan_max > 0;
+  // Nothing accepted: no walk of a graph that can never fill its result list. An exhaustive
+  // index (Flat) scans fewer keys, with one matrix product, as an exact scan of the accepted ones.
+  if (!index_->can_filter() || index_->exhaustive() || few || rare || m.estimate == 0) {
+    exact_search_locked(q, k, accepted_ids_locked(m), scores, ids);
+    return;
+  }
+  index::SearchTuning filtered = tuning;
+  filtered.filter = &m.ids;
+  scores->resize(q.rows * static_cast<std::size_t>(k));
+  ids->resize(q.rows * static_cast<std::size_t>(k));
+  index_->search(q.rows, q.data, k, scores->data(), ids->data(), filtered);
+}
+
+}  // namespace engram::detail

@@ -1,0 +1,43 @@
+// index/id_filter.h — the slot ids a filtered search may return, as a bitmap.
+//
+// Slot ids are dense (assigned in order from 0), so a bitmap over [0, next id) is both the
+// smallest and the fastest set a search can test once per candidate: one shift and one load.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace engram::index {
+
+class IdFilter {
+ public:
+  // Ids below `bound` start as `initial`; ids at or above it are never accepted.
+  IdFilter(std::uint64_t bound, bool initial)
+      : bound_(bound), words_((bound + 63) / 64, initial ? ~std::uint64_t{0} : 0) {}
+
+  bool contains(std::uint64_t id) const {
+    return id < bound_ && ((words_[id >> 6] >> (id & 63)) & 1u);
+  }
+  void set(std::uint64_t id, bool on) {
+    if (id >= bound_) return;
+    if (on) words_[id >> 6] |= std::uint64_t{1} << (id & 63);
+    else words_[id >> 6] &= ~(std::uint64_t{1} << (id & 63));
+  }
+  std::uint64_t bound() const { return bound_; }
+  // How many ids are accepted.
+  std::size_t count() const {
+    std::size_t n = 0;
+    for (std::size_t w = 0; w < words_.size(); ++w) {
+      const std::uint64_t bits = w + 1 < words_.size() || bound_ % 64 == 0 ? words_[w] : words_[w] & ((std::uint64_t{1} << (bound_ % 64)) - 1);
+      n += static_cast<std::size_t>(__builtin_popcountll(bits));
+    }
+    return n;
+  }
+
+ private:
+  std::uint64_t bound_;
+  std::vector<std::uint64_t> words_;
+};
+
+}  // namespace engram::index
