@@ -315,17 +315,7 @@ int run_ann(Args& args) {
   m["hnswlib_simd"] = HnswlibIndex::simd();
   m["threads"] = omp_get_max_threads();
   rep.info(m);
-  const double t0 = now_s();
-  try {
-    AnnBench(o, &rep).run();
-  } catch (...) {
-    if (!o.keep) fs::remove_all(o.dir);
-    throw;
-  }
-  if (!o.keep) fs::remove_all(o.dir);
-  rep.info({{"what", "total"}, {"wall_s", now_s() - t0}});
-  rep.print_table();
-  return 0;
+  return run_measured(rep, o.dir, o.keep, [&] { AnnBench(o, &rep).run(); });
 }
 
 }  // namespace engram::bench

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -184,6 +185,20 @@ void Reporter::print_table() const {
   }
   std::printf("A = Engram and B = the raw library unless the metric names other sides.\n");
   std::fflush(stdout);
+}
+
+int run_measured(Reporter& rep, const std::string& dir, bool keep, const std::function<void()>& body) {
+  const double t0 = now_s();
+  try {
+    body();
+  } catch (...) {
+    if (!keep) std::filesystem::remove_all(dir);
+    throw;
+  }
+  if (!keep) std::filesystem::remove_all(dir);
+  rep.info({{"what", "total"}, {"wall_s", now_s() - t0}});
+  rep.print_table();
+  return 0;
 }
 
 }  // namespace engram::bench

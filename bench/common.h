@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -80,6 +81,10 @@ class Reporter {
   nlohmann::ordered_json context_;
   std::vector<Measurement> rows_;
 };
+
+// Runs an area's measurements: `body`, then (even when it throws) removes the scratch folder
+// `dir` unless `keep`; then the total wall time as an info line, and the table. Returns 0.
+int run_measured(Reporter& rep, const std::string& dir, bool keep, const std::function<void()>& body);
 
 // Human-readable number: 3 significant digits, k/M suffixes for large values.
 std::string human(double v);

@@ -761,19 +761,7 @@ int run_core(Args& args) {
   m["hnswlib_simd"] = HnswlibIndex::simd();
   m["dir"] = o.dir;
   rep.info(m);
-
-  const double t0 = now_s();
-  try {
-    CoreBench bench(o, &rep);
-    bench.run();
-  } catch (...) {
-    if (!o.keep) fs::remove_all(o.dir);
-    throw;
-  }
-  if (!o.keep) fs::remove_all(o.dir);
-  rep.info({{"what", "total"}, {"wall_s", now_s() - t0}});
-  rep.print_table();
-  return 0;
+  return run_measured(rep, o.dir, o.keep, [&] { CoreBench(o, &rep).run(); });
 }
 
 }  // namespace engram::bench
