@@ -145,17 +145,9 @@ class AnnBench {
     if (knob == Knob::kEf && factory.find("IVF") == std::string::npos) cfg.ef_construction = o_.ef_construction;
     auto mem = db_->create_memory("m" + std::to_string(++memories_), cfg);
 
-    // Engram: inserts as an application does, in batches, sync off.
-    WriteOptions nosync;
-    nosync.sync = false;
     SlotId first = kNoSlot;
     const double engram_build_s = time_s([&] {
-      for (std::size_t at = 0; at < o_.n; at += o_.batch) {
-        const std::size_t rows = std::min(o_.batch, o_.n - at);
-        auto ids = mem->insert(MatrixView(keys_.data() + at * kDim, rows, kDim),
-                               MatrixView(values_.data() + at * kDim, rows, kDim), {}, nosync);
-        if (at == 0) first = ids[0];
-      }
+      first = insert_in_batches(*mem, keys_.data(), kDim, values_.data(), kDim, o_.n, o_.batch);
       if (!mem->stats().trained) mem->train();
     });
     // The raw side trains on the rows Engram's memory trained on: it trains itself once it

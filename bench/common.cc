@@ -201,4 +201,18 @@ int run_measured(Reporter& rep, const std::string& dir, bool keep, const std::fu
   return 0;
 }
 
+SlotId insert_in_batches(MemoryInterface& mem, const float* keys, std::size_t key_dim, const float* values,
+                         std::size_t value_dim, std::size_t n, std::size_t batch) {
+  WriteOptions nosync;
+  nosync.sync = false;
+  SlotId first = kNoSlot;
+  for (std::size_t at = 0; at < n; at += batch) {
+    const std::size_t rows = std::min(batch, n - at);
+    auto ids = mem.insert(MatrixView(keys + at * key_dim, rows, key_dim), MatrixView(values + at * value_dim, rows, value_dim),
+                          {}, nosync);
+    if (at == 0) first = ids[0];
+  }
+  return first;
+}
+
 }  // namespace engram::bench

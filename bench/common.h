@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engram/memory_interface.h"
+
 namespace engram::bench {
 
 // "--name value" and "--flag" options after the subcommand. Unknown names are an error, so a
@@ -81,6 +83,11 @@ class Reporter {
   nlohmann::ordered_json context_;
   std::vector<Measurement> rows_;
 };
+
+// Inserts n rows into `mem` as an application does, `batch` rows a call with sync off; returns
+// the first row's id (the others follow it).
+SlotId insert_in_batches(MemoryInterface& mem, const float* keys, std::size_t key_dim, const float* values,
+                         std::size_t value_dim, std::size_t n, std::size_t batch);
 
 // Runs an area's measurements: `body`, then (even when it throws) removes the scratch folder
 // `dir` unless `keep`; then the total wall time as an info line, and the table. Returns 0.

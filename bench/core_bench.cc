@@ -665,17 +665,9 @@ class CoreBench {
     cfg.index = "HNSWlib" + std::to_string(M);
     cfg.ef_construction = o_.ef_construction;
     auto mem = db_->create_memory("bench-hnswlib" + std::to_string(M), cfg);
-    WriteOptions nosync;
-    nosync.sync = false;
     SlotId first = kNoSlot;
-    const double insert_s = time_s([&] {
-      for (std::size_t at = 0; at < o_.n; at += o_.batch) {
-        const std::size_t rows = std::min(o_.batch, o_.n - at);
-        auto ids = mem->insert(MatrixView(keys_.data() + at * dk, rows, dk),
-                               MatrixView(values_.data() + at * dv, rows, dv), {}, nosync);
-        if (at == 0) first = ids[0];
-      }
-    });
+    const double insert_s = time_s(
+        [&] { first = insert_in_batches(*mem, keys_.data(), dk, values_.data(), dv, o_.n, o_.batch); });
     const MatrixView q(queries_.data(), nq, dk);
     std::vector<std::int64_t> labels(nq * k);
     SearchResult sr;
