@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -273,6 +274,8 @@ TEST(DurabilityTest, AReadOnlyOpenAndAWriterExcludeEachOther) {
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {  // holds the database open until the parent has tried
+      ::close(ready[0]);
+      ::close(done[1]);
       int rc = 0;
       try {
         auto db = child_reads ? Database::open(dir.path(), read_only()) : Database::open(dir.path());
@@ -284,8 +287,16 @@ TEST(DurabilityTest, AReadOnlyOpenAndAWriterExcludeEachOther) {
       }
       ::_exit(rc);
     }
+    // Only the child writes `ready` and reads `done`: a child that dies closes them, and the
+    // reads below end instead of waiting.
+    ::close(ready[1]);
+    ::close(done[0]);
     char c;
-    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    if (::read(ready[0], &c, 1) != 1) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      FAIL() << "the child did not open the database";
+    }
     if (child_reads) {
       expect_code(ErrorCode::kBusy, [&] { Database::open(dir.path()); }, "writer while a reader has it");
     } else {
@@ -296,7 +307,7 @@ TEST(DurabilityTest, AReadOnlyOpenAndAWriterExcludeEachOther) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
-    for (int fd : {ready[0], ready[1], done[0], done[1]}) ::close(fd);
+    for (int fd : {ready[0], done[1]}) ::close(fd);
   }
   // Both closed: either kind opens again.
   EXPECT_EQ(Database::open(dir.path(), read_only())->list_memories(), std::vector<std::string>{"m"});
