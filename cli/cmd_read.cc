@@ -3,6 +3,7 @@
 
 #include <engram/engram.h>
 
+#include "cli/search_flags.h"
 #include "command.h"
 #include "ingest/cli_common.h"
 #include "ingest/vector_file.h"
@@ -13,8 +14,7 @@ struct Options {
   std::string data, memory, queries, out;
   int k = 32;
   float temperature = 0;
-  int ef = 0, nprobe = 0;
-  std::string filter;
+  engram::cli::SearchFlags flags;
   std::size_t batch = 1024;
 };
 
@@ -27,18 +27,13 @@ engram::cli::Registration reg("read", "Attention reads r = Σ softmax(s/τ)·v o
   cmd.add_option("--k", o->k, "Slots attended per query")->capture_default_str()->check(CLI::Range(1, engram::kMaxK));
   cmd.add_option("--temperature", o->temperature, "τ (0: the memory's own)")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd.add_option("--ef", o->ef, "HNSW efSearch for this run (0: the memory's own)")->capture_default_str()
-      ->check(CLI::Range(0, engram::kMaxEf));
-  cmd.add_option("--nprobe", o->nprobe, "IVF lists scanned per query for this run (0: the memory's own)")
-      ->capture_default_str()->check(CLI::Range(0, engram::kMaxNprobe));
-  cmd.add_option("--filter", o->filter,
-                 "Only slots this filter accepts, e.g. '{\"must\":[{\"key\":\"source\",\"match\":{\"value\":\"wiki\"}}]}'"
-                 " (docs/server.md#filters)");
+  o->flags.add_to(cmd);
   cmd.add_option("--out", o->out, "Read vectors, one .fvecs record of value_dim per query")->required();
   cmd.add_option("--batch", o->batch, "Queries per read call")->capture_default_str()->check(CLI::PositiveNumber);
   return [o]() -> int {
     engram::ingest::log_to_stderr();
-    const engram::Filter filter = o->filter.empty() ? engram::Filter() : engram::Filter::parse(o->filter);
+    engram::SearchOptions options = o->flags.options(o->k);
+    options.temperature = o->temperature;
     auto db = engram::ingest::open_existing(o->data, engram::ingest::Access::kReadOnly);
     auto mem = db->memory(o->memory);
     const auto cfg = mem->config();
@@ -48,9 +43,7 @@ engram::cli::Registration reg("read", "Attention reads r = Σ softmax(s/τ)·v o
     engram::ingest::VecsWriter out(o->out);
     for (std::size_t b = 0; b < n; b += o->batch) {
       const std::size_t m = std::min(o->batch, n - b);
-      auto r = mem->read(engram::MatrixView(q.data() + b * dim, m, dim),
-                         {.k = o->k, .temperature = o->temperature, .ef = o->ef, .nprobe = o->nprobe,
-                          .filter = filter});
+      auto r = mem->read(engram::MatrixView(q.data() + b * dim, m, dim), options);
       out.write_floats(r.reads.data(), m, r.value_dim);
     }
     out.close();

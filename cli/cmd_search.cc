@@ -4,6 +4,7 @@
 
 #include <engram/engram.h>
 
+#include "cli/search_flags.h"
 #include "command.h"
 #include "ingest/cli_common.h"
 #include "ingest/vector_file.h"
@@ -13,8 +14,7 @@ namespace {
 struct Options {
   std::string data, memory, queries, out, scores;
   int k = 10;
-  int ef = 0, nprobe = 0;
-  std::string filter;
+  engram::cli::SearchFlags flags;
   std::size_t batch = 1024;
 };
 
@@ -25,19 +25,13 @@ engram::cli::Registration reg("search", "k-nearest slot ids of each query (.fvec
   cmd.add_option("--memory", o->memory, "Memory to search")->required();
   cmd.add_option("--queries", o->queries, "Query vectors (.fvecs, .bvecs, .npy)")->required();
   cmd.add_option("--k", o->k, "Results per query")->capture_default_str()->check(CLI::Range(1, engram::kMaxK));
-  cmd.add_option("--ef", o->ef, "HNSW efSearch for this run (0: the memory's own)")->capture_default_str()
-      ->check(CLI::Range(0, engram::kMaxEf));
-  cmd.add_option("--nprobe", o->nprobe, "IVF lists scanned per query for this run (0: the memory's own)")
-      ->capture_default_str()->check(CLI::Range(0, engram::kMaxNprobe));
-  cmd.add_option("--filter", o->filter,
-                 "Only slots this filter accepts, e.g. '{\"must\":[{\"key\":\"source\",\"match\":{\"value\":\"wiki\"}}]}'"
-                 " (docs/server.md#filters)");
+  o->flags.add_to(cmd);
   cmd.add_option("--out", o->out, "Slot ids, one .ivecs record of k per query (-1: fewer than k slots)")->required();
   cmd.add_option("--scores", o->scores, "Also write the scores (.fvecs; higher is closer)");
   cmd.add_option("--batch", o->batch, "Queries per search call")->capture_default_str()->check(CLI::PositiveNumber);
   return [o]() -> int {
     engram::ingest::log_to_stderr();
-    const engram::Filter filter = o->filter.empty() ? engram::Filter() : engram::Filter::parse(o->filter);
+    engram::SearchOptions options = o->flags.options(o->k);
     auto db = engram::ingest::open_existing(o->data, engram::ingest::Access::kReadOnly);
     auto mem = db->memory(o->memory);
     const std::size_t dim = static_cast<std::size_t>(mem->config().key_dim), k = static_cast<std::size_t>(o->k);
@@ -49,8 +43,7 @@ engram::cli::Registration reg("search", "k-nearest slot ids of each query (.fvec
     std::vector<std::int32_t> ids;
     for (std::size_t b = 0; b < n; b += o->batch) {
       const std::size_t m = std::min(o->batch, n - b);
-      auto r = mem->search(engram::MatrixView(q.data() + b * dim, m, dim),
-                           {.k = o->k, .ef = o->ef, .nprobe = o->nprobe, .filter = filter});
+      auto r = mem->search(engram::MatrixView(q.data() + b * dim, m, dim), options);
       ids.resize(r.ids.size());
       for (std::size_t i = 0; i < r.ids.size(); ++i) {
         // .ivecs holds int32, the common currency of ANN ground-truth files.
