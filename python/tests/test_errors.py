@@ -109,6 +109,9 @@ def test_closed_database_raises_not_crashes(tmp_path):
         m.read(np.ones((1, 4), np.float32))
     with pytest.raises(engram.NotFoundError, match="closed"):
         m.insert(np.ones((1, 4), np.float32), np.ones((1, 2), np.float32))
+    with pytest.raises(engram.FailedPreconditionError, match="closed"):
+        m.snapshot(str(tmp_path / "snap"))
+    assert not (tmp_path / "snap").exists()
     with engram.open(tmp_path / "db") as again:  # closing released the folder's lock
         assert len(again.memory("m")) == 3
 
