@@ -195,10 +195,13 @@ bool walkable(const faiss::IndexHNSW* graph) {
          graph->hnsw.search_bounded_queue;
 }
 
-// IndexHNSW::search with efSearch `ef`: n queries, k results each into distances/labels (labels
-// are graph positions; -1 where fewer were found).
-void walk_graph(const faiss::IndexHNSW& graph, faiss_idx n, const float* x, int k, int ef,
-                const faiss::IDSelector* sel, float* distances, faiss_idx* labels) {
+// What both graph walks below share: per thread a visited table and a distance computer, per
+// query the greedy descent through the upper levels, then `base(dis, vt, nearest, d_nearest, D, I)`
+// fills the query's k distances and labels at level 0 (labels are graph positions; -1 where fewer
+// were found); inner products, negated for the heaps, are turned back into scores at the end.
+template <typename Base>
+void walk_queries(const faiss::IndexHNSW& graph, faiss_idx n, const float* x, int k, float* distances,
+                  faiss_idx* labels, Base base) {
   const faiss::HNSW& hnsw = graph.hnsw;
   storage_distances(graph.storage);  // throws here, not inside the parallel region, if it cannot
 #pragma omp parallel if (n > 1)
@@ -209,24 +212,35 @@ void walk_graph(const faiss::IndexHNSW& graph, faiss_idx n, const float* x, int 
     for (faiss_idx i = 0; i < n; i++) {
       faiss_idx* I = labels + i * k;
       float* D = distances + i * k;
+      std::fill_n(I, k, faiss_idx{-1});
+      std::fill_n(D, k, std::numeric_limits<float>::infinity());
       dis->set_query(x + i * graph.d);
-      faiss::maxheap_heapify(k, D, I);
       if (hnsw.entry_point != -1) {
         storage_idx nearest = hnsw.entry_point;
         float d_nearest = (*dis)(nearest);
         for (int level = hnsw.max_level; level >= 1; level--) greedy_descent(hnsw, *dis, level, nearest, d_nearest);
-        faiss::HNSW::MinimaxHeap candidates(std::max(ef, k));
-        candidates.push(nearest, d_nearest);
-        search_level0(hnsw, *dis, k, I, D, candidates, vt, ef, sel);
+        base(*dis, vt, nearest, d_nearest, D, I);
         vt.advance();
       }
-      faiss::maxheap_reorder(k, D, I);
     }
   }
-  // The distance computer negates inner products (the heap keeps the smallest): undo it.
   if (graph.metric_type == faiss::METRIC_INNER_PRODUCT) {
     for (faiss_idx i = 0; i < n * k; i++) distances[i] = -distances[i];
   }
+}
+
+// IndexHNSW::search with efSearch `ef`: n queries, k results each into distances/labels.
+void walk_graph(const faiss::IndexHNSW& graph, faiss_idx n, const float* x, int k, int ef,
+                const faiss::IDSelector* sel, float* distances, faiss_idx* labels) {
+  walk_queries(graph, n, x, k, distances, labels,
+               [&](faiss::DistanceComputer& dis, faiss::VisitedTable& vt, storage_idx nearest, float d_nearest,
+                   float* D, faiss_idx* I) {
+                 faiss::maxheap_heapify(k, D, I);
+                 faiss::HNSW::MinimaxHeap candidates(std::max(ef, k));
+                 candidates.push(nearest, d_nearest);
+                 search_level0(graph.hnsw, dis, k, I, D, candidates, vt, ef, sel);
+                 faiss::maxheap_reorder(k, D, I);
+               });
 }
 
 // The base level of a FAISS HNSW graph as filtered_base_search() walks it, for one query.
@@ -265,37 +279,18 @@ class FaissBaseLevel {
 // k accepted positions are reachable.
 void walk_graph_filtered(const faiss::IndexHNSW& graph, faiss_idx n, const float* x, int k, int ef,
                          const faiss::IDSelector& sel, float* distances, faiss_idx* labels) {
-  const faiss::HNSW& hnsw = graph.hnsw;
-  storage_distances(graph.storage);  // throws here, not inside the parallel region, if it cannot
-#pragma omp parallel if (n > 1)
-  {
-    faiss::VisitedTable vt(static_cast<int>(graph.ntotal));
-    std::unique_ptr<faiss::DistanceComputer> dis = storage_distances(graph.storage);
-#pragma omp for schedule(guided)
-    for (faiss_idx i = 0; i < n; i++) {
-      faiss_idx* I = labels + i * k;
-      float* D = distances + i * k;
-      std::fill_n(I, k, faiss_idx{-1});
-      std::fill_n(D, k, std::numeric_limits<float>::infinity());
-      dis->set_query(x + i * graph.d);
-      if (hnsw.entry_point != -1) {
-        storage_idx nearest = hnsw.entry_point;
-        float d_nearest = (*dis)(nearest);
-        for (int level = hnsw.max_level; level >= 1; level--) greedy_descent(hnsw, *dis, level, nearest, d_nearest);
-        FaissBaseLevel base(hnsw, *dis, vt, sel);
-        auto top = filtered_base_search<storage_idx>(base, nearest, d_nearest, static_cast<std::size_t>(std::max(ef, k)));
-        while (top.size() > static_cast<std::size_t>(k)) top.pop();
-        for (std::size_t j = top.size(); j-- > 0; top.pop()) {
-          D[j] = top.top().first;
-          I[j] = top.top().second;
-        }
-        vt.advance();
-      }
-    }
-  }
-  if (graph.metric_type == faiss::METRIC_INNER_PRODUCT) {
-    for (faiss_idx i = 0; i < n * k; i++) distances[i] = -distances[i];
-  }
+  walk_queries(graph, n, x, k, distances, labels,
+               [&](faiss::DistanceComputer& dis, faiss::VisitedTable& vt, storage_idx nearest, float d_nearest,
+                   float* D, faiss_idx* I) {
+                 FaissBaseLevel base(graph.hnsw, dis, vt, sel);
+                 auto top = filtered_base_search<storage_idx>(base, nearest, d_nearest,
+                                                              static_cast<std::size_t>(std::max(ef, k)));
+                 while (top.size() > static_cast<std::size_t>(k)) top.pop();
+                 for (std::size_t j = top.size(); j-- > 0; top.pop()) {
+                   D[j] = top.top().first;
+                   I[j] = top.top().second;
+                 }
+               });
 }
 
 // The search parameters of one call: efSearch and nprobe reach FAISS through SearchParameters
