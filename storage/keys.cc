@@ -45,6 +45,44 @@ std::uint64_t record_number(const rocksdb::Slice& key) { return get_u64_be(key.d
 
 std::string catalog_key(const std::string& memory_name) { return kCatalogPrefix + memory_name; }
 
+std::string external_id_key(MemoryId memory, const std::string& external) {
+  std::string k;
+  k.reserve(5 + external.size());
+  put_u32_be(&k, memory);
+  k.push_back('f');
+  return k + external;
+}
+
+std::string slot_external_id_key(MemoryId memory, std::uint64_t slot) {
+  std::string k;
+  k.reserve(13);
+  put_u32_be(&k, memory);
+  k.push_back('r');
+  put_u64_be(&k, slot);
+  return k;
+}
+
+std::string index_entry_prefix(MemoryId memory, const std::string& field) {
+  std::string k;
+  put_u32_be(&k, memory);
+  k.push_back(static_cast<char>((field.size() >> 8) & 0xff));  // fields are at most 65535 bytes
+  k.push_back(static_cast<char>(field.size() & 0xff));
+  return k + field;
+}
+
+std::string index_entry_key(MemoryId memory, const std::string& field, const std::string& value,
+                            std::uint64_t slot) {
+  std::string k = index_entry_prefix(memory, field) + value;
+  put_u64_be(&k, slot);
+  return k;
+}
+
+std::string payload_index_meta_prefix(MemoryId memory) {
+  std::string k = "p/";
+  put_u32_be(&k, memory);
+  return k;
+}
+
 std::string state_key(MemoryId memory) {
   std::string k = "s/";
   put_u32_be(&k, memory);

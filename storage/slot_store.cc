@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -39,9 +40,10 @@ void check(const rocksdb::Status& s, const std::string& what) {
 namespace {
 
 // Index = SlotStore::Cf. "default" doubles as the meta family.
-const char* const kCfNames[] = {"default", "keys", "values", "payloads", "oplog"};
+const char* const kCfNames[] = {"default", "keys", "values", "payloads", "oplog", "external_ids", "payload_index"};
 // SlotBatch is built before it meets a store, so it names column families by these indexes.
-constexpr int kCfMeta = 0, kCfKeys = 1, kCfValues = 2, kCfPayloads = 3, kCfOplog = 4;
+constexpr int kCfMeta = 0, kCfKeys = 1, kCfValues = 2, kCfPayloads = 3, kCfOplog = 4, kCfExternalIds = 5,
+              kCfPayloadIndex = 6;
 
 
 IndexOp decode_op(std::uint64_t seq, const rocksdb::Slice& v) {
@@ -114,6 +116,24 @@ void SlotBatch::erase_slot(std::uint64_t id) {
   }
 }
 
+void SlotBatch::put_external_id(std::uint64_t id, const std::string& external) {
+  rep_->put(kCfExternalIds, external_id_key(memory_, external), record_key(memory_, id).substr(4));
+  rep_->put(kCfExternalIds, slot_external_id_key(memory_, id), external);
+}
+
+void SlotBatch::erase_external_id(std::uint64_t id, const std::string& external) {
+  check(rep_->batch.Delete(rep_->cf(kCfExternalIds), external_id_key(memory_, external)), "building a write batch");
+  check(rep_->batch.Delete(rep_->cf(kCfExternalIds), slot_external_id_key(memory_, id)), "building a write batch");
+}
+
+void SlotBatch::put_index_entry(const std::string& entry) { rep_->put(kCfPayloadIndex, entry, rocksdb::Slice()); }
+
+void SlotBatch::erase_index_entry(const std::string& entry) {
+  check(rep_->batch.Delete(rep_->cf(kCfPayloadIndex), entry), "building a write batch");
+}
+
+void SlotBatch::put_meta(const std::string& key, const std::string& value) { rep_->put(kCfMeta, key, value); }
+
 void SlotBatch::log_index_op(const IndexOp& op) {
   rep_->put(kCfOplog, record_key(memory_, op.seq), encode_index_op(op));
 }
@@ -136,9 +156,10 @@ SlotStore::~SlotStore() {
   if (gate_->usable_for_writes() && gate_->reason().empty()) {
     rocksdb::FlushOptions flush;
     flush.wait = true;
-    db_->Flush(flush, cfs_);
+    db_->Flush(flush, cfs_);  // a writer's store has every family
   }
-  for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
+  for (auto* h : cfs_)
+    if (h) db_->DestroyColumnFamilyHandle(h);
   db_->Close();
   db_.reset();
   if (read_lock_fd_ >= 0) ::close(read_lock_fd_);  // releases the LOCK after the store is closed
@@ -147,7 +168,8 @@ SlotStore::~SlotStore() {
 std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOptions& options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = options.create_if_missing;
+  // A store written before a family existed gets it, empty, when opened for writing.
+  db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
   db_options.info_log = make_rocksdb_logger();  // no LOG file on the data disk (rocksdb_logger.h)
@@ -212,8 +234,7 @@ std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOp
       throw Error(ErrorCode::kBusy, "opening the store in " + dir +
                                         " read-only: the database is already open in another process (" + why + ")");
     }
-    check(rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->cfs_, &raw),
-          "opening the store in " + dir + " read-only");
+    store->open_read_only(db_options, descriptors, &raw);
     store->gate_->opened_read_only("the database was opened read-only", ErrorCode::kFailedPrecondition);
     store->db_.reset(raw);
     return store;
@@ -233,14 +254,32 @@ std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOp
     }
   }
   if (!read_only.empty()) {
-    check(rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->cfs_, &raw),
-          "opening the store in " + dir + " read-only");
+    store->open_read_only(db_options, descriptors, &raw);
     store->gate_->opened_read_only("the disk holding " + dir + " was full when the database opened (" +
                                        read_only + "): it serves reads only; restart it once space is freed",
                                    ErrorCode::kNoSpace);
   }
   store->db_.reset(raw);
   return store;
+}
+
+void SlotStore::open_read_only(const rocksdb::DBOptions& db_options,
+                               const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors, rocksdb::DB** raw) {
+  // A store written before a family existed lacks it, and a read-only open cannot create it:
+  // open the families there are, and read the missing ones as empty (a null handle).
+  std::vector<std::string> present;
+  check(rocksdb::DB::ListColumnFamilies(db_options, dir_, &present), "opening the store in " + dir_ + " read-only");
+  std::vector<rocksdb::ColumnFamilyDescriptor> opened;
+  std::vector<int> slot;
+  for (int i = 0; i < kNumCf; ++i) {
+    if (std::find(present.begin(), present.end(), descriptors[i].name) == present.end()) continue;
+    opened.push_back(descriptors[i]);
+    slot.push_back(i);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  check(rocksdb::DB::OpenForReadOnly(db_options, dir_, opened, &handles, raw), "opening the store in " + dir_ + " read-only");
+  cfs_.assign(kNumCf, nullptr);
+  for (std::size_t i = 0; i < handles.size(); ++i) cfs_[static_cast<std::size_t>(slot[i])] = handles[i];
 }
 
 // --- catalog ---------------------------------------------------------------------------------
@@ -301,7 +340,9 @@ void SlotStore::drop_memory(const CatalogEntry& entry) {
   b.Delete(cfs_[kMeta], catalog_key(entry.name));
   b.Delete(cfs_[kMeta], state_key(entry.id));
   const std::string begin = range_begin(entry.id), end = range_end(entry.id);
-  for (int cf : {kKeys, kValues, kPayloads, kOplog}) b.DeleteRange(cfs_[cf], begin, end);
+  for (int cf : {kKeys, kValues, kPayloads, kOplog, kExternalIds, kPayloadIndex}) b.DeleteRange(cfs_[cf], begin, end);
+  // The payload index's declarations and readiness marks of the memory.
+  b.DeleteRange(cfs_[kMeta], payload_index_meta_prefix(entry.id), payload_index_meta_prefix(entry.id + 1));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   // Dropping frees space, so it is let through on a full disk; not after a write failed.
@@ -450,6 +491,79 @@ void SlotStore::scan_ids(MemoryId memory, const std::function<void(std::uint64_t
   check(it->status(), "listing slots");
 }
 
+void SlotStore::scan_ids_from(MemoryId memory, std::uint64_t first,
+                              const std::function<bool(std::uint64_t)>& fn) const {
+  const std::string begin = record_key(memory, first), end = range_end(memory);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kKeys]));
+  for (it->Seek(begin); it->Valid(); it->Next())
+    if (!fn(record_number(it->key()))) return;
+  check(it->status(), "listing slots");
+}
+
+std::vector<std::optional<std::uint64_t>> SlotStore::find_external_ids(
+    MemoryId memory, const std::vector<std::string>& external) const {
+  std::vector<std::optional<std::uint64_t>> out(external.size());
+  if (external.empty() || !cfs_[kExternalIds]) return out;
+  std::vector<std::string> key_bytes(external.size());
+  std::vector<rocksdb::Slice> keys(external.size());
+  for (std::size_t i = 0; i < external.size(); ++i) {
+    key_bytes[i] = external_id_key(memory, external[i]);
+    keys[i] = key_bytes[i];
+  }
+  std::vector<rocksdb::PinnableSlice> values(external.size());
+  std::vector<rocksdb::Status> statuses(external.size());
+  db_->MultiGet(rocksdb::ReadOptions(), cfs_[kExternalIds], keys.size(), keys.data(), values.data(), statuses.data());
+  for (std::size_t i = 0; i < external.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    check(statuses[i], "reading an external id");
+    if (values[i].size() != 8) throw Error(ErrorCode::kCorruption, "an external id record is malformed");
+    out[i] = get_u64_be(values[i].data());
+  }
+  return out;
+}
+
+std::vector<std::string> SlotStore::external_ids_of(MemoryId memory, const std::vector<std::uint64_t>& ids) const {
+  std::vector<std::string> out(ids.size());
+  if (ids.empty() || !cfs_[kExternalIds]) return out;
+  std::vector<std::string> key_bytes(ids.size());
+  std::vector<rocksdb::Slice> keys(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    key_bytes[i] = slot_external_id_key(memory, ids[i]);
+    keys[i] = key_bytes[i];
+  }
+  std::vector<rocksdb::PinnableSlice> values(ids.size());
+  std::vector<rocksdb::Status> statuses(ids.size());
+  db_->MultiGet(rocksdb::ReadOptions(), cfs_[kExternalIds], keys.size(), keys.data(), values.data(), statuses.data());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    check(statuses[i], "reading an external id");
+    out[i] = values[i].ToString();
+  }
+  return out;
+}
+
+void SlotStore::scan_index_entries(const std::string& prefix,
+                                   const std::function<bool(const rocksdb::Slice&)>& fn) const {
+  if (!cfs_[kPayloadIndex]) return;
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kPayloadIndex]));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+    if (!fn(it->key())) return;
+  check(it->status(), "reading a payload index");
+}
+
+void SlotStore::scan_meta(const std::string& prefix,
+                          const std::function<void(const std::string&, const std::string&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kMeta]));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+    fn(it->key().ToString(), it->value().ToString());
+  check(it->status(), "reading the catalog");
+}
+
 void SlotStore::scan_payloads(MemoryId memory,
                               const std::function<void(std::uint64_t, const std::string&)>& fn) const {
   const std::string begin = range_begin(memory), end = range_end(memory);
@@ -490,6 +604,7 @@ void SlotStore::compact_all() {
   rocksdb::CompactRangeOptions o;
   o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   for (auto* cf : cfs_) {
+    if (!cf) continue;
     guarded_write(0, "compacting the store", [&] { return db_->CompactRange(o, cf, nullptr, nullptr); });
   }
 }

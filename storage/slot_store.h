@@ -7,6 +7,8 @@
 //   values   (memory, slot id) -> value vector bytes
 //   payloads (memory, slot id) -> payload bytes (absent when empty)
 //   oplog    (memory, op seq)  -> an IndexOp: what a committed batch did to the set of keys
+//   external_ids  (memory, client's id) <-> slot id, both ways (storage/keys.h)
+//   payload_index (memory, field, value, slot id) -> nothing: the slots a payload field value names
 // Every logical operation is one WriteBatch touching these together, so it is all-or-nothing.
 // The store knows nothing of dimensions: vectors are opaque byte strings here.
 #pragma once
@@ -26,6 +28,8 @@ class DB;
 class Status;
 class Slice;
 class ColumnFamilyHandle;
+struct ColumnFamilyDescriptor;
+struct DBOptions;
 class Cache;
 }  // namespace rocksdb
 
@@ -67,7 +71,17 @@ class SlotBatch {
   void put_key(std::uint64_t id, const void* data, std::size_t bytes);
   void put_value(std::uint64_t id, const void* data, std::size_t bytes);
   void put_payload(std::uint64_t id, const std::string& payload);  // empty: deletes it
+  // Deletes the slot's key, value and payload (not its external id or index entries: the
+  // caller erases those it knows of).
   void erase_slot(std::uint64_t id);
+  // Gives slot `id` the client's id `external` (encoded bytes), both ways; erase drops both.
+  void put_external_id(std::uint64_t id, const std::string& external);
+  void erase_external_id(std::uint64_t id, const std::string& external);
+  // A payload index entry (storage/keys.h index_entry_key).
+  void put_index_entry(const std::string& entry);
+  void erase_index_entry(const std::string& entry);
+  // A record of the meta family (a payload index's declaration).
+  void put_meta(const std::string& key, const std::string& value);
   // Appends an IndexOp record (seq assigned by the caller, strictly increasing).
   void log_index_op(const IndexOp& op);
   void set_state(const MemoryState& state);
@@ -136,6 +150,21 @@ class SlotStore {
   // Calls fn(id) for every slot of `memory`, in id order.
   void scan_ids(MemoryId memory, const std::function<void(std::uint64_t)>& fn) const;
 
+  // Calls fn(id) for the slots of `memory` with ids >= first, in id order, while fn returns true.
+  void scan_ids_from(MemoryId memory, std::uint64_t first, const std::function<bool(std::uint64_t)>& fn) const;
+
+  // The slot each client's id (encoded) names, or nothing.
+  std::vector<std::optional<std::uint64_t>> find_external_ids(MemoryId memory,
+                                                              const std::vector<std::string>& external) const;
+  // The client's id (encoded) of each slot, or "" for a slot without one.
+  std::vector<std::string> external_ids_of(MemoryId memory, const std::vector<std::uint64_t>& ids) const;
+
+  // Calls fn(key) for every payload index entry that starts with `prefix` (index_entry_prefix
+  // and more), in key order, while fn returns true.
+  void scan_index_entries(const std::string& prefix, const std::function<bool(const rocksdb::Slice&)>& fn) const;
+  // Calls fn(key, value) for every meta record whose key starts with `prefix`.
+  void scan_meta(const std::string& prefix, const std::function<void(const std::string&, const std::string&)>& fn) const;
+
   // Calls fn(id, payload) for every slot of `memory` that has a payload (an empty one is not
   // stored), in id order.
   void scan_payloads(MemoryId memory, const std::function<void(std::uint64_t, const std::string&)>& fn) const;
@@ -161,7 +190,10 @@ class SlotStore {
   // Bulk loads (storage/bulk_writer.cc) write SST files and ingest them: they need RocksDB itself.
   friend struct BulkAccess;
   SlotStore();
-  enum Cf { kMeta = 0, kKeys, kValues, kPayloads, kOplog, kNumCf };
+  enum Cf { kMeta = 0, kKeys, kValues, kPayloads, kOplog, kExternalIds, kPayloadIndex, kNumCf };
+  // Opens the families the store has (an older store lacks the newer ones: they read as empty).
+  void open_read_only(const rocksdb::DBOptions& db_options,
+                      const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors, rocksdb::DB** raw);
   // Calls on_found(i, value) for every ids[i] the family holds (one MultiGet for all).
   void multi_get(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids,
                  const std::function<void(std::size_t, const rocksdb::Slice&)>& on_found) const;

@@ -30,6 +30,14 @@ class Memory final : public MemoryInterface {
   std::vector<SlotId> insert(MatrixView keys, MatrixView values,
                              const std::vector<std::string>& payloads = {},
                              const WriteOptions& options = {}) override;
+  std::vector<SlotId> insert(const std::vector<ExternalId>& ids, MatrixView keys, MatrixView values,
+                             const std::vector<std::string>& payloads = {},
+                             const WriteOptions& options = {}) override;
+  std::vector<SlotId> upsert(const std::vector<ExternalId>& ids, MatrixView keys, MatrixView values,
+                             const std::vector<std::string>& payloads = {},
+                             const WriteOptions& options = {}) override;
+  std::vector<SlotId> resolve(const std::vector<ExternalId>& ids) override;
+  ScrollPage scroll(const ScrollOptions& options) override;
   ReadResult read(MatrixView queries, const SearchOptions& options = {}) override;
   using MemoryInterface::retrieve;
   RetrieveResult retrieve(MatrixView queries, const SearchOptions& options) override;

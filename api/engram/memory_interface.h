@@ -34,6 +34,29 @@ class MemoryInterface {
                                      const std::vector<std::string>& payloads = {},
                                      const WriteOptions& options = {}) = 0;
 
+  // Inserts one slot per row with the caller's own ids (`ids`, one per row, unique in the
+  // batch), atomically. An id that a slot of the memory already has is kAlreadyExists (naming
+  // it), and nothing is inserted. Returns the new slots' ids in row order.
+  virtual std::vector<SlotId> insert(const std::vector<ExternalId>& ids, MatrixView keys, MatrixView values,
+                                     const std::vector<std::string>& payloads = {},
+                                     const WriteOptions& options = {}) = 0;
+
+  // Inserts or replaces by the caller's ids, atomically: a row whose id a slot already has
+  // replaces that slot's key, value and payload (the slot keeps its SlotId); the other rows are
+  // inserted. Running the same upsert twice leaves one copy of each row. Returns the SlotIds
+  // in row order.
+  virtual std::vector<SlotId> upsert(const std::vector<ExternalId>& ids, MatrixView keys, MatrixView values,
+                                     const std::vector<std::string>& payloads = {},
+                                     const WriteOptions& options = {}) = 0;
+
+  // The SlotIds of the slots with these caller's ids, in the same order; every call that takes
+  // SlotIds (get, update, erase, a has_id filter) takes them through this. Throws kNotFound
+  // naming the first id no slot has.
+  virtual std::vector<SlotId> resolve(const std::vector<ExternalId>& ids) = 0;
+
+  // One page of the memory's slots in id order (ScrollOptions, ScrollPage in engram/types.h).
+  virtual ScrollPage scroll(const ScrollOptions& options) = 0;
+
   // Softmax attention over the top-k slots: α_i = softmax(s_i/τ), r = Σ α_i v_i.
   // Uses options.k, .temperature (0: the memory's τ), .ef and .nprobe; ignores .with_payloads.
   virtual ReadResult read(MatrixView queries, const SearchOptions& options = {}) = 0;

@@ -18,6 +18,34 @@ using SlotId = std::uint64_t;
 // Fills result positions for which fewer than k slots exist.
 constexpr SlotId kNoSlot = std::numeric_limits<SlotId>::max();
 
+// A slot's id of the caller's own choosing — a document's key, a row's primary key — unique
+// within a memory: an unsigned integer or a string of 1..kMaxExternalIdBytes bytes. 7 and "7"
+// are different ids. Slots inserted with one can be found, replaced (upsert) and erased by it.
+class ExternalId {
+ public:
+  ExternalId(std::uint64_t number) : number_(number) {}  // NOLINT: ids convert implicitly
+  ExternalId(std::string text) : text_(std::move(text)), is_text_(true) {}  // NOLINT
+  ExternalId(const char* text) : ExternalId(std::string(text)) {}  // NOLINT
+
+  bool is_number() const { return !is_text_; }
+  std::uint64_t number() const { return number_; }  // REQUIRES: is_number()
+  const std::string& text() const { return text_; } // REQUIRES: !is_number()
+  // For messages: 7, or "doc-7" with its quotes.
+  std::string to_string() const;
+
+  bool operator==(const ExternalId& o) const {
+    return is_text_ == o.is_text_ && (is_text_ ? text_ == o.text_ : number_ == o.number_);
+  }
+  bool operator!=(const ExternalId& o) const { return !(*this == o); }
+
+ private:
+  std::uint64_t number_ = 0;
+  std::string text_;
+  bool is_text_ = false;
+};
+
+constexpr std::size_t kMaxExternalIdBytes = 512;
+
 // A read-only view of a row-major float matrix: `rows` vectors of `cols` floats each.
 // The caller keeps `data` alive for the duration of the call.
 struct MatrixView {
@@ -97,9 +125,32 @@ struct WriteResult {
 // A whole slot, as get() returns it.
 struct Slot {
   SlotId id = kNoSlot;
-  std::vector<float> key;
-  std::vector<float> value;
+  std::vector<float> key;     // empty in a scroll() page that did not ask for keys
+  std::vector<float> value;   // empty in a scroll() page that did not ask for values
   std::string payload;
+  std::optional<ExternalId> external_id;  // the caller's id, when it was inserted with one
+};
+
+// scroll(): one page of a walk through a memory's slots in id order.
+struct ScrollOptions {
+  std::size_t limit = 100;   // slots per page. REQUIRES: 1..kMaxScrollLimit
+  // Where the page starts: "" for the first page, else the next_cursor of the page before.
+  std::string cursor;
+  Filter filter;             // only the slots it accepts (engram/filter.h); empty: every slot
+  bool with_keys = false;    // also return each slot's key ...
+  bool with_values = false;  // ... and value
+};
+
+constexpr std::size_t kMaxScrollLimit = 10000;
+
+struct ScrollPage {
+  std::vector<Slot> slots;   // ascending ids
+  // Pass it back as ScrollOptions::cursor for the next page; "" once the walk is done. A walk
+  // sees every slot that exists from its start to its end exactly once, whatever is written
+  // meanwhile (slots inserted or erased during it may or may not be seen). With a filter, a
+  // page may hold fewer than `limit` slots before the end (it stops after scanning a bounded
+  // number of slots): only an empty next_cursor ends the walk.
+  std::string next_cursor;
 };
 
 // A change to one slot for update(): fields left unset keep their stored value.

@@ -20,6 +20,20 @@ std::vector<SlotId> Memory::insert(MatrixView keys, MatrixView values,
   return core_->insert(keys, values, payloads, options);
 }
 
+std::vector<SlotId> Memory::insert(const std::vector<ExternalId>& ids, MatrixView keys, MatrixView values,
+                                   const std::vector<std::string>& payloads, const WriteOptions& options) {
+  return core_->insert_keyed(ids, keys, values, payloads, options, /*replace=*/false);
+}
+
+std::vector<SlotId> Memory::upsert(const std::vector<ExternalId>& ids, MatrixView keys, MatrixView values,
+                                   const std::vector<std::string>& payloads, const WriteOptions& options) {
+  return core_->insert_keyed(ids, keys, values, payloads, options, /*replace=*/true);
+}
+
+std::vector<SlotId> Memory::resolve(const std::vector<ExternalId>& ids) { return core_->resolve(ids); }
+
+ScrollPage Memory::scroll(const ScrollOptions& options) { return core_->scroll(options); }
+
 ReadResult Memory::read(MatrixView queries, const SearchOptions& options) {
   return core_->read(queries, options);
 }

@@ -143,6 +143,8 @@ void MemoryCore::undo_locked(const Change& c) {
     const std::size_t key_bytes = static_cast<std::size_t>(config_.key_dim) * sizeof(float);
     const std::size_t value_bytes = static_cast<std::size_t>(config_.value_dim) * sizeof(float);
     for (SlotId id : c.created) batch.erase_slot(id);
+    for (const auto& [id, external] : c.externals_added) batch.erase_external_id(id, external);
+    for (const auto& [id, external] : c.externals_removed) batch.put_external_id(id, external);
     for (const SlotPatch& p : c.before) {
       if (p.key) batch.put_key(p.id, p.key->data(), key_bytes);
       if (p.value) batch.put_value(p.id, p.value->data(), value_bytes);

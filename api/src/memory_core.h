@@ -59,6 +59,8 @@ class MemoryCore {
   SearchResult search(const MatrixView& queries, const SearchOptions& options) const;
   RetrieveResult retrieve(const MatrixView& queries, const SearchOptions& options) const;
   std::vector<Slot> get(const std::vector<SlotId>& ids) const;
+  std::vector<SlotId> resolve(const std::vector<ExternalId>& ids) const;
+  ScrollPage scroll(const ScrollOptions& options) const;  // memory_scroll.cc
   MemoryStats stats() const;
   std::vector<SlotId> list_ids() const;
 
@@ -67,6 +69,11 @@ class MemoryCore {
                              const std::vector<std::string>& payloads, const WriteOptions& o);
   WriteResult write(const MatrixView& queries, const MatrixView& values, const SearchOptions& search,
                     const WriteOptions& o);
+  // Inserts rows with the caller's ids; with `replace`, a row whose id is taken replaces that
+  // slot (upsert), else it is kAlreadyExists (memory_keyed.cc).
+  std::vector<SlotId> insert_keyed(const std::vector<ExternalId>& external, const MatrixView& keys,
+                                   const MatrixView& values, const std::vector<std::string>& payloads,
+                                   const WriteOptions& o, bool replace);
   void update(const std::vector<SlotPatch>& patches, const WriteOptions& o);
   void erase(const std::vector<SlotId>& ids, const WriteOptions& o);
   // Erases every slot `filter` accepts, atomically; returns how many. REQUIRES: !filter.empty().
@@ -141,6 +148,10 @@ class MemoryCore {
   // Exact top-k of each query among `ids`, reading their keys from the index or the store.
   void exact_search_locked(const MatrixView& queries, int k, const std::vector<SlotId>& ids,
                            std::vector<float>* scores, std::vector<SlotId>* out) const;
+  // The slots `ids` names, with keys and values as asked. A missing id is kNotFound, or left
+  // out with `skip_missing`. REQUIRES: index_mu_ held (shared).
+  std::vector<Slot> fetch_slots_locked(const std::vector<SlotId>& ids, bool keys, bool values,
+                                       bool skip_missing) const;
   // Values of `ids` into out (ids.size() × value_dim); found[i] false for absent ids.
   // REQUIRES: index_mu_ held (shared).
   void fetch_values_locked(const std::vector<SlotId>& ids, float* out,
@@ -159,6 +170,8 @@ class MemoryCore {
     // of existing slots it overwrote or deleted (written again).
     std::vector<SlotId> created;
     std::vector<SlotPatch> before;
+    // The caller's ids the change gives (slot, encoded id) and takes away.
+    std::vector<std::pair<SlotId, std::string>> externals_added, externals_removed;
     // False when the change has no before-images (a bulk undo): if applying it to the index
     // fails, the store's version stands and the index is rebuilt from it.
     bool reversible = true;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "api/src/external_id.h"
 #include "api/src/memory_core.h"
 #include "api/src/validation.h"
 #include "engram/error.h"
@@ -159,31 +160,40 @@ RetrieveResult MemoryCore::retrieve(const MatrixView& q, const SearchOptions& op
 }
 
 std::vector<Slot> MemoryCore::get(const std::vector<SlotId>& ids) const {
+  std::shared_lock<RwLock> lock(index_mu_);
+  check_open();
+  return fetch_slots_locked(ids, true, true, /*skip_missing=*/false);
+}
+
+std::vector<Slot> MemoryCore::fetch_slots_locked(const std::vector<SlotId>& ids, bool with_keys, bool with_values,
+                                                 bool skip_missing) const {
   const std::size_t n = ids.size();
   const std::size_t dk = static_cast<std::size_t>(config_.key_dim);
   const std::size_t dv = static_cast<std::size_t>(config_.value_dim);
-  std::vector<float> keys(n * dk), values(n * dv);
-  std::vector<bool> have_key, have_value;
-  std::vector<std::string> payloads;
-  {
-    std::shared_lock<RwLock> lock(index_mu_);
-    check_open();
-    store_->multi_get_keys(entry_.id, ids, keys.data(), dk, &have_key);
-    store_->multi_get_values(entry_.id, ids, values.data(), dv, &have_value);
-    payloads = store_->multi_get_payloads(entry_.id, ids);
-  }
-  std::vector<Slot> out(n);
+  // The keys family proves a slot exists (its key is read into a scratch row when not asked).
+  std::vector<float> keys(n * dk), values(with_values ? n * dv : 0);
+  std::vector<bool> have_key, have_value(n, true);
+  store_->multi_get_keys(entry_.id, ids, keys.data(), dk, &have_key);
+  if (with_values) store_->multi_get_values(entry_.id, ids, values.data(), dv, &have_value);
+  std::vector<std::string> payloads = store_->multi_get_payloads(entry_.id, ids);
+  const std::vector<std::string> external = store_->external_ids_of(entry_.id, ids);
+  std::vector<Slot> out;
+  out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     if (!have_key[i] || !have_value[i]) {
+      if (skip_missing) continue;
       throw Error(ErrorCode::kNotFound,
                   "slot " + std::to_string(ids[i]) + " not found in memory '" + entry_.name + "'");
     }
-    out[i].id = ids[i];
-    out[i].key.assign(keys.begin() + static_cast<std::ptrdiff_t>(i * dk),
-                      keys.begin() + static_cast<std::ptrdiff_t>((i + 1) * dk));
-    out[i].value.assign(values.begin() + static_cast<std::ptrdiff_t>(i * dv),
-                        values.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv));
-    out[i].payload = std::move(payloads[i]);
+    Slot& s = out.emplace_back();
+    s.id = ids[i];
+    if (with_keys)
+      s.key.assign(keys.begin() + static_cast<std::ptrdiff_t>(i * dk), keys.begin() + static_cast<std::ptrdiff_t>((i + 1) * dk));
+    if (with_values)
+      s.value.assign(values.begin() + static_cast<std::ptrdiff_t>(i * dv),
+                     values.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv));
+    s.payload = std::move(payloads[i]);
+    if (!external[i].empty()) s.external_id = decode_external_id(external[i]);
   }
   return out;
 }

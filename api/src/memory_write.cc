@@ -38,14 +38,7 @@ void MemoryCore::index_add_locked(std::size_t n, const float* keys, const SlotId
 std::vector<SlotId> MemoryCore::insert(const MatrixView& keys, const MatrixView& values,
                                        const std::vector<std::string>& payloads,
                                        const WriteOptions& o) {
-  check_matrix(keys, config_.key_dim, "keys");
-  check_matrix(values, config_.value_dim, "values");
-  if (keys.rows != values.rows) {
-    throw invalid(std::to_string(keys.rows) + " keys but " + std::to_string(values.rows) + " values");
-  }
-  if (!payloads.empty() && payloads.size() != keys.rows) {
-    throw invalid(std::to_string(payloads.size()) + " payloads for " + std::to_string(keys.rows) + " slots");
-  }
+  check_rows(keys, values, payloads, config_);
   const std::size_t n = keys.rows;
   if (n == 0) return {};
   const std::size_t key_bytes = keys.cols * sizeof(float), value_bytes = values.cols * sizeof(float);
@@ -209,6 +202,12 @@ void MemoryCore::erase_locked(const std::vector<SlotId>& ids, const WriteOptions
   c.before = read_before(ids, true, true, true);  // throws kNotFound naming the first missing id
   storage::SlotBatch batch = store_->new_batch(entry_.id);
   for (SlotId id : ids) batch.erase_slot(id);
+  const std::vector<std::string> external = store_->external_ids_of(entry_.id, ids);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (external[i].empty()) continue;
+    batch.erase_external_id(ids[i], external[i]);
+    c.externals_removed.emplace_back(ids[i], external[i]);
+  }
   c.removed = ids;
   c.uncached = ids;
   c.slot_delta = -static_cast<std::int64_t>(ids.size());

@@ -14,6 +14,10 @@ MatrixView::MatrixView(const std::vector<float>& v, std::size_t c)
   }
 }
 
+std::string ExternalId::to_string() const {
+  return is_text_ ? "\"" + text_ + "\"" : std::to_string(number_);
+}
+
 SlotId MemoryInterface::insert_one(const std::vector<float>& key, const std::vector<float>& value,
                                    const std::string& payload, const WriteOptions& options) {
   return insert(MatrixView(key.data(), 1, key.size()), MatrixView(value.data(), 1, value.size()),

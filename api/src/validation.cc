@@ -27,6 +27,20 @@ void check_matrix(const MatrixView& m, int cols, const char* what) {
   check_finite(m.data, m.rows * m.cols, what);
 }
 
+void check_rows(const MatrixView& keys, const MatrixView& values, const std::vector<std::string>& payloads,
+                const MemoryConfig& config) {
+  check_matrix(keys, config.key_dim, "keys");
+  check_matrix(values, config.value_dim, "values");
+  if (keys.rows != values.rows) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::to_string(keys.rows) + " keys but " + std::to_string(values.rows) + " values");
+  }
+  if (!payloads.empty() && payloads.size() != keys.rows) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::to_string(payloads.size()) + " payloads for " + std::to_string(keys.rows) + " slots");
+  }
+}
+
 int resolve_k(int k, const MemoryConfig& config) {
   if (k == 0) return config.default_k;
   if (k < 0 || k > kMaxK) {

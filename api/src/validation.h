@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "engram/config.h"
 #include "engram/types.h"
@@ -26,6 +28,11 @@ inline bool all_finite(const float* x, std::size_t n) {
 // Throws kInvalidArgument unless `m` has `cols` columns (naming `what`, e.g. "queries") and
 // every element is finite. An empty matrix (0 rows) passes.
 void check_matrix(const MatrixView& m, int cols, const char* what);
+
+// The rows of an insert: keys and values of the memory's dimensions, as many of each, and no
+// payloads or one per row. Else kInvalidArgument.
+void check_rows(const MatrixView& keys, const MatrixView& values, const std::vector<std::string>& payloads,
+                const MemoryConfig& config);
 
 // Throws kInvalidArgument naming `what` unless every element is finite.
 void check_finite(const float* data, std::size_t n, const char* what);

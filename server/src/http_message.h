@@ -34,6 +34,9 @@ struct Request {
   // The value of query parameter `key`, or `fallback` (no percent-decoding: the API's
   // parameters are plain words).
   std::string query(const std::string& key, const std::string& fallback = {}) const;
+  // query(), percent-decoded ("+" is a space), for parameters that carry text such as a JSON
+  // filter. Throws HttpError 400 for a malformed escape.
+  std::string query_text(const std::string& key, const std::string& fallback = {}) const;
 };
 
 struct Response {

@@ -166,15 +166,48 @@ json encode_stats(const MemoryStats& s) {
 
 json encode_slot(const Slot& slot, Encoding enc) {
   json j = {{"id", slot.id}, {"payload", slot.payload}};
-  if (enc == Encoding::kBase64) {
-    j["key_b64"] = floats_to_base64(slot.key.data(), slot.key.size());
-    j["value_b64"] = floats_to_base64(slot.value.data(), slot.value.size());
-  } else {
-    j["key"] = slot.key;
-    j["value"] = slot.value;
+  if (slot.external_id) j["external_id"] = external_id_to_json(*slot.external_id);
+  for (const auto& [name, v] : {std::pair<const char*, const std::vector<float>*>{"key", &slot.key}, {"value", &slot.value}}) {
+    if (v->empty()) continue;
+    if (enc == Encoding::kBase64) j[std::string(name) + "_b64"] = floats_to_base64(v->data(), v->size());
+    else j[name] = *v;
   }
   return j;
 }
+
+Slot decode_slot(const json& j) {
+  Slot slot;
+  slot.id = j.at("id").get<SlotId>();
+  for (const auto& [name, v] : {std::pair<const char*, std::vector<float>*>{"key", &slot.key}, {"value", &slot.value}}) {
+    if (auto b64 = j.find(std::string(name) + "_b64"); b64 != j.end()) {
+      if (!base64_to_floats(b64->get_ref<const std::string&>(), *v))
+        throw Error(ErrorCode::kInternal, std::string("the server sent a malformed ") + name + "_b64");
+    } else if (auto plain = j.find(name); plain != j.end()) {
+      *v = plain->get<std::vector<float>>();
+    }
+  }
+  slot.payload = j.value("payload", "");
+  if (auto e = j.find("external_id"); e != j.end()) slot.external_id = external_ids_from_json(json::array({*e}), "external_id", 1)[0];
+  return slot;
+}
+
+std::vector<ExternalId> external_ids_from_json(const json& list, const std::string& field, std::size_t max) {
+  if (!list.is_array()) throw_bad_request("\"" + field + "\" must be an array of external ids (integers >= 0 or strings)");
+  if (list.size() > max)
+    throw HttpError(413, "batch_too_large", "\"" + field + "\" holds " + std::to_string(list.size()) + " ids, over the limit of " + std::to_string(max));
+  std::vector<ExternalId> out;
+  out.reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const json& v = list[i];
+    if (v.is_number_unsigned()) out.emplace_back(v.get<std::uint64_t>());
+    else if (v.is_number_integer() && v.get<std::int64_t>() >= 0) out.emplace_back(static_cast<std::uint64_t>(v.get<std::int64_t>()));
+    else if (v.is_string()) out.emplace_back(v.get<std::string>());
+    else throw_bad_request("\"" + field + "\"[" + std::to_string(i) + "] must be an integer >= 0 or a string");
+  }
+  return out;
+}
+
+json external_id_to_json(const ExternalId& id) { return id.is_number() ? json(id.number()) : json(id.text()); }
 
 Filter get_filter(const json& body) {
   auto it = body.find("filter");

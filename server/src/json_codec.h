@@ -65,6 +65,14 @@ json encode_config(const MemoryConfig& config);
 // 400 for a field outside kConfigFields, so that a misspelt option is not silently ignored.
 MemoryConfig decode_config(const json& body);
 json encode_stats(const MemoryStats& stats);
+// A slot as {"id", "payload", "key", "value", "external_id"}: key and value left out when the
+// slot has none (a scroll page that did not ask), external_id when it has none.
 json encode_slot(const Slot& slot, Encoding enc);
+Slot decode_slot(const json& j);  // the client's inverse (either encoding)
+
+// Caller's ids: integers >= 0 and strings, as JSON. `field` names them in a 400 for anything
+// else, or for more than `max` of them.
+std::vector<ExternalId> external_ids_from_json(const json& list, const std::string& field, std::size_t max);
+json external_id_to_json(const ExternalId& id);
 
 }  // namespace engram::server

@@ -109,6 +109,47 @@ std::vector<SlotId> RemoteMemory::insert(MatrixView keys, MatrixView values,
   return res.at("ids").get<std::vector<SlotId>>();
 }
 
+std::vector<SlotId> RemoteMemory::insert(const std::vector<ExternalId>& ids, MatrixView keys, MatrixView values,
+                                         const std::vector<std::string>& payloads, const WriteOptions& options) {
+  return insert_keyed(ids, keys, values, payloads, options, false);
+}
+
+std::vector<SlotId> RemoteMemory::upsert(const std::vector<ExternalId>& ids, MatrixView keys, MatrixView values,
+                                         const std::vector<std::string>& payloads, const WriteOptions& options) {
+  return insert_keyed(ids, keys, values, payloads, options, true);
+}
+
+std::vector<SlotId> RemoteMemory::insert_keyed(const std::vector<ExternalId>& id_list, MatrixView keys,
+                                               MatrixView values, const std::vector<std::string>& payload_list,
+                                               const WriteOptions& options, bool upsert) {
+  check_cols(keys, config_.key_dim, "keys");
+  check_cols(values, config_.value_dim, "values");
+  json external = json::array();
+  for (const ExternalId& e : id_list) external.push_back(server::external_id_to_json(e));
+  json body = {{"keys_b64", b64(keys)}, {"values_b64", b64(values)}, {"external_ids", std::move(external)}, {"upsert", upsert}};
+  if (!payload_list.empty()) body["payloads"] = payload_list;
+  put_sync(body, options);
+  return call(*client_, "POST", base_ + "/slots", &body).at("ids").get<std::vector<SlotId>>();
+}
+
+std::vector<SlotId> RemoteMemory::resolve(const std::vector<ExternalId>& id_list) {
+  json external = json::array();
+  for (const ExternalId& e : id_list) external.push_back(server::external_id_to_json(e));
+  json body = {{"external_ids", std::move(external)}};
+  return call(*client_, "POST", base_ + "/resolve", &body).at("ids").get<std::vector<SlotId>>();
+}
+
+ScrollPage RemoteMemory::scroll(const ScrollOptions& options) {
+  json body = {{"limit", options.limit}, {"cursor", options.cursor}, {"with_keys", options.with_keys},
+               {"with_values", options.with_values}, {"encoding", "base64"}};
+  if (!options.filter.empty()) body["filter"] = json::parse(options.filter.json());
+  json res = call(*client_, "POST", base_ + "/scroll", &body);
+  ScrollPage page;
+  for (const json& s : res.at("slots")) page.slots.push_back(server::decode_slot(s));
+  if (res.at("next_cursor").is_string()) page.next_cursor = res.at("next_cursor").get<std::string>();
+  return page;
+}
+
 ReadResult RemoteMemory::read(MatrixView queries, const SearchOptions& options) {
   check_cols(queries, config_.key_dim, "queries");
   json body = {{"queries_b64", b64(queries)}, {"k", options.k}, {"encoding", "base64"}};
@@ -175,14 +216,7 @@ std::vector<Slot> RemoteMemory::get(const std::vector<SlotId>& id_list) {
   json body = {{"ids", id_list}, {"encoding", "base64"}};
   json res = call(*client_, "POST", base_ + "/get", &body);
   std::vector<Slot> out;
-  for (const json& s : res.at("slots")) {
-    Slot slot;
-    slot.id = s.at("id").get<SlotId>();
-    slot.key = floats(s, "key");
-    slot.value = floats(s, "value");
-    slot.payload = s.value("payload", "");
-    out.push_back(std::move(slot));
-  }
+  for (const json& s : res.at("slots")) out.push_back(server::decode_slot(s));
   return out;
 }
 

@@ -615,6 +615,41 @@ std::vector<Case> type_cases() {
       {"snapshot_body_array", post(F + "/snapshot", R"(["/tmp/x"])"), 400, "bad_request"},
       {"snapshot_unknown_field", post(F + "/snapshot", R"({"path":"/tmp/x"})"), 400, "bad_request"},
       {"snapshot_dir_exists", post(F + "/snapshot", R"({"dir":"/tmp"})"), 409, "already_exists"},
+
+      // The caller's ids (external_ids): integers >= 0 or strings; upsert needs them; a by-id
+      // call takes ids or external_ids, not both; unknown ones are 404, taken ones 409.
+      {"insert_external_ids_not_array", post(F + "/slots", R"({"keys":[[1,0,0,0]],"values":[[1,1]],"external_ids":"a"})"), 400, "bad_request"},
+      {"insert_external_id_negative", post(F + "/slots", R"({"keys":[[1,0,0,0]],"values":[[1,1]],"external_ids":[-1]})"), 400, "bad_request"},
+      {"insert_external_id_float", post(F + "/slots", R"({"keys":[[1,0,0,0]],"values":[[1,1]],"external_ids":[1.5]})"), 400, "bad_request"},
+      {"insert_external_id_object", post(F + "/slots", R"({"keys":[[1,0,0,0]],"values":[[1,1]],"external_ids":[{"id":1}]})"), 400, "bad_request"},
+      {"insert_external_id_empty_string", post(F + "/slots", R"({"keys":[[1,0,0,0]],"values":[[1,1]],"external_ids":[""]})"), 422, "invalid_argument"},
+      {"insert_external_ids_count", post(F + "/slots", R"({"keys":[[1,0,0,0]],"values":[[1,1]],"external_ids":["a","b"]})"), 422, "invalid_argument"},
+      {"insert_external_ids_repeat", post(F + "/slots", R"({"keys":[[1,0,0,0],[0,1,0,0]],"values":[[1,1],[1,1]],"external_ids":["a","a"],"upsert":true})"), 422, "invalid_argument"},
+      {"insert_upsert_without_ids", post(F + "/slots", R"({"keys":[[1,0,0,0]],"values":[[1,1]],"upsert":true})"), 400, "bad_request"},
+      {"insert_upsert_not_bool", post(F + "/slots", R"({"keys":[[1,0,0,0]],"values":[[1,1]],"external_ids":["a"],"upsert":"yes"})"), 400, "bad_request"},
+      {"get_ids_and_external_ids", post(F + "/get", R"({"ids":[0],"external_ids":["a"]})"), 400, "bad_request"},
+      {"get_unknown_external_id", post(F + "/get", R"({"external_ids":["nobody"]})"), 404, "not_found"},
+      {"erase_unknown_external_id", post(F + "/erase", R"({"external_ids":[7]})"), 404, "not_found"},
+      {"resolve_missing_field", post(F + "/resolve", R"({})"), 400, "bad_request"},
+      {"resolve_unknown", post(F + "/resolve", R"({"external_ids":["nobody"]})"), 404, "not_found"},
+      {"update_id_and_external_id", post(F + "/update", R"({"patches":[{"id":0,"external_id":"a","payload":"x"}]})"), 400, "bad_request"},
+      {"update_unknown_external_id", post(F + "/update", R"({"patches":[{"external_id":"nobody","payload":"x"}]})"), 404, "not_found"},
+      ok("resolve_empty", post(F + "/resolve", R"({"external_ids":[]})")),
+
+      // Scroll: GET …/slots?limit=&cursor=&filter= and POST …/scroll.
+      {"scroll_limit_zero", get(F + "/slots?limit=0"), 422, "invalid_argument"},
+      {"scroll_limit_too_large", get(F + "/slots?limit=10001"), 422, "invalid_argument"},
+      {"scroll_limit_word", get(F + "/slots?limit=ten"), 400, "bad_request"},
+      {"scroll_cursor_foreign", get(F + "/slots?cursor=abc"), 422, "invalid_argument"},
+      {"scroll_filter_not_json", get(F + "/slots?filter=%7Bmust"), 400, "bad_request"},
+      {"scroll_filter_bad_escape", get(F + "/slots?filter=%7"), 400, "bad_request"},
+      {"scroll_filter_unknown_operator", get(F + "/slots?filter=%7B%22must%22%3A%5B%7B%22key%22%3A%22a%22%2C%22eq%22%3A1%7D%5D%7D"), 422, "invalid_argument"},
+      {"scroll_with_keys_word", get(F + "/slots?with_keys=yes"), 400, "bad_request"},
+      {"scroll_post_unknown_field", post(F + "/scroll", R"({"page":2})"), 400, "bad_request"},
+      {"scroll_post_cursor_number", post(F + "/scroll", R"({"cursor":5})"), 400, "bad_request"},
+      ok("scroll_first_page", get(F + "/slots?limit=2&with_keys=true")),
+      ok("scroll_filtered", get(F + "/slots?filter=%7B%22must%22%3A%5B%7B%22has_id%22%3A%5B1%5D%7D%5D%7D")),
+      ok("scroll_post", post(F + "/scroll", R"({"limit":1,"cursor":"1","with_values":true})")),
   };
 }
 
@@ -698,6 +733,9 @@ const std::vector<Route>& memory_routes() {
       {"snapshot", "POST", "/snapshot", "{}"},
       {"ingest", "POST", "/ingest", "{\"key\":[1,0,0,0],\"value\":[1,1]}\n", "application/x-ndjson"},
       {"abort_ingest", "DELETE", "/ingest", ""},
+      {"scroll", "GET", "/slots", ""},
+      {"scroll_post", "POST", "/scroll", "{}"},
+      {"resolve", "POST", "/resolve", R"({"external_ids":[1]})"},
   };
   return routes;
 }
@@ -832,8 +870,8 @@ std::vector<Case> method_cases() {
       {"delete_read", Req("DELETE", F + "/read"), 405, na, "POST"},
       {"put_search", put(F + "/search", R"({"queries":[[1,0,0,0]]})"), 405, na, "POST"},
       {"patch_write", Req("PATCH", F + "/write").body_as("application/json", R"({"queries":[[1,0,0,0]],"values":[[1,1]]})"), 405, na, "POST"},
-      {"get_slots", get(F + "/slots"), 405, na, "POST"},
-      {"delete_slots", Req("DELETE", F + "/slots"), 405, na, "POST"},
+      {"delete_slots", Req("DELETE", F + "/slots"), 405, na, "POST, GET, HEAD"},
+      {"put_slots", put(F + "/slots", "{}"), 405, na, "POST, GET, HEAD"},
       {"patch_slot", Req("PATCH", F + "/slots/0").body_as("application/json", R"({"payload":"x"})"), 405, na, "GET, PUT, DELETE"},
       {"post_slot", post(F + "/slots/0", R"({"payload":"x"})"), 405, na, "GET, PUT, DELETE"},
       {"get_ingest", get(F + "/ingest"), 405, na, "POST, DELETE"},

@@ -295,6 +295,55 @@ TYPED_TEST(Conformance, FiltersLimitEveryOperation) {
   EXPECT_EQ(mem.get_one(this->ids_[11]).payload, "slot-11");
 }
 
+// The caller's ids, upsert and scroll behave the same embedded and over HTTP.
+TYPED_TEST(Conformance, ExternalIdsUpsertAndScroll) {
+  auto& mem = *this->mem_;
+  const std::vector<float> k2 = random_matrix(2, kKeyDim, 5), v2 = random_matrix(2, kValueDim, 6);
+  const std::vector<ExternalId> ext = {"doc-a", 42};
+  const auto ids = mem.upsert(ext, MatrixView(k2, kKeyDim), MatrixView(v2, kValueDim), {"first", R"({"n":1})"});
+  EXPECT_EQ(mem.upsert(ext, MatrixView(k2, kKeyDim), MatrixView(v2, kValueDim), {"again", R"({"n":2})"}), ids);
+  EXPECT_EQ(mem.count(), 22u);
+  EXPECT_EQ(mem.resolve({42, "doc-a"}), (std::vector<SlotId>{ids[1], ids[0]}));
+  const Slot s = mem.get_one(ids[0]);
+  EXPECT_EQ(s.payload, "again");
+  ASSERT_TRUE(s.external_id.has_value());
+  EXPECT_EQ(*s.external_id, ExternalId("doc-a"));
+  EXPECT_FALSE(mem.get_one(this->ids_[0]).external_id.has_value());
+  this->expect_code(ErrorCode::kAlreadyExists, [&] { mem.insert({42}, MatrixView(k2.data(), 1, kKeyDim), MatrixView(v2.data(), 1, kValueDim)); });
+  this->expect_code(ErrorCode::kNotFound, [&] { mem.resolve({"nobody"}); });
+  this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.upsert({"x", "x"}, MatrixView(k2, kKeyDim), MatrixView(v2, kValueDim)); });
+
+  // Scroll: every slot once, in id order, filtered, with keys when asked.
+  ScrollOptions o;
+  o.limit = 7;
+  o.with_keys = true;
+  std::vector<SlotId> seen;
+  do {
+    const ScrollPage page = mem.scroll(o);
+    for (const Slot& slot : page.slots) {
+      seen.push_back(slot.id);
+      EXPECT_EQ(slot.key.size(), static_cast<std::size_t>(kKeyDim));
+      EXPECT_TRUE(slot.value.empty());
+    }
+    o.cursor = page.next_cursor;
+  } while (!o.cursor.empty());
+  std::vector<SlotId> all = this->ids_;
+  all.insert(all.end(), ids.begin(), ids.end());
+  EXPECT_EQ(seen, all);
+  o = ScrollOptions();
+  o.filter = Filter::parse(R"({"must":[{"key":"n","match":{"value":2}}]})");
+  const ScrollPage only = mem.scroll(o);
+  ASSERT_EQ(only.slots.size(), 1u);
+  EXPECT_EQ(only.slots[0].id, ids[1]);
+  ASSERT_TRUE(only.slots[0].external_id.has_value());
+  EXPECT_EQ(only.slots[0].external_id->number(), 42u);
+  EXPECT_TRUE(only.next_cursor.empty());
+  o.cursor = "x1";
+  this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.scroll(o); });
+  mem.erase(mem.resolve({"doc-a"}));
+  this->expect_code(ErrorCode::kNotFound, [&] { mem.resolve({"doc-a"}); });
+}
+
 TYPED_TEST(Conformance, ManyThreadsAtOnce) {
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};

@@ -55,6 +55,14 @@ class RemoteMemory final : public MemoryInterface {
   std::vector<SlotId> insert(MatrixView keys, MatrixView values,
                              const std::vector<std::string>& payloads = {},
                              const WriteOptions& options = {}) override;
+  std::vector<SlotId> insert(const std::vector<ExternalId>& ids, MatrixView keys, MatrixView values,
+                             const std::vector<std::string>& payloads = {},
+                             const WriteOptions& options = {}) override;
+  std::vector<SlotId> upsert(const std::vector<ExternalId>& ids, MatrixView keys, MatrixView values,
+                             const std::vector<std::string>& payloads = {},
+                             const WriteOptions& options = {}) override;
+  std::vector<SlotId> resolve(const std::vector<ExternalId>& ids) override;
+  ScrollPage scroll(const ScrollOptions& options) override;
   ReadResult read(MatrixView queries, const SearchOptions& options = {}) override;
   using MemoryInterface::retrieve;
   RetrieveResult retrieve(MatrixView queries, const SearchOptions& options) override;
@@ -73,6 +81,8 @@ class RemoteMemory final : public MemoryInterface {
   std::string snapshot(const std::string& dir = {});
 
  private:
+  std::vector<SlotId> insert_keyed(const std::vector<ExternalId>& ids, MatrixView keys, MatrixView values,
+                                   const std::vector<std::string>& payloads, const WriteOptions& options, bool upsert);
   std::shared_ptr<detail::HttpClient> client_;
   std::string name_;
   std::string base_;  // "/v1/memories/<name>"
