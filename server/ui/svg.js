@@ -11,7 +11,7 @@ export function s(tag, attrs = {}, ...children) {
   return el;
 }
 
-function range(values) {
+export function range(values) {
   let lo = Infinity, hi = -Infinity;
   for (const v of values) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   if (lo === Infinity) return [0, 1];
@@ -21,8 +21,9 @@ function range(values) {
 
 // A vector as a small line (one point per component), with a zero line when zero is in range.
 // The vector itself rides along in data-values so that nothing is lost to the drawing.
-export function sparkline(values, { width = 120, height = 24, cls = "spark" } = {}) {
-  const [lo, hi] = range(values);
+// `scale` ([lo, hi]) draws several vectors on one scale, so that they can be compared.
+export function sparkline(values, { width = 120, height = 24, cls = "spark", scale } = {}) {
+  const [lo, hi] = scale || range(values);
   const n = values.length;
   const x = i => (n <= 1 ? width / 2 : (i * (width - 2)) / (n - 1) + 1);
   const y = v => height - 1 - ((v - lo) * (height - 2)) / (hi - lo);
@@ -48,7 +49,7 @@ export function bar(value, { max = 1, width = 160, label } = {}) {
 // A line chart of several series over a shared x: series = [{name, points: [[x, y], ...]}].
 // Hovering shows each series' value at the nearest x; the legend toggles series on and off.
 export function line_chart(series, { width = 720, height = 260, x_label = "", y_label = "", log_y = false } = {}) {
-  const pad = { l: 56, r: 12, t: 10, b: 32 };
+  const pad = { l: 56, r: 24, t: 10, b: 32 };
   const all = series.flatMap(sr => sr.points);
   const ty = v => (log_y ? Math.log10(Math.max(v, 1e-12)) : v);
   const [x0, x1] = range(all.map(p => p[0]));

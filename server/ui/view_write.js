@@ -3,7 +3,7 @@
 // back from the API (before: the slots the same search finds, fetched just before the write).
 import { call, mem_path } from "./api.js";
 import { h, fill, field, say, num, parse_vector } from "./dom.js";
-import { bar, sparkline } from "./svg.js";
+import { bar, range, sparkline } from "./svg.js";
 import { get_slots } from "./slots.js";
 
 export async function render(root, ctx) {
@@ -74,11 +74,13 @@ function table(ids, gates, w, before, after) {
     // What the formula says the value should now be, to check the server against.
     const expected = b ? b.value.map((v, j) => g * w[j] + (1 - g) * v) : null;
     const err = expected && a ? Math.max(...expected.map((e, j) => Math.abs(e - a.value[j]))) : null;
+    // Before and after on one scale, so that the change shows.
+    const scale = range([...(b ? b.value : []), ...(a ? a.value : [])]);
     return h("tr", { dataset: { id, gate: g, before: b ? JSON.stringify(b.value) : "", after: a ? JSON.stringify(a.value) : "" } },
       h("td", { class: "n" }, id),
       h("td", { class: "weight" }, bar(g), h("span", { class: "w" }, num(g))),
-      h("td", {}, b ? sparkline(b.value) : h("span", { class: "muted" }, "not found by the search before")),
-      h("td", {}, a ? sparkline(a.value) : "—"),
+      h("td", {}, b ? sparkline(b.value, { scale }) : h("span", { class: "muted" }, "not found by the search before")),
+      h("td", {}, a ? sparkline(a.value, { scale }) : "—"),
       h("td", { class: "n", title: "largest |after − (g·w + (1−g)·before)|" },
         err === null ? "—" : err < 1e-4 ? `✓ ${num(err, 2)}` : `✗ ${num(err, 2)}`),
       h("td", { class: "payload" }, a ? a.payload : ""));
