@@ -107,11 +107,15 @@ def check(cond, what):
     print(f"ok: {what}")
 
 
-def make_browser():
+def find_browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     driver_bin = shutil.which("chromedriver")
     if not chromium or not driver_bin:
         skip("no chromium or chromedriver on PATH")
+    return chromium, driver_bin
+
+
+def make_browser(chromium, driver_bin):
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -183,6 +187,7 @@ def load_times(c, n=5):
 
 def main():
     binary, out_dir = sys.argv[1], sys.argv[2]
+    browser = find_browser()  # before anything is started: a skip leaves nothing behind
     os.makedirs(out_dir, exist_ok=True)
     for old in os.listdir(out_dir):  # a failure.png of an earlier run must not linger
         if old.endswith(".png"):
@@ -219,7 +224,7 @@ def main():
         except urllib.error.HTTPError as e:
             check(e.code == 304, "an unchanged file is answered 304")
 
-        driver = make_browser()
+        driver = make_browser(*browser)
         c = Console(driver, server, out_dir)
 
         # 1. The token screen refuses a wrong token, then takes the right one.
