@@ -169,13 +169,16 @@ class Console:
         return path
 
 
-def load_times(c, n=5):
+def load_times(c, cold, n=5):
     """Loads /ui n times (token already in sessionStorage) and answers the Navigation Timing
-    load times and the time until the memories table was drawn, in ms."""
+    load times and the time until the memories table was drawn, in ms. cold: with the HTTP
+    cache emptied before each load (else the files are revalidated: 304s)."""
     loads, ready = [], []
     for i in range(n):
+        if cold:
+            c.d.execute_cdp_cmd("Network.clearBrowserCache", {})
         # A new query string each time: the same URL would only be a jump within the page.
-        c.d.get(f"{c.server.base}/ui?load={i}#memories")
+        c.d.get(f"{c.server.base}/ui?load={i}{'c' if cold else 'w'}#memories")
         c.wait(lambda: c.d.execute_script(
             "return performance.getEntriesByName('engram-ready').length > 0 && "
             "performance.getEntriesByType('navigation')[0].loadEventEnd > 0"), "the page to load")
@@ -243,18 +246,21 @@ def main():
         check(row.find_element(By.CSS_SELECTOR, '[data-field="slots"]').text == str(SLOTS), "the memories list shows docs with its 12 slots")
 
         # Page load, with the token kept in the tab.
-        loads, ready = load_times(c)
-        timings = {"navigation_load_ms": loads, "ready_ms": ready,
-                   "median_load_ms": statistics.median(loads), "median_ready_ms": statistics.median(ready)}
+        timings = {}
+        for kind in ("cold", "warm"):
+            loads, ready = load_times(c, cold=kind == "cold")
+            timings[kind] = {"navigation_load_ms": loads, "ready_ms": ready,
+                             "median_load_ms": statistics.median(loads), "median_ready_ms": statistics.median(ready)}
+            print(f"{kind} page load (navigationTiming loadEventEnd) ms: {[round(x, 1) for x in loads]}; "
+                  f"memories drawn at ms: {[round(x, 1) for x in ready]}")
         with open(os.path.join(out_dir, "timings.json"), "w") as f:
             json.dump(timings, f, indent=1)
-        print(f"page load (navigationTiming loadEventEnd) ms: {[round(x, 1) for x in loads]}; "
-              f"memories drawn at ms: {[round(x, 1) for x in ready]}")
         # The budget is on the page load as Navigation Timing defines it (the document and every
         # script and sheet it names, loaded and run). The memories table needs API calls after
         # that; its time is recorded, not asserted (on a loaded CI machine it varies most).
-        check(statistics.median(loads) < LOAD_BUDGET_MS,
-              f"the console loads in under {LOAD_BUDGET_MS} ms (navigationTiming, median of {len(loads)})")
+        for kind, t in timings.items():
+            check(t["median_load_ms"] < LOAD_BUDGET_MS,
+                  f"the console loads in under {LOAD_BUDGET_MS} ms with a {kind} cache (navigationTiming, median of 5)")
         c.wait(lambda: c.css('#memory-table tr[data-memory="docs"]'), "the memories list")
         c.shot("memories")
 
