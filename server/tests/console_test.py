@@ -326,6 +326,9 @@ def main():
         read = json.loads(c.one("#read-vector svg.spark").get_attribute("data-values"))
         check(max(abs(a - b) for a, b in zip(read, api["reads"][0])) < 1e-6, "the read vector drawn is the API's")
         c.shot("query")
+        rows[0].find_element(By.TAG_NAME, "a").click()
+        c.wait(lambda: c.css('#slot-open[data-slot="5"]'), "a result's id to open its slot")
+        check("fact number 5" in c.one("#slot-open").text, "a result's id opens that slot in the slots view")
 
         # 4. A gated write: the values before and after, as the API holds them.
         c.go("write/docs")

@@ -87,7 +87,8 @@ export async function render(root, ctx) {
       const value = kind === "retrieve" ? r.values[0][i] : s && s.value;
       return h("tr", { dataset: { id, weight: weights[i], score: scores ? scores[i] : undefined } },
         h("td", { class: "n" }, i + 1),
-        h("td", { class: "n" }, h("a", { href: `#slots/${encodeURIComponent(memory)}` }, id)),
+        h("td", { class: "n" }, h("a", { href: `#slots/${encodeURIComponent(memory)}`,
+          onclick: ev => { ev.preventDefault(); ctx.go("slots", memory, { open: id }); } }, id)),
         scores ? h("td", { class: "n" }, num(scores[i])) : null,
         h("td", { class: "weight" }, bar(weights[i], { max: max_w }), h("span", { class: "w" }, num(weights[i]))),
         h("td", { class: "payload" }, payload ?? ""),

@@ -8,6 +8,7 @@ import { page } from "./slots.js";
 export async function render(root, ctx) {
   const memory = ctx.memory;
   if (!memory) return root.append(h("p", { class: "muted" }, "No memory: create one first."));
+  const handoff = ctx.handoff; ctx.handoff = undefined;  // {open: id} from the query view
   const msg = h("p", { class: "msg" });
   const limit = h("select", { id: "page-size" }, [10, 20, 50, 100].map(n => h("option", { value: n, selected: n === 20 }, n)));
   const filter = h("input", { id: "slot-filter", placeholder: '{"field": "value"} (needs the scroll API)', size: 40 });
@@ -92,6 +93,7 @@ export async function render(root, ctx) {
     }
   }
   await show();
+  if (handoff && handoff.open !== undefined) await open(handoff.open);
 }
 
 export function vector_block(name, v) {
