@@ -19,6 +19,7 @@ struct Request {
   std::string target;  // path and query as sent: "/v1/memories/a?encoding=base64"
   std::string content_type;
   std::string authorization;
+  std::string if_none_match;  // a cached copy's ETag(s): the console's files answer 304 to it
   std::string body;
   // Streaming routes (Router::add_streaming) read their body here, as it arrives, instead of
   // from `body`; Service::handle() points it at `body` when the body was read whole.

@@ -274,6 +274,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.target = std::string(head.target());
     request_.content_type = std::string(head[http::field::content_type]);
     request_.authorization = std::string(head[http::field::authorization]);
+    request_.if_none_match = std::string(head[http::field::if_none_match]);
     request_.keep_alive = head.keep_alive();
     request_.expects_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
 

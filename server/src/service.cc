@@ -68,6 +68,8 @@ void Service::add_routes() {
   add_slot_routes(router_, *this);
   add_op_routes(router_, *this);
   add_ingest_routes(router_, *this);
+  if (options_.ui) add_ui_routes(router_);
+  if (!options_.model_dir.empty()) add_model_routes(router_, options_.model_dir);
 }
 
 std::size_t Service::body_limit(const Request& req) const {
@@ -117,8 +119,10 @@ Fields Service::decode(const Request& req, const Schema& schema) const {
 std::optional<Response> Service::check_head(const Request& req) const {
   const std::string path = req.path();
   if (stopping_) return make_error(503, "unavailable", "the server is shutting down");
-  // Health stays open so that a load balancer needs no token.
-  if (!options_.token.empty() && path != "/v1/health") {
+  // Health stays open so that a load balancer needs no token; the console's files hold no data
+  // (the page asks for the token and sends it with its API calls).
+  const bool open = path == "/v1/health" || (options_.ui && is_ui_path(path));
+  if (!options_.token.empty() && !open) {
     if (req.authorization.empty())
       return make_error(401, "unauthenticated", "this server needs \"Authorization: Bearer <token>\"");
     const auto token = bearer_token(req.authorization);

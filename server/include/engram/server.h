@@ -64,6 +64,13 @@ struct ServerOptions {
   // (ingest::default_max_line_bytes).
   std::size_t max_line_bytes = 0;
   double shutdown_grace_s = 30;  // stop() waits this long for in-flight requests, then cuts
+
+  // The console (docs/console.md): web pages at /ui, compiled into the server. They carry no
+  // data, so they are served without the token; the page asks for it and sends it to the API.
+  bool ui = true;
+  // A model folder (engram-lm train --out): GET /v1/model/loss.csv serves its loss.csv, which
+  // the console charts. Empty: no such route.
+  std::string model_dir;
 };
 
 class Server {
