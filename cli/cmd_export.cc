@@ -21,7 +21,7 @@ engram::cli::Registration reg("export", "Write a memory's slots to .fvecs (keys;
   auto o = std::make_shared<Options>();
   cmd.add_option("--data", o->data, "Database folder")->required();
   cmd.add_option("--memory", o->memory, "Memory to export")->required();
-  cmd.add_option("--out", o->out, "keys.fvecs, or records.jsonl ({\"id\",\"key\",\"value\",\"payload\"} per line)")
+  cmd.add_option("--out", o->out, "keys.fvecs, or records.jsonl ({\"id\",\"key\",\"value\",\"payload\",\"external_id\"} per line)")
       ->required();
   cmd.add_option("--values-out", o->values_out, "With an .fvecs --out: the values, in the same order");
   return [o]() -> int {
@@ -53,6 +53,8 @@ engram::cli::Registration reg("export", "Write a memory's slots to .fvecs (keys;
         } else {
           nlohmann::json rec = {{"id", s.id}, {"key", s.key}, {"value", s.value}};
           if (!s.payload.empty()) rec["payload"] = s.payload;
+          if (s.external_id)  // `engram ingest --upsert` loads it back by this id
+            rec["external_id"] = engram::ingest::external_id_json(*s.external_id);
           jsonl << rec.dump() << '\n';
         }
       }

@@ -9,6 +9,7 @@
 #include "command.h"
 #include "ingest/cli_common.h"
 #include "ingest/pipeline.h"
+#include "ingest/upsert.h"
 
 namespace {
 
@@ -23,7 +24,7 @@ extern "C" void on_stop_signal(int sig) {
 
 struct Options {
   std::string data, memory, file, values;
-  bool create = false, resume = false, abort = false, quiet = false;
+  bool create = false, resume = false, abort = false, quiet = false, upsert = false;
   std::string index = "Flat", metric = "ip", search_params, progress = "auto";
   bool no_value_cache = false;
   int ef_construction = 0;
@@ -55,6 +56,9 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
   cmd.add_flag("--no-value-cache", o->no_value_cache, "With --create: do not keep values in RAM");
   cmd.add_flag("--resume", o->resume, "Finish the interrupted ingest of the same file(s)");
   cmd.add_flag("--abort", o->abort, "Undo the interrupted ingest of this memory, load nothing");
+  cmd.add_flag("--upsert", o->upsert,
+               "Insert or replace by each .jsonl record's \"external_id\": running it twice leaves one copy "
+               "(an interrupted run is finished by running it again)");
   cmd.add_option("--chunk-rows", o->chunk_rows, "Rows per atomic chunk (default: ~64 MiB of vectors)");
   cmd.add_option("--max-line-bytes", o->max_line_bytes,
                  "Longest .jsonl line (default: 1 MiB + 32 bytes per number of a record, up to 5 MiB)");
@@ -67,6 +71,7 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
     using engram::ingest::usage_error;
     if (o->abort && (o->resume || o->create)) return usage_error("ingest", "--abort excludes --resume and --create");
     if (!o->abort && o->file.empty()) return usage_error("ingest", "the input FILE is required");
+    if (o->upsert && (o->resume || o->abort)) return usage_error("ingest", "--upsert excludes --resume and --abort (run it again instead)");
     if (!o->create && (o->index != "Flat" || o->metric != "ip" || !o->search_params.empty() || o->no_value_cache ||
                        o->ef_construction != 0)) {
       return usage_error("ingest", "--index, --metric, --search-params, --ef-construction and --no-value-cache need --create");
@@ -89,7 +94,7 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
       cfg.ef_construction = o->ef_construction;
       cfg.cache_values = !o->no_value_cache;
       memory = db->create_memory(o->memory, cfg);
-    } else if (o->create && !o->resume) {
+    } else if (o->create && !o->resume && !o->upsert) {  // an upsert runs again as it ran first
       throw engram::Error(engram::ErrorCode::kAlreadyExists,
                           "memory '" + o->memory + "' already exists (drop --create to append to it)");
     } else if (!db->has_memory(o->memory)) {
@@ -116,7 +121,8 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
 
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
-    const auto r = engram::ingest::ingest(*db, memory, *source, io);
+    const auto r = o->upsert ? engram::ingest::upsert_records(*memory, *source, io)
+                             : engram::ingest::ingest(*db, memory, *source, io);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     using engram::ingest::Progress;
@@ -128,15 +134,23 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
     if (r.interrupted) {
       std::fprintf(stderr,
                    "engram ingest: interrupted after %llu records (all of them durable); run the same "
-                   "command with --resume to finish\n",
-                   static_cast<unsigned long long>(r.records_done));
+                   "command %s to finish\n",
+                   static_cast<unsigned long long>(r.records_done), o->upsert ? "again" : "with --resume");
       return 130;
     }
-    const double rate = r.seconds > 0 ? r.slots / r.seconds : 0;
+    const double rate = r.seconds > 0 ? (o->upsert ? r.records_done : r.slots) / r.seconds : 0;
     const auto stats = memory->stats();
     memory.reset();
     db.reset();  // closes: checkpoints the index, so the size below is the real one
     const std::uint64_t disk = engram::ingest::folder_bytes(o->data);
+    if (o->upsert) {
+      std::printf("upserted %llu records into '%s' in %.1f s (%s records/s): %llu new slots, %llu replaced; it holds %llu slots; %s on disk\n",
+                  static_cast<unsigned long long>(r.records_done), o->memory.c_str(), r.seconds,
+                  Progress::human_count(rate).c_str(), static_cast<unsigned long long>(r.slots),
+                  static_cast<unsigned long long>(r.records_done - r.slots), static_cast<unsigned long long>(stats.slots),
+                  Progress::human_bytes(static_cast<double>(disk)).c_str());
+      return 0;
+    }
     std::printf("ingested %llu slots into '%s' in %.1f s (%s slots/s)%s; it holds %llu slots; %s on disk\n",
                 static_cast<unsigned long long>(r.slots), o->memory.c_str(), r.seconds,
                 Progress::human_count(rate).c_str(),

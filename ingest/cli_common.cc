@@ -43,6 +43,10 @@ std::uint64_t folder_bytes(const std::string& dir) {
   return total;
 }
 
+nlohmann::json external_id_json(const ExternalId& id) {
+  return id.is_number() ? nlohmann::json(id.number()) : nlohmann::json(id.text());
+}
+
 int usage_error(const std::string& cmd, const std::string& msg) {
   std::fprintf(stderr, "engram %s: %s\nRun with --help for more information.\n", cmd.c_str(), msg.c_str());
   return 2;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "engram/database.h"
 
 namespace engram::ingest {
@@ -24,6 +26,9 @@ std::vector<float> read_queries(const std::string& path, std::size_t dim);
 
 // Bytes of the regular files under `dir`.
 std::uint64_t folder_bytes(const std::string& dir);
+
+// A caller's id as JSON: the integer, or the string (export and scroll print it).
+nlohmann::json external_id_json(const ExternalId& id);
 
 // Prints "engram <cmd>: <msg>" to stderr and returns 2, the usage-error exit status.
 int usage_error(const std::string& cmd, const std::string& msg);

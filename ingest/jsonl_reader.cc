@@ -56,6 +56,8 @@ bool JsonlReader::next(std::size_t max_rows, Batch* out) {
   out->keys.clear();
   out->values.clear();
   out->payloads.clear();
+  out->external_ids.clear();
+  out->missing_id = 0;
   out->rows = 0;
   bool any_payload = false;
   std::size_t length = 0;
@@ -69,7 +71,8 @@ bool JsonlReader::next(std::size_t max_rows, Batch* out) {
     if (rec.is_discarded() || !rec.is_object()) throw MalformedRecord(where + "not a JSON object");
     for (const auto& [k, v] : rec.items()) {
       (void)v;
-      if (k != "key" && k != "key_b64" && k != "value" && k != "value_b64" && k != "payload" && k != "id")
+      if (k != "key" && k != "key_b64" && k != "value" && k != "value_b64" && k != "payload" && k != "id" &&
+          k != "external_id")
         throw MalformedRecord(where + "unknown field \"" + k + "\"");
     }
     append(rec, "key", where, &key_dim_, &out->keys);
@@ -80,6 +83,13 @@ bool JsonlReader::next(std::size_t max_rows, Batch* out) {
       any_payload = true;
     }
     out->payloads.push_back(std::move(payload));
+    if (auto e = rec.find("external_id"); e != rec.end()) {
+      if (e->is_number_unsigned()) out->external_ids.emplace_back(e->get<std::uint64_t>());
+      else if (e->is_string()) out->external_ids.emplace_back(e->get<std::string>());
+      else throw MalformedRecord(where + "\"external_id\" must be an integer >= 0 or a string");
+    } else if (out->missing_id == 0) {
+      out->missing_id = records_ + 1;
+    }
     ++out->rows;
     ++records_;
   }

@@ -5,6 +5,8 @@
 //   {"key": [numbers] | "key_b64": "<base64 float32 LE>",
 //    "value": [numbers] | "value_b64": "...",
 //    "payload": a string (stored as is) or any other JSON (stored as its text), optional,
+//    "external_id": the caller's id of the slot, an integer >= 0 or a string, optional
+//                   (`engram ingest --upsert` needs it: it decides which slots are replaced),
 //    "id": ignored — slots get new ids (so `engram export` output loads back)}
 // Blank lines are skipped. Every error names the source and the line (from 1).
 //

@@ -179,6 +179,9 @@ IngestReport ingest(Database& db, std::shared_ptr<Memory> memory, RecordSource& 
         const bool more = source.next(rows, &b);
         report.read_seconds += seconds_since(t);
         if (!more) break;
+        // Bulk loads make new slots only: an external_id asks for a slot replaced if it exists.
+        if (!b.external_ids.empty())
+          throw Error(ErrorCode::kInvalidArgument, "the records carry \"external_id\": load them with --upsert (insert or replace by it)");
         if (!parsed.push(std::move(b))) break;
       }
       parsed.close();

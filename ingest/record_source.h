@@ -12,11 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "engram/types.h"
+
 namespace engram::ingest {
 
 struct Batch {
   std::vector<float> keys, values;   // rows × key_dim, rows × value_dim
   std::vector<std::string> payloads; // rows entries, or empty when no record has one
+  // The caller's ids ("external_id" of JSON Lines records), in record order, skipping records
+  // without one; `missing_id` is the first record (from 1) without one, 0 when all have one.
+  std::vector<ExternalId> external_ids;
+  std::uint64_t missing_id = 0;
   std::size_t rows = 0;
   std::uint64_t records_end = 0;     // records consumed from the start of the file after this batch
   std::uint64_t offset_end = 0;      // bytes consumed likewise (JSON Lines resume point)

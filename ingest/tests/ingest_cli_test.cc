@@ -183,6 +183,86 @@ TEST(IngestCli, SearchAndReadTakeAFilter) {
   EXPECT_NE(r.err.find("filter.must[0].range.gt: must be a number, got a string"), std::string::npos) << r.err;
 }
 
+// `engram ingest --upsert`: records replaced by their external_id, so running it twice (or
+// after changing some records) leaves one copy of each; `engram scroll` pages through them;
+// export writes the external ids, and the export loads back with --upsert.
+TEST(IngestCli, UpsertTwiceLeavesOneCopyAndScrollPagesThroughIt) {
+  Scratch s;
+  const std::string db = s / "db";
+  auto records = [](float scale, std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) {
+      nlohmann::json id = i % 2 ? nlohmann::json("doc-" + std::to_string(i)) : nlohmann::json(i);
+      out += nlohmann::json({{"external_id", id}, {"key", {scale * i, 1.0f, 0.0f, 0.5f}}, {"value", {scale * i, 2.0f}},
+                             {"payload", {{"n", i}}}}).dump() + "\n";
+    }
+    return out;
+  };
+  testing::write_bytes(s / "a.jsonl", records(1.0f, 30));
+  auto r = run_engram({"ingest", "--data", db, "--memory", "m", "--create", "--upsert", "-q", s / "a.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("30 new slots, 0 replaced"), std::string::npos) << r.out;
+  r = run_engram({"ingest", "--data", db, "--memory", "m", "--upsert", "-q", s / "a.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("0 new slots, 30 replaced; it holds 30 slots"), std::string::npos) << r.out;
+  testing::write_bytes(s / "b.jsonl", records(2.0f, 40));  // 30 changed, 10 new
+  r = run_engram({"ingest", "--data", db, "--memory", "m", "--upsert", "-q", s / "b.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  {
+    auto d = Database::open(db);
+    auto m = d->memory("m");
+    EXPECT_EQ(m->count(), 40u);
+    const Slot doc3 = m->get_one(m->resolve({"doc-3"})[0]);
+    EXPECT_EQ(doc3.value, (std::vector<float>{6.0f, 2.0f}));
+    EXPECT_EQ(m->get_one(m->resolve({std::uint64_t{4}})[0]).key[0], 8.0f);
+  }
+  // Without --upsert, records with external ids are refused (a bulk load would duplicate them).
+  r = run_engram({"ingest", "--data", db, "--memory", "m", "-q", s / "a.jsonl"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--upsert"), std::string::npos) << r.err;
+  // A record without an id is named, and its chunk changes nothing.
+  testing::write_bytes(s / "c.jsonl", R"({"external_id":"new","key":[1,1,1,1],"value":[1,1]})" "\n"
+                                      R"({"key":[1,1,1,1],"value":[1,1]})" "\n");
+  r = run_engram({"ingest", "--data", db, "--memory", "m", "--upsert", "-q", s / "c.jsonl"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("record 2 has no \"external_id\""), std::string::npos) << r.err;
+
+  // Scroll: pages of 15 with the cursor, then a filtered page with keys.
+  std::vector<SlotId> seen;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    std::vector<std::string> args = {"scroll", "--data", db, "--memory", "m", "--limit", "15"};
+    if (!cursor.empty()) args.insert(args.end(), {"--cursor", cursor});
+    r = run_engram(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    for (const auto& slot : j["slots"]) seen.push_back(slot["id"].get<SlotId>());
+    if (j["next_cursor"].is_null()) break;
+    cursor = j["next_cursor"].get<std::string>();
+  }
+  ASSERT_EQ(seen.size(), 40u);
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], i);
+  r = run_engram({"scroll", "--data", db, "--memory", "m", "--with-keys", "--filter",
+                  R"({"must":[{"key":"n","range":{"gte":38}}]})"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto page = nlohmann::json::parse(r.out);
+  ASSERT_EQ(page["slots"].size(), 2u);
+  EXPECT_EQ(page["slots"][0]["external_id"], 38);
+  EXPECT_EQ(page["slots"][1]["external_id"], "doc-39");
+  EXPECT_EQ(page["slots"][1]["key"][0], 78.0);
+
+  // Export keeps the ids; the export loads back into another memory with --upsert, twice.
+  r = run_engram({"export", "--data", db, "--memory", "m", "--out", s / "out.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (int i = 0; i < 2; ++i) {
+    r = run_engram({"ingest", "--data", db, "--memory", "copy", "--create", "--upsert", "-q", s / "out.jsonl"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  auto d = Database::open(db);
+  EXPECT_EQ(d->memory("copy")->count(), 40u);
+  EXPECT_EQ(d->memory("copy")->get_one(d->memory("copy")->resolve({"doc-39"})[0]).payload, R"({"n":39})");
+}
+
 TEST(IngestCli, IngestSearchReadInfoExportCompactSnapshot) {
   Scratch s;
   const std::string db = s / "db";
