@@ -64,6 +64,14 @@ struct ServerOptions {
   // (ingest::default_max_line_bytes).
   std::size_t max_line_bytes = 0;
   double shutdown_grace_s = 30;  // stop() waits this long for in-flight requests, then cuts
+  // A line per answered request (method, route, path, status, bytes, duration, client) on the
+  // "engram-access" spdlog logger: "" none, "text" logfmt, "json" JSON object members.
+  std::string access_log;
+  // Non-empty: browsers on this origin ("https://console.example"; "*": any) may call the API.
+  // Every answer carries Access-Control-Allow-Origin, and preflight OPTIONS requests are
+  // answered (without the token: browsers send none with them). Empty: no CORS headers, and
+  // OPTIONS is 405 like any method a route lacks.
+  std::string cors_origin;
 };
 
 class Server {
