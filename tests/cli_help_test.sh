@@ -65,4 +65,9 @@ grep -q 'engram-stderr' "$dir/err" && fail "the logger's name leaked: $(cat "$di
 # --log-level is checked like any option.
 "$ENGRAM" --log-level loud info --data "$dir" > /dev/null 2>&1; rc=$?
 [ "$rc" = 2 ] || fail "--log-level loud exited $rc"
+# engram's own options may come before an LM command, which still reaches engram-lm.
+if [ "$WITH_LM" = with-lm ]; then
+  "$ENGRAM" --log-level warn train --help > "$dir/out" 2>&1 || fail "engram --log-level warn train --help exited $?"
+  grep -q -- '--steps' "$dir/out" || fail "engram --log-level warn train --help is not engram-lm's: $(cat "$dir/out")"
+fi
 echo "cli help: ok"
