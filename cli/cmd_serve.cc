@@ -4,6 +4,7 @@
 #include <engram/server.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/serve_config.h"
 #include "command.h"
 
 namespace {
@@ -18,8 +19,7 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
                  "OpenMP threads each request thread may use for a batch (0: OpenMP's default)")
       ->capture_default_str();
   cmd.add_option("--token", o->token,
-                 "Require \"Authorization: Bearer TOKEN\" on every request but /v1/health "
-                 "(also read from $ENGRAM_TOKEN)")
+                 "Require \"Authorization: Bearer TOKEN\" on every request but /v1/health")
       ->envname("ENGRAM_TOKEN");
   cmd.add_option("--max-body-bytes", o->max_body_bytes, "Largest request body")->capture_default_str();
   cmd.add_option("--max-ingest-bytes", o->max_ingest_bytes, "Largest body for .../ingest")->capture_default_str();
@@ -58,7 +58,18 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
   cmd.add_flag("!--no-ui", o->ui, "Serve no console (the web pages at /ui, docs/console.md)");
   cmd.add_option("--model", o->model_dir,
                  "A model folder (engram-lm train --out): the console charts its loss.csv");
-  return [o] {
+  auto access_log = std::make_shared<bool>(false);
+  cmd.add_flag("--access-log", *access_log,
+               "Log a line per request (method, route, path, status, bytes, duration, client) "
+               "in the --log-format");
+  cmd.add_option("--cors-origin", o->cors_origin,
+                 "Let browsers on this origin (\"*\": any) call the API: CORS headers on every answer, "
+                 "preflight OPTIONS answered (default: off)");
+  engram::cli::add_config_options(cmd);
+  return [o, access_log, &cmd] {
+    engram::cli::apply_config_file(cmd);
+    if (engram::cli::print_config_if_asked(cmd)) return 0;
+    if (*access_log) o->access_log = cmd.get_parent()->get_option("--log-format")->as<std::string>();
     engram::server::Server server(*o);
     server.run_until_signal();
     return 0;  // ~Server closes the database, checkpointing every index

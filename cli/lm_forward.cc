@@ -16,13 +16,27 @@
 namespace engram::cli {
 namespace {
 
+// The subcommand's position: after the options of `engram` itself that may come first
+// (--log-level and --log-format, with their values); argc when there is none.
+int command_index(int argc, char** argv) {
+  int i = 1;
+  while (i < argc) {
+    const std::string arg = argv[i];
+    if (arg == "--log-level" || arg == "--log-format") i += 2;
+    else if (arg.rfind("--log-level=", 0) == 0 || arg.rfind("--log-format=", 0) == 0) i += 1;
+    else break;
+  }
+  return i;
+}
+
 bool is_lm_invocation(int argc, char** argv) {
-  if (argc < 2) return false;
-  const std::string command = argv[1];
+  const int at = command_index(argc, argv);
+  if (at >= argc) return false;
+  const std::string command = argv[at];
   for (const lm::LmCommand& c : lm::kLmCommands)
     if (command == c.name) return true;
   if (command != "ingest") return false;
-  for (int i = 2; i < argc; ++i) {
+  for (int i = at + 1; i < argc; ++i) {
     const std::string arg = argv[i];
     for (const char* option : lm::kTextIngestOptions) {
       const std::string o = option;

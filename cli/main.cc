@@ -1,11 +1,14 @@
 // main.cc — the `engram` command: dispatches to the subcommands registered in cmd_*.cc.
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 
 #include <engram/error.h>
 #include <engram/version.h>
-#include <spdlog/spdlog.h>
 
+#include "cli/help_format.h"
+#include "cli/logging.h"
+#include "cli/suggest.h"
 #include "command.h"
 #include "lm_forward.h"
 
@@ -16,6 +19,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("engram ") + engram::version() + " (" + engram::git_commit() + ", simd " +
                            engram::simd_level() + ")",
                        "print the version, the git commit and the distance kernels in use, and exit");
+  engram::cli::use_help_formatter(app);
+  engram::cli::LogSettings log;
+  engram::cli::configure_logging(log);
+  engram::cli::add_log_options(app, log);
   auto& list = engram::cli::commands();
   std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
 
@@ -30,14 +37,22 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // An unknown command or option: named, with the closest valid one when there is one.
+    if (const std::string unexpected = engram::cli::explain_unexpected(app); !unexpected.empty()) {
+      std::string lines = unexpected;
+      for (std::size_t at; (at = lines.find('\n')) != std::string::npos; lines.erase(0, at + 1))
+        engram::cli::print_error(lines.substr(0, at));
+      std::fprintf(stderr, "Run with --help for the commands and options.\n");
+      return 2;
+    }
     // --help and --version exit 0; every other parse failure is a usage error: exit status 2.
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   } catch (const engram::Error& e) {
-    spdlog::error("{} ({})", e.what(), engram::error_code_name(e.code()));
+    engram::cli::print_error(std::string(e.what()) + " (" + engram::error_code_name(e.code()) + ")");
     return 1;
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
+    engram::cli::print_error(e.what());
     return 1;
   }
 
@@ -45,11 +60,14 @@ int main(int argc, char** argv) {
     if (!sub->parsed()) continue;
     try {
       return action();
+    } catch (const CLI::ParseError& e) {  // settings found wrong after parsing (a --config file)
+      engram::cli::print_error(sub->get_name() + ": " + e.what());
+      return 2;
     } catch (const engram::Error& e) {
-      spdlog::error("{}: {} ({})", sub->get_name(), e.what(), engram::error_code_name(e.code()));
+      engram::cli::print_error(sub->get_name() + ": " + e.what() + " (" + engram::error_code_name(e.code()) + ")");
       return 1;
     } catch (const std::exception& e) {
-      spdlog::error("{}: {}", sub->get_name(), e.what());
+      engram::cli::print_error(sub->get_name() + ": " + e.what());
       return 1;
     }
   }

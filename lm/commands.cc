@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -36,7 +37,7 @@ void add_model_shape(CLI::App* c, ModelConfig& m) {
   c->add_option("--memory-layer", m.memory_layer, "block with the memory sublayer (-1: none; default: the last)");
   c->add_option("--memory-dim", m.memory_dim, "slot key/value width (0: width)")->capture_default_str();
   c->add_option("--memory-k", m.memory_k, "slots retrieved per query")->capture_default_str();
-  c->add_option("--dropout", m.dropout)->capture_default_str();
+  c->add_option("--dropout", m.dropout, "dropout probability in training")->capture_default_str();
   c->add_flag("--knn", m.memory_knn,
               "kNN-LM read-out: slot value = next token, output (1-λ)·p_LM + λ·p_kNN");
   c->add_option("--memory-scale-init", m.memory_scale_init, "initial sharpness of cosine scores")
@@ -46,6 +47,14 @@ void add_model_shape(CLI::App* c, ModelConfig& m) {
 }  // namespace
 
 namespace {
+// A pair of flags that set one bool either way ("--packed" / "--sentences"). CLI11's own
+// "--a,!--b" syntax shows as "--a,--b{false}" in --help, and its negation is easy to get
+// backwards; two callbacks say exactly what each flag does. `target` must outlive parsing.
+void add_either_or(CLI::App& c, const std::string& yes, const std::string& yes_help, const std::string& no,
+                   const std::string& no_help, bool& target) {
+  c.add_flag_callback(yes, [&target] { target = true; }, yes_help);
+  c.add_flag_callback(no, [&target] { target = false; }, no_help);
+}
 const char* description_of(const std::string& name) {
   for (const LmCommand& c : kLmCommands)
     if (name == c.name) return c.description;
@@ -65,26 +74,28 @@ void register_lm_commands(CLI::App& app) {
     c->add_option("--vocab-size", o->vocab_size, "SentencePiece vocabulary size")->capture_default_str();
     add_model_shape(c, o->model);
     c->add_option("--steps", o->steps, "optimizer steps (one per segment)")->capture_default_str();
-    c->add_option("--batch", o->batch)->capture_default_str();
+    c->add_option("--batch", o->batch, "documents trained on together")->capture_default_str();
     c->add_option("--segments", o->segments, "segments per document episode")->capture_default_str();
-    c->add_option("--lr", o->lr)->capture_default_str();
-    c->add_option("--min-lr", o->min_lr)->capture_default_str();
-    c->add_option("--warmup", o->warmup)->capture_default_str();
-    c->add_option("--weight-decay", o->weight_decay)->capture_default_str();
+    c->add_option("--lr", o->lr, "peak learning rate (AdamW)")->capture_default_str();
+    c->add_option("--min-lr", o->min_lr, "learning rate the cosine schedule decays to")->capture_default_str();
+    c->add_option("--warmup", o->warmup, "steps of linear warm-up to --lr")->capture_default_str();
+    c->add_option("--weight-decay", o->weight_decay, "AdamW weight decay")->capture_default_str();
     c->add_option("--clip", o->clip, "gradient clipping (global norm)")->capture_default_str();
-    c->add_option("--eval-every", o->eval_every)->capture_default_str();
-    c->add_option("--eval-batches", o->eval_batches)->capture_default_str();
-    c->add_option("--save-every", o->save_every)->capture_default_str();
-    c->add_option("--log-every", o->log_every)->capture_default_str();
+    c->add_option("--eval-every", o->eval_every, "steps between validation losses")->capture_default_str();
+    c->add_option("--eval-batches", o->eval_batches, "batches each validation loss averages")->capture_default_str();
+    c->add_option("--save-every", o->save_every, "steps between checkpoints in --out")->capture_default_str();
+    c->add_option("--log-every", o->log_every, "steps between progress lines")->capture_default_str();
     c->add_flag("--no-memory", [o](int64_t) { o->use_memory = false; }, "train without reading the memory");
     c->add_option("--memory-mode", o->memory_mode, "document (cleared per document batch) | window")
         ->check(CLI::IsMember({"document", "window"}))->capture_default_str();
     c->add_option("--memory-window", o->memory_window, "slots kept in window mode")->capture_default_str();
     c->add_option("--drill-facts", o->drill_facts, "prompt<TAB>answer facts for recall drills (never eval facts)")
         ->check(CLI::ExistingFile);
-    c->add_option("--drill-ratio", o->drill_ratio)->capture_default_str();
-    c->add_option("--drill-knowledge-segments", o->drill_knowledge_segments)->capture_default_str();
-    c->add_option("--rephrase-prob", o->rephrase_prob)->capture_default_str();
+    c->add_option("--drill-ratio", o->drill_ratio, "share of episodes that are recall drills (with --drill-facts)")->capture_default_str();
+    c->add_option("--drill-knowledge-segments", o->drill_knowledge_segments,
+                  "segments of a drill that state facts before the questions (0: half of --segments)")->capture_default_str();
+    c->add_option("--rephrase-prob", o->rephrase_prob,
+                  "share of drill questions asked in other words (0: none; that rephrasing is the evaluation's)")->capture_default_str();
     c->add_option("--reader-ratio", o->reader_ratio,
                   "share of episodes that are reader drills: passages, a question, its answer (0: none)")
         ->capture_default_str();
@@ -101,19 +112,25 @@ void register_lm_commands(CLI::App& app) {
                   "longest run of tokens the copy head matches against the passages (1: the last token only)")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
-    c->add_option("--seed", o->seed)->capture_default_str();
-    c->add_option("--threads", o->threads)->capture_default_str();
+    c->add_option("--seed", o->seed, "random seed (data order, initial weights, sampling)")->capture_default_str();
+    c->add_option("--threads", o->threads, "CPU threads for LibTorch")->capture_default_str();
     c->add_option("--device", o->device, "cpu | cuda")->capture_default_str();
     c->add_flag("--resume", o->resume, "continue from the checkpoint in --out");
-    c->add_flag("--quiet", o->quiet);
+    c->add_flag("--quiet", o->quiet, "print only the final JSON line");
     c->callback([o] {
       TrainOptions opts = *o;
       if (opts.model.memory_layer == -2) opts.model.memory_layer = opts.model.n_layer - 1;
       const TrainReport r = train(opts);
-      std::printf("{\"steps\":%lld,\"tokens\":%lld,\"train_loss\":%.4f,\"val_loss\":%.4f,"
-                  "\"val_loss_nomem\":%.4f,\"tokens_per_s\":%.1f}\n",
-                  static_cast<long long>(r.steps), static_cast<long long>(r.tokens), r.train_loss,
-                  r.val_loss, r.val_loss_nomem, r.tokens_per_s);
+      // JSON has no NaN: a loss never measured (no --valid) is null.
+      const auto loss = [](double v) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.4f", v);
+        return std::isfinite(v) ? std::string(buf) : std::string("null");
+      };
+      std::printf("{\"steps\":%lld,\"tokens\":%lld,\"train_loss\":%s,\"val_loss\":%s,"
+                  "\"val_loss_nomem\":%s,\"tokens_per_s\":%.1f}\n",
+                  static_cast<long long>(r.steps), static_cast<long long>(r.tokens), loss(r.train_loss).c_str(),
+                  loss(r.val_loss).c_str(), loss(r.val_loss_nomem).c_str(), r.tokens_per_s);
     });
   }
   // ---- generate ----------------------------------------------------------------------------
@@ -127,19 +144,19 @@ void register_lm_commands(CLI::App& app) {
     auto o = std::make_shared<G>();
     auto* c = app.add_subcommand("generate", description_of("generate"));
     c->add_option("--model,-m", o->model, "model directory")->required();
-    c->add_option("--prompt,-p", o->prompt)->required();
+    c->add_option("--prompt,-p", o->prompt, "text to continue")->required();
     c->add_option("--data,--db", o->db, "database folder holding the memory");
     c->add_option("--memory", o->memory,
                   "memory name in --data: a model that reads passages answers from NAME.passages, "
                   "others read NAME at every step (none: generate without memory)");
     c->add_flag("--show-retrieved", o->show_retrieved, "print the passages read (score and text) on stderr");
-    c->add_option("--max-new-tokens,-n", o->g.max_new_tokens)->capture_default_str();
+    c->add_option("--max-new-tokens,-n", o->g.max_new_tokens, "tokens generated at most")->capture_default_str();
     c->add_option("--temperature", o->g.temperature, "0: greedy")->capture_default_str();
-    c->add_option("--top-k", o->g.top_k)->capture_default_str();
-    c->add_option("--top-p", o->g.top_p)->capture_default_str();
-    c->add_option("--seed", o->g.seed)->capture_default_str();
-    c->add_option("--threads", o->threads)->capture_default_str();
-    c->add_option("--device", o->device)->capture_default_str();
+    c->add_option("--top-k", o->g.top_k, "sample among the k likeliest tokens (0: all)")->capture_default_str();
+    c->add_option("--top-p", o->g.top_p, "sample among the likeliest tokens whose probabilities add up to p (1: all)")->capture_default_str();
+    c->add_option("--seed", o->g.seed, "random seed for sampling")->capture_default_str();
+    c->add_option("--threads", o->threads, "CPU threads for LibTorch")->capture_default_str();
+    c->add_option("--device", o->device, "cpu | cuda")->capture_default_str();
     c->callback([o] {
       set_threads(o->threads);
       auto lm = LanguageModel::load(o->model, o->device);
@@ -184,19 +201,19 @@ void register_lm_commands(CLI::App& app) {
         ->check(CLI::ExistingFile);
     c->add_option("--heldout", o->heldout, "held-out text for perplexity")->check(CLI::ExistingFile);
     c->add_option("--db", o->db, "database folder (default: temporary)");
-    c->add_option("--distractor-slots", o->distractor_slots)->capture_default_str();
+    c->add_option("--distractor-slots", o->distractor_slots, "slots of unrelated text in the memory besides the facts")->capture_default_str();
     c->add_option("--max-facts", o->max_facts, "0: all")->capture_default_str();
     c->add_option("--max-new-tokens", o->max_new_tokens, "answer tokens generated (0: what the longest answer needs)")
         ->capture_default_str();
-    c->add_option("--ppl-tokens", o->ppl_tokens)->capture_default_str();
-    c->add_option("--facts-per-paragraph", o->facts_per_paragraph)->capture_default_str();
-    c->add_flag("--packed{false},!--sentences", o->sentence_segments,
-                "ingest the facts' documents packed (default: one segment per sentence)");
-    c->add_flag("--corpus-packed,!--corpus-sentences", o->corpus_packed,
-                "the --text corpus in block_size segments, as the LM reads text (default) or by sentence");
-    c->add_option("--seed", o->seed)->capture_default_str();
-    c->add_option("--threads", o->threads)->capture_default_str();
-    c->add_option("--device", o->device)->capture_default_str();
+    c->add_option("--ppl-tokens", o->ppl_tokens, "held-out tokens scored per setting")->capture_default_str();
+    c->add_option("--facts-per-paragraph", o->facts_per_paragraph, "facts stated in one ingested paragraph")->capture_default_str();
+    add_either_or(*c, "--sentences", "ingest the facts' documents one segment per sentence (the default)",
+                  "--packed", "ingest the facts' documents packed in block_size segments", o->sentence_segments);
+    add_either_or(*c, "--corpus-packed", "the --text corpus in block_size segments, as the LM reads text (the default)",
+                  "--corpus-sentences", "the --text corpus one segment per sentence", o->corpus_packed);
+    c->add_option("--seed", o->seed, "random seed (data order, initial weights, sampling)")->capture_default_str();
+    c->add_option("--threads", o->threads, "CPU threads for LibTorch")->capture_default_str();
+    c->add_option("--device", o->device, "cpu | cuda")->capture_default_str();
     c->callback([o] {
       const EvalReport r = run_eval(*o);
       std::cout << r.json << "\n" << r.table;
@@ -208,8 +225,8 @@ void register_lm_commands(CLI::App& app) {
 void add_text_ingest_options(CLI::App& c, TextIngestArgs& a) {
   c.add_option("--model,-m", a.model, "model directory (with --text)");
   c.add_option("--batch", a.io.batch, "with --text: segments per forward pass")->capture_default_str();
-  c.add_flag("--packed{false},!--sentences", a.io.sentence_segments,
-             "with --text: pack sentences into block_size segments (default: one segment per sentence)");
+  add_either_or(c, "--sentences", "with --text: one segment per sentence (the default)", "--packed",
+                "with --text: pack sentences into block_size segments", a.io.sentence_segments);
   c.add_option("--refresh-threshold", a.io.refresh_threshold,
                "with --text: cosine above which a slot is refreshed with write() instead of inserted (>1: never)")
       ->capture_default_str();
@@ -270,14 +287,14 @@ void register_lm_tune_command(CLI::App& app) {
   c->add_option("--facts", o->facts, "dev prompt<TAB>answer facts (never the eval facts)")->required()->check(CLI::ExistingFile);
   c->add_option("--text", o->text, "text for the memory (training corpus; distractors)")->check(CLI::ExistingFile);
   c->add_option("--valid", o->valid, "validation text for perplexity (never the test text)")->check(CLI::ExistingFile);
-  c->add_option("--distractor-slots", o->distractor_slots)->capture_default_str();
+  c->add_option("--distractor-slots", o->distractor_slots, "slots of unrelated text in the memory besides the facts")->capture_default_str();
   c->add_option("--max-facts", o->max_facts, "0: all")->capture_default_str();
-  c->add_option("--ppl-tokens", o->ppl_tokens)->capture_default_str();
+  c->add_option("--ppl-tokens", o->ppl_tokens, "held-out tokens scored per setting")->capture_default_str();
   c->add_option("--recall-slack", o->recall_slack,
                 "settings within this of the best dev recall compete on perplexity")->capture_default_str();
   c->add_option("--k", o->ks, "candidate numbers of voting slots (memory_k), e.g. --k 16 32 64 128")
       ->capture_default_str();
-  c->add_flag("--dry-run{false}", o->write, "print the choice without writing it");
+  c->add_flag_callback("--dry-run", [o] { o->write = false; }, "print the choice without writing it");
   c->add_option("--knn-keys", o->knn_keys,
                 "kNN key choices to try, the best kept: hidden (LN(h), kNN-LM's) and/or projected (W_q LN(h))")
       ->check(CLI::IsMember({"hidden", "projected"}))
@@ -287,13 +304,13 @@ void register_lm_tune_command(CLI::App& app) {
                 "with runs up to 8 reads best with 3")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
-  c->add_flag("--corpus-packed,!--corpus-sentences", o->corpus_packed,
-              "the --text corpus in block_size segments (default) or by sentence")->capture_default_str();
-  c->add_flag("--doc-memory,!--no-doc-memory", o->doc_memory,
-              "perplexity with the document so far added to the corpus memory (default)")->capture_default_str();
-  c->add_option("--seed", o->seed)->capture_default_str();
-  c->add_option("--threads", o->threads)->capture_default_str();
-  c->add_option("--device", o->device)->capture_default_str();
+  add_either_or(*c, "--corpus-packed", "the --text corpus in block_size segments (the default)",
+                "--corpus-sentences", "the --text corpus one segment per sentence", o->corpus_packed);
+  add_either_or(*c, "--doc-memory", "perplexity with the document so far added to the corpus memory (the default)",
+                "--no-doc-memory", "perplexity with the corpus memory alone", o->doc_memory);
+  c->add_option("--seed", o->seed, "random seed (which facts and distractors are drawn)")->capture_default_str();
+  c->add_option("--threads", o->threads, "CPU threads for LibTorch")->capture_default_str();
+  c->add_option("--device", o->device, "cpu | cuda")->capture_default_str();
   c->callback([o] {
     const TuneReport r = tune_readout(*o);
     std::cout << r.json << "\n" << r.table;
@@ -305,14 +322,14 @@ void register_lm_bench_command(CLI::App& app) {
   o->model.memory_layer = -2;
   auto* c = app.add_subcommand("bench", "training throughput on random tokens (tokens/s)");
   add_model_shape(c, o->model);
-  c->add_option("--vocab-size", o->model.vocab_size)->capture_default_str();
-  c->add_option("--batch", o->batch)->capture_default_str();
-  c->add_option("--segments", o->segments)->capture_default_str();
-  c->add_option("--steps", o->steps)->capture_default_str();
-  c->add_option("--warmup-steps", o->warmup_steps)->capture_default_str();
-  c->add_flag("--no-memory", [o](int64_t) { o->use_memory = false; });
-  c->add_option("--threads", o->threads)->capture_default_str();
-  c->add_option("--device", o->device)->capture_default_str();
+  c->add_option("--vocab-size", o->model.vocab_size, "vocabulary size of the random tokens")->capture_default_str();
+  c->add_option("--batch", o->batch, "documents trained on together")->capture_default_str();
+  c->add_option("--segments", o->segments, "segments per document episode")->capture_default_str();
+  c->add_option("--steps", o->steps, "optimizer steps timed")->capture_default_str();
+  c->add_option("--warmup-steps", o->warmup_steps, "steps run before the timing starts")->capture_default_str();
+  c->add_flag("--no-memory", [o](int64_t) { o->use_memory = false; }, "train without reading the memory");
+  c->add_option("--threads", o->threads, "CPU threads for LibTorch")->capture_default_str();
+  c->add_option("--device", o->device, "cpu | cuda")->capture_default_str();
   c->callback([o] {
     BenchOptions b = *o;
     if (b.model.memory_layer == -2) b.model.memory_layer = b.model.n_layer - 1;

@@ -3,12 +3,14 @@
 #include "lm/tokenizer.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <set>
 
@@ -145,8 +147,13 @@ void Tokenizer::train(const std::vector<std::string>& texts, int vocab_size,
   if (const char* env = std::getenv("ENGRAM_SPM_TRAIN")) exe = env;
   if (!fs::exists(exe)) exe = "engram-spm-train";  // from PATH
   std::string err;
+  // SentencePiece logs its banner ("Running command: ...") and its progress to stderr before
+  // it reads --minloglevel: the helper's stderr goes to a file, shown only when training fails.
+  const std::string log = prefix + ".train.log";
   const pid_t pid = fork();
   if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) ::dup2(fd, STDERR_FILENO);
     execlp(exe.c_str(), exe.c_str(), args.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -156,6 +163,13 @@ void Tokenizer::train(const std::vector<std::string>& texts, int vocab_size,
   else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     err = WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "cannot run " + exe
                                                             : exe + " failed (status " + std::to_string(status) + ")";
+  if (!err.empty()) {
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.size() > 2000) text = "..." + text.substr(text.size() - 2000);
+    if (!text.empty()) err += ":\n" + text;
+  }
+  fs::remove(log);
   fs::remove(input);
   fs::remove(prefix + ".vocab");
   if (!err.empty()) throw Error(ErrorCode::kInvalidArgument, "tokenizer: SentencePiece training failed: " + err);

@@ -2,7 +2,7 @@
 //
 // Slot records are keyed by (memory id, slot id), both big-endian, so that a memory's slots are
 // one contiguous key range (drop = DeleteRange) and iterate in id order. The op log of a memory
-// is keyed by (memory id, op sequence number) the same way. See docs/storage-format.md.
+// is keyed by (memory id, op sequence number) the same way. See docs/durability.md.
 #pragma once
 
 #include <cstdint>

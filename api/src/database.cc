@@ -1,6 +1,6 @@
 // engram::Database: the folder, its lock, the catalog of memories and their open objects.
 //
-// Folder layout (docs/storage-format.md):
+// Folder layout (docs/durability.md, "The folder"):
 //   ENGRAM          marker + format version, written first
 //   store/          the RocksDB database (source of truth; its LOCK file is the process lock)
 //   index/<id>.idx  one index checkpoint per memory

@@ -12,8 +12,13 @@ export OMP_WAIT_POLICY=PASSIVE
 # train: a tiny kNN model; the checkpoint, loss curve and plot are written.
 out=$("$ENGRAM" train "$DATA/austen-sample.txt" --out "$D/m" --vocab-size 400 --layers 2 --heads 4 \
   --width 48 --block-size 32 --segments 2 --batch 4 --steps 30 --warmup 5 --knn --threads 1 --quiet \
-  --drill-facts "$DATA/facts-sample.tsv")
+  --drill-facts "$DATA/facts-sample.tsv" 2> "$D/train.err")
 echo "$out" | grep -q '"steps":30' || fail "train did not report 30 steps: $out"
+# Its last line is JSON (no --valid: the validation losses are null, not nan), and SentencePiece's
+# banner stays out of a --quiet run.
+echo "$out" | tail -1 | /usr/bin/python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); assert r["val_loss"] is None, r' ||
+  fail "train's last line is not the JSON expected: $out"
+grep -Eqi 'sentencepiece|Running command|trainer_interface' "$D/train.err" && fail "SentencePiece logged: $(head -3 "$D/train.err")"
 for f in config.json model.pt optimizer.pt tokenizer.model loss.csv loss.png; do
   [ -s "$D/m/$f" ] || fail "train wrote no $f"
 done

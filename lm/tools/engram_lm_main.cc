@@ -3,15 +3,23 @@
 // (cli/lm_forward.h), so both take the same command lines and answer alike — usage errors exit
 // 2, failures 1 with the error logged.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <spdlog/spdlog.h>
 
 #include <exception>
 
+#include "cli/help_format.h"
+#include "cli/logging.h"
+#include "cli/suggest.h"
 #include "engram/error.h"
 #include "lm/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"engram-lm: train, run and evaluate Engram's memory-augmented language model"};
+  engram::cli::use_help_formatter(app);
+  engram::cli::LogSettings log;
+  engram::cli::configure_logging(log);
+  engram::cli::add_log_options(app, log);
   engram::lm::register_lm_commands(app);
   engram::lm::register_lm_ingest_command(app);
   engram::lm::register_lm_bench_command(app);
@@ -20,13 +28,21 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // An unknown command or option: named, with the closest valid one when there is one.
+    if (const std::string unexpected = engram::cli::explain_unexpected(app); !unexpected.empty()) {
+      std::string lines = unexpected;
+      for (std::size_t at; (at = lines.find('\n')) != std::string::npos; lines.erase(0, at + 1))
+        engram::cli::print_error(lines.substr(0, at));
+      std::fprintf(stderr, "Run with --help for the commands and options.\n");
+      return 2;
+    }
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   } catch (const engram::Error& e) {
-    spdlog::error("{} ({})", e.what(), engram::error_code_name(e.code()));
+    engram::cli::print_error(std::string(e.what()) + " (" + engram::error_code_name(e.code()) + ")");
     return 1;
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
+    engram::cli::print_error(e.what());
     return 1;
   }
   return 0;

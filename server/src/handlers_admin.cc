@@ -48,12 +48,15 @@ void add_admin_routes(Router& router, Service& service) {
         {{"version", engram::version()}, {"commit", engram::git_commit()}, {"simd", engram::simd_level()}});
   });
 
-  router.add("GET", "/v1/metrics", [&service](const Request&, const Params&) {
+  // /metrics is where Prometheus looks by default; /v1/metrics stays for existing scrapers.
+  auto metrics = [&service](const Request&, const Params&) {
     Response res;
     res.content_type = "text/plain; version=0.0.4";
     res.body = service.render_metrics();
     return res;
-  });
+  };
+  router.add("GET", "/metrics", metrics);
+  router.add("GET", "/v1/metrics", metrics);
 
   // POST /v1/snapshot copies every memory; POST /v1/memories/{name}/snapshot that memory alone.
   auto snapshot = [&service](const Request& req, const Params& p) {

@@ -49,6 +49,7 @@
 #include <engram/version.h>
 #include <spdlog/spdlog.h>
 
+#include "access_log.h"
 #include "body_pipe.h"
 #include "errors.h"
 #include "service.h"
@@ -258,6 +259,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_header(beast::error_code ec) {
+    started_ = std::chrono::steady_clock::now();
     if (ec == http::error::header_limit) return refuse(431, "bad_request", "header too large");
     if (ec == http::error::body_limit)
       return refuse(413, "payload_too_large", "the announced body is too large");
@@ -281,8 +283,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto refusal = check_framing(head)) return refuse(std::move(*refusal));
     // A refused request whose body is not read must end the connection; one without a body
     // leaves it usable.
-    if (auto refusal = core_.service->check_head(request_))
+    if (auto refusal = core_.service->check_head(request_)) {
+      core_.service->count_refusal(request_, *refusal);
       return respond(std::move(*refusal), request_.expects_body);
+    }
     const std::size_t limit = core_.service->body_limit(request_);
     if (parser_->content_length().value_or(0) > limit)
       return refuse(413, "payload_too_large",
@@ -457,7 +461,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers a request the network layer refuses (counted under the route "transport") and
   // closes: the rest of the request was not read.
   void refuse(Response r) {
-    core_.service->observe("transport", request_.method.empty() ? "-" : request_.method, r.status, 0);
+    core_.service->count_refusal(request_, r, "transport");
     respond(std::move(r), true);
   }
   void refuse(int status, const std::string& code, const std::string& message) {
@@ -468,9 +472,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void respond(Response r, bool force_close) {
     state_ = State::kBusy;
     release_body();
+    if (!core_.options.access_log.empty()) log_request(r);
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
     res->set(http::field::server, kServerHeader);
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    // On every answer, refusals included: a browser shows its script only answers that carry it.
+    if (!core_.options.cors_origin.empty())
+      res->set(http::field::access_control_allow_origin, core_.options.cors_origin);
     for (auto& [name, value] : r.headers) res->set(name, value);
     res->body() = std::move(r.body);
     const bool keep = !force_close && !r.close && request_.keep_alive && !stopping();
@@ -485,6 +493,20 @@ class Session : public std::enable_shared_from_this<Session> {
                         if (!keep) return self->linger_close();
                         self->wait_request();
                       });
+  }
+
+  void log_request(const Response& r) {
+    AccessRecord a;
+    a.method = request_.method.empty() ? "-" : request_.method;
+    a.path = request_.method.empty() ? "-" : request_.path();
+    a.route = request_.method.empty() ? "transport" : core_.service->route_of(request_);
+    a.status = r.status;
+    a.bytes = request_.method == "HEAD" ? 0 : r.body.size();
+    a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    a.client = ec ? "-" : peer.address().to_string() + ":" + std::to_string(peer.port());
+    log_access(a, core_.options.access_log);
   }
 
   // The request's body is no longer held: its memory and its share of the budget go back.
@@ -542,6 +564,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<BodyPipe> pipe_;
   std::vector<char> piece_;  // the read buffer for body pieces (allocated by the first stream)
   State state_ = State::kReading;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();  // its header arrived
   bool stopping_ = false;
   bool registered_ = false;
 };

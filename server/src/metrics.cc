@@ -24,9 +24,18 @@ void Metrics::observe(const std::string& route, const std::string& method, int s
     if (seconds <= kBuckets[i]) { ++s.buckets[i]; break; }
 }
 
+void Metrics::refused(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++refused_[reason];
+}
+
 void Metrics::render(std::string& out) const {
   std::lock_guard<std::mutex> lock(mu_);
   char num[64];
+  out += "# HELP engram_http_refused_total Requests refused before a handler ran, by reason (the error code answered).\n";
+  out += "# TYPE engram_http_refused_total counter\n";
+  for (const auto& [reason, n] : refused_)
+    out += "engram_http_refused_total{reason=\"" + prom_label(reason) + "\"} " + std::to_string(n) + "\n";
   out += "# HELP engram_http_requests_total HTTP requests by route, method and status.\n";
   out += "# TYPE engram_http_requests_total counter\n";
   for (const auto& [key, s] : series_) {

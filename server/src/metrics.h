@@ -17,6 +17,9 @@ namespace engram::server {
 class Metrics {
  public:
   void observe(const std::string& route, const std::string& method, int status, double seconds);
+  // Counts a request refused before any handler ran (auth, route, media type, size, budgets,
+  // timeouts, shutdown); `reason` is the error code of its answer.
+  void refused(const std::string& reason);
   // Appends the request metrics in Prometheus text exposition format.
   void render(std::string& out) const;
 
@@ -32,6 +35,7 @@ class Metrics {
   };
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, Series> series_;
+  std::map<std::string, std::uint64_t> refused_;
 };
 
 // Escapes a Prometheus label value.

@@ -6,9 +6,11 @@
 #include <sstream>
 
 #include <engram/version.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "errors.h"
+#include "process_metrics.h"
 
 namespace engram::server {
 
@@ -47,6 +49,14 @@ bool equal_constant_time(const std::string& a, const std::string& b) {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
   for (std::size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i % (b.empty() ? 1 : b.size())];
   return diff == 0;
+}
+// The "code" of an error answer ({"error":{"code":...}}); "unknown" for any other body.
+std::string error_code_of(const Response& r) {
+  const nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_object() &&
+      body["error"].value("code", nlohmann::json()).is_string())
+    return body["error"]["code"].get<std::string>();
+  return "unknown";
 }
 }  // namespace
 
@@ -119,6 +129,12 @@ Fields Service::decode(const Request& req, const Schema& schema) const {
 std::optional<Response> Service::check_head(const Request& req) const {
   const std::string path = req.path();
   if (stopping_) return make_error(503, "unavailable", "the server is shutting down");
+  if (is_preflight(req)) {
+    // A CORS preflight carries no credentials (Fetch standard), so it is answered without the
+    // token; it only says what the path allows.
+    if (router_.match(req.method, path).allow.empty()) return make_error(404, "not_found", "no route for " + path);
+    return std::nullopt;
+  }
   // Health stays open so that a load balancer needs no token; the console's files hold no data
   // (the page asks for the token and sends it with its API calls).
   const bool open = path == "/v1/health" || (options_.ui && is_ui_path(path));
@@ -160,6 +176,13 @@ Response Service::handle(const Request& req) {
   Response res;
   if (auto refusal = check_head(req)) {
     res = std::move(*refusal);
+    metrics_.refused(error_code_of(res));
+  } else if (is_preflight(req)) {
+    res.status = 204;
+    res.content_type.clear();
+    res.headers = {{"Access-Control-Allow-Methods", m.allow + ", OPTIONS"},
+                   {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
+                   {"Access-Control-Max-Age", "600"}};
   } else {
     try {
       if (m.streaming && !req.body_stream) {
@@ -186,6 +209,20 @@ Response Service::handle(const Request& req) {
   return res;
 }
 
+bool Service::is_preflight(const Request& req) const {
+  return req.method == "OPTIONS" && !options_.cors_origin.empty();
+}
+
+std::string Service::route_of(const Request& req) const {
+  std::string route = router_.match(req.method, req.path()).route;
+  return route.empty() ? "unmatched" : route;
+}
+
+void Service::count_refusal(const Request& req, const Response& refusal, const std::string& route) {
+  metrics_.observe(route.empty() ? route_of(req) : route, req.method.empty() ? "-" : req.method, refusal.status, 0);
+  metrics_.refused(error_code_of(refusal));
+}
+
 std::string Service::render_metrics() {
   std::string out;
   // Prometheus's build-info convention: a constant 1 whose labels say what is running.
@@ -196,13 +233,14 @@ std::string Service::render_metrics() {
   metrics_.render(out);
   // Per memory: slots, and the op-log records past its index checkpoint (what opening it after
   // a crash would replay). A memory that cannot be opened is reported, not fatal to the scrape.
-  std::string slots, replay, unavailable;
+  std::string slots, replay, tombstones, unavailable;
   for (const std::string& name : db_->list_memories()) {
     const std::string label = "{memory=\"" + prom_label(name) + "\"} ";
     try {
       const MemoryStats s = db_->memory(name)->stats();
       slots += "engram_memory_slots" + label + std::to_string(s.slots) + "\n";
       replay += "engram_memory_replay_ops" + label + std::to_string(s.op_seq - s.checkpoint_op_seq) + "\n";
+      tombstones += "engram_memory_tombstones" + label + std::to_string(s.tombstones) + "\n";
     } catch (const Error& e) {
       if (e.code() != ErrorCode::kNotFound) unavailable += "engram_memory_unavailable" + label + "1\n";
       // kNotFound: dropped while we were listing; leave it out.
@@ -211,6 +249,8 @@ std::string Service::render_metrics() {
   out += "# HELP engram_memory_slots Live slots per memory.\n# TYPE engram_memory_slots gauge\n" + slots;
   out += "# HELP engram_memory_replay_ops Op-log records past the memory's index checkpoint (replayed on open after a crash).\n"
          "# TYPE engram_memory_replay_ops gauge\n" + replay;
+  out += "# HELP engram_memory_tombstones Erased entries the index still holds (HNSW; compact drops them).\n"
+         "# TYPE engram_memory_tombstones gauge\n" + tombstones;
   out += "# HELP engram_memory_unavailable Memories that cannot be opened (drop them).\n"
          "# TYPE engram_memory_unavailable gauge\n" + unavailable;
   out += "# HELP engram_storage_writable 1 while the database takes writes, 0 when it refuses them (disk full, failed write).\n"
@@ -222,6 +262,7 @@ std::string Service::render_metrics() {
     out += "# HELP engram_http_connections Open client connections.\n# TYPE engram_http_connections gauge\n";
     out += "engram_http_connections " + std::to_string(connections_()) + "\n";
   }
+  render_process_metrics(out);
   return out;
 }
 

@@ -35,6 +35,12 @@ class Service {
   // the refusal, or nothing when the body should be read. handle() runs them too.
   std::optional<Response> check_head(const Request& req) const;
 
+  // A CORS preflight (OPTIONS, with --cors-origin set): answered 204 with what the path allows.
+  bool is_preflight(const Request& req) const;
+
+  // The route pattern the request matches ("/v1/memories/{name}"), or "unmatched".
+  std::string route_of(const Request& req) const;
+
   // The largest body accepted for this request's target.
   std::size_t body_limit(const Request& req) const;
 
@@ -49,10 +55,11 @@ class Service {
   void set_stopping() { stopping_ = true; }
   bool stopping() const { return stopping_; }
 
-  // Counts a request the network layer refused itself (413, 408, 503 at accept).
-  void observe(const std::string& route, const std::string& method, int status, double seconds) {
-    metrics_.observe(route, method, status, seconds);
-  }
+  // Counts a request refused without reaching a handler: the network layer's own refusals (413,
+  // 408, 503 at accept; route "transport") and check_head's when the network layer answers them
+  // (route: the pattern the path matches). Both the request metrics and, by the answer's error
+  // code, engram_http_refused_total.
+  void count_refusal(const Request& req, const Response& refusal, const std::string& route = {});
   // Lets /v1/metrics report open connections.
   void set_connection_gauge(std::function<std::size_t()> gauge) { connections_ = std::move(gauge); }
 

@@ -77,7 +77,10 @@ expect_read_only() {  # the server is up, reads answer, health and metrics say r
   local health
   health=$(curl -sS "$E/v1/health")
   echo "$health" | grep -q '"writable":false' || fail "health does not say read-only: $health"
-  curl -sS "$E/v1/metrics" | grep -q '^engram_storage_writable 0' || fail "metrics do not say read-only"
+  # Read whole before grep: grep -q stops at its match, and under pipefail the metrics' writer
+  # failing on the closed pipe (curl: (23)) would fail the check.
+  metrics=$(curl -sS "$E/v1/metrics")
+  grep -q '^engram_storage_writable 0' <<< "$metrics" || fail "metrics do not say read-only"
   local code
   code=$(curl -sS -o "$dir/search.out" -w '%{http_code}' -X POST "$E/v1/memories/m/search" -H "$J" -d @"$dir/query.json")
   [ "$code" = 200 ] || fail "a search on a full disk answered $code: $(cat "$dir/search.out")"

@@ -1,6 +1,8 @@
 // handler_test.cc — the API as a plain function: Service::handle(Request) -> Response, no network.
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 #include <nlohmann/json.hpp>
 
 #include "codec/base64.h"
@@ -295,6 +297,40 @@ TEST_F(HandlerTest, MetricsArePrometheusText) {
   EXPECT_NE(r.body.find("engram_http_request_duration_seconds_bucket{"), std::string::npos);
   EXPECT_NE(r.body.find("engram_memory_slots{memory=\"m\"} 10"), std::string::npos);
   EXPECT_NE(r.body.find("engram_disk_bytes "), std::string::npos);
+}
+
+// Prometheus's default path, the process_* families its client libraries export, the
+// per-memory gauges and the refusals by reason.
+TEST_F(HandlerTest, MetricsAtPrometheusPathWithProcessMemoryAndRefusals) {
+  ServerOptions o;
+  o.token = "t";
+  make_service(o);
+  auto get = [&](const std::string& target, const std::string& auth) {
+    Request r = make_request("GET", target);
+    r.authorization = auth;
+    return service_->handle(r);
+  };
+  EXPECT_EQ(get("/v1/memories", "").status, 401);
+  EXPECT_EQ(get("/v1/memories", "Bearer nope").status, 401);
+  EXPECT_EQ(get("/v1/nothing-here", "Bearer t").status, 404);
+  Response r = get("/metrics", "Bearer t");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(get("/v1/metrics", "Bearer t").status, 200);  // the old path stays
+  auto value = [&](const std::string& series) {
+    const auto at = r.body.find("\n" + series + " ");
+    EXPECT_NE(at, std::string::npos) << series << " missing in\n" << r.body;
+    return at == std::string::npos ? -1.0 : std::stod(r.body.substr(at + series.size() + 2));
+  };
+  EXPECT_GT(value("process_cpu_seconds_total"), 0);
+  EXPECT_GT(value("process_resident_memory_bytes"), 1 << 20);
+  EXPECT_GT(value("process_open_fds"), 2);
+  EXPECT_GE(value("process_max_fds"), value("process_open_fds"));
+  const double now = static_cast<double>(std::time(nullptr));
+  EXPECT_GT(value("process_start_time_seconds"), now - 24 * 3600);
+  EXPECT_LE(value("process_start_time_seconds"), now + 1);
+  EXPECT_EQ(value("engram_memory_tombstones{memory=\"m\"}"), 0);
+  EXPECT_EQ(value("engram_http_refused_total{reason=\"unauthenticated\"}"), 2);
+  EXPECT_EQ(value("engram_http_refused_total{reason=\"not_found\"}"), 1);
 }
 
 TEST_F(HandlerTest, SnapshotIsOpenable) {

@@ -299,6 +299,46 @@ TEST(Transport, BearerSchemeIsCaseInsensitiveTheTokenIsNot) {
   }
 }
 
+// ---- CORS (--cors-origin): the header on every answer, refusals included, and preflights
+// answered without the token (browsers send none with them).
+
+TEST(Transport, CorsOriginOnEveryAnswerAndPreflightAnswered) {
+  server::ServerOptions o;
+  o.token = "t";
+  o.cors_origin = "https://console.example";
+  TestServer ts(o);
+  RawSocket s(ts.srv->port());
+  const std::string preflight =
+      "Origin: https://console.example\r\nAccess-Control-Request-Method: POST\r\n"
+      "Access-Control-Request-Headers: authorization, content-type\r\n";
+  ASSERT_TRUE(s.send(request("OPTIONS", "/v1/memories/m/search", "", preflight) +
+                     request("GET", "/v1/memories") + request("OPTIONS", "/v1/nothing", "", preflight) +
+                     request("GET", "/v1/memories", "", "Authorization: Bearer t\r\n")));
+  auto r = read_replies(s, {false, false, false, false}, 5000);
+  ASSERT_EQ(r.size(), 4u) << "left: " << s.received();
+  EXPECT_EQ(r[0].status, 204) << r[0].body;
+  EXPECT_EQ(r[0].header("access-control-allow-origin"), "https://console.example");
+  EXPECT_NE(r[0].header("access-control-allow-methods").find("POST"), std::string::npos);
+  EXPECT_NE(r[0].header("access-control-allow-headers").find("Authorization"), std::string::npos);
+  EXPECT_NE(r[0].header("access-control-allow-headers").find("Content-Type"), std::string::npos);
+  EXPECT_EQ(r[1].status, 401);
+  EXPECT_EQ(r[1].header("access-control-allow-origin"), "https://console.example");
+  EXPECT_EQ(r[2].status, 404);
+  EXPECT_EQ(r[3].status, 200);
+  EXPECT_EQ(r[3].header("access-control-allow-origin"), "https://console.example");
+}
+
+TEST(Transport, NoCorsUnlessAsked) {
+  TestServer ts;
+  RawSocket s(ts.srv->port());
+  ASSERT_TRUE(s.send(request("OPTIONS", "/v1/memories") + request("GET", "/v1/memories")));
+  auto r = read_replies(s, {false, false}, 5000);
+  ASSERT_EQ(r.size(), 2u) << "left: " << s.received();
+  EXPECT_EQ(r[0].status, 405);
+  EXPECT_EQ(r[1].status, 200);
+  EXPECT_EQ(r[1].header("access-control-allow-origin"), "");
+}
+
 // ---- 4 and 5. streaming uploads: shutdown, and answers given before the body was read
 
 constexpr std::size_t kIngestDim = 32;

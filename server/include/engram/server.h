@@ -71,6 +71,14 @@ struct ServerOptions {
   // A model folder (engram-lm train --out): GET /v1/model/loss.csv serves its loss.csv, which
   // the console charts. Empty: no such route.
   std::string model_dir;
+  // A line per answered request (method, route, path, status, bytes, duration, client) on the
+  // "engram-access" spdlog logger: "" none, "text" logfmt, "json" JSON object members.
+  std::string access_log;
+  // Non-empty: browsers on this origin ("https://console.example"; "*": any) may call the API.
+  // Every answer carries Access-Control-Allow-Origin, and preflight OPTIONS requests are
+  // answered (without the token: browsers send none with them). Empty: no CORS headers, and
+  // OPTIONS is 405 like any method a route lacks.
+  std::string cors_origin;
 };
 
 class Server {
