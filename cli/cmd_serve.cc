@@ -55,7 +55,7 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
   cmd.add_option("--min-free-disk-bytes", o->database.min_free_disk_bytes,
                  "Refuse writes (507) while the disk has less free space than this; start read-only below it")
       ->capture_default_str();
-  cmd.add_flag("!--no-ui", o->ui, "Serve no console (the web pages at /ui, docs/console.md)");
+  cmd.add_flag_callback("--no-ui", [o] { o->ui = false; }, "Serve no console (the web pages at /ui, docs/console.md)");
   cmd.add_option("--model", o->model_dir,
                  "A model folder (engram-lm train --out): the console charts its loss.csv");
   auto access_log = std::make_shared<bool>(false);

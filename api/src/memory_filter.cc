@@ -44,27 +44,36 @@ MemoryCore::Match MemoryCore::match_locked(const Filter& filter) const {
   // one evaluation decides every slot that has_id does not name.
   const bool by_default = detail::evaluate(root, kNoSlot, no_fields);
   Match m{index::IdFilter(bound, by_default), by_default, {}, 0};
-  std::vector<SlotId> named;
-  named_ids(root, &named);
-  std::sort(named.begin(), named.end());
-  named.erase(std::unique(named.begin(), named.end()), named.end());
-  for (SlotId id : named) m.ids.set(id, detail::evaluate(root, id, no_fields));  // if it has no payload
-  // Every payload decides its own slot (there is no payload index yet: a scan of the payloads);
-  // a filter of has_id conditions only is decided by ids alone.
-  if (reads_payloads(root)) {
-    store_->scan_payloads(entry_.id, [&](std::uint64_t id, const std::string& payload) {
-      if (id < bound) m.ids.set(id, detail::evaluate(root, id, detail::payload_fields(payload)));
-    });
+  // A filter over indexed fields (and ids) is decided by the payload index, without a payload read.
+  if (auto bits = payload_index_.match(root, bound)) {
+    m.ids = std::move(*bits);
+  } else {
+    scan_match(root, bound, &m.ids);
   }
   if (m.by_default) {
     const std::size_t accepted = m.ids.count(), never_live = static_cast<std::size_t>(bound - state_.slots);
     m.estimate = accepted > never_live ? accepted - never_live : 0;
   } else {
-    for (SlotId id = 0; id < bound; ++id)
-      if (m.ids.contains(id)) m.listed.push_back(id);
+    m.ids.for_each([&](std::uint64_t id) { m.listed.push_back(id); });
     m.estimate = m.listed.size();
   }
   return m;
+}
+
+void MemoryCore::scan_match(const Filter::Node& root, SlotId bound, index::IdFilter* ids) const {
+  const nlohmann::json no_fields(nlohmann::json::value_t::discarded);
+  std::vector<SlotId> named;
+  named_ids(root, &named);
+  std::sort(named.begin(), named.end());
+  named.erase(std::unique(named.begin(), named.end()), named.end());
+  for (SlotId id : named) ids->set(id, detail::evaluate(root, id, no_fields));  // if it has no payload
+  // Every payload decides its own slot (a scan of the payloads: a field is not indexed); a
+  // filter of has_id conditions only is decided by ids alone.
+  if (reads_payloads(root)) {
+    store_->scan_payloads(entry_.id, [&](std::uint64_t id, const std::string& payload) {
+      if (id < bound) ids->set(id, detail::evaluate(root, id, detail::payload_fields(payload)));
+    });
+  }
 }
 
 std::vector<SlotId> MemoryCore::accepted_ids_locked(const Match& m) const {
