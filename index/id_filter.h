@@ -32,6 +32,10 @@ class IdFilter {
   void unite(const IdFilter& o) {
     for (std::size_t w = 0; w < words_.size(); ++w) words_[w] |= o.words_[w];
   }
+  // Keeps the ids whose bit is set in `words` (bit id % 64 of word id / 64; missing words: 0).
+  void intersect(const std::vector<std::uint64_t>& words) {
+    for (std::size_t w = 0; w < words_.size(); ++w) words_[w] &= w < words.size() ? words[w] : 0;
+  }
   void subtract(const IdFilter& o) {
     for (std::size_t w = 0; w < words_.size(); ++w) words_[w] &= ~o.words_[w];
   }

@@ -126,7 +126,7 @@ void MemoryCore::bulk_undo(const std::vector<std::pair<SlotId, SlotId>>& ranges,
   commit_locked(c, [&](const Change& ch) {
     storage::erase_id_ranges(*store_, entry_.id, ranges, ch.ops, ch.next, job);
   });
-  if (!payload_index_.empty()) rebuild_payload_index_locked();
+  if (!payload_index_.empty()) build_payload_index_locked(payload_index_.fields(), /*all=*/true);
   std::size_t tombstones;
   bool trained;
   {

@@ -15,6 +15,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include "api/src/memory_core.h"
 #include "engram/error.h"
@@ -132,6 +133,22 @@ void MemoryCore::apply_locked(const Change& c) {
     if (e.add) payload_index_.insert(e.field, e.value, e.slot);
     else payload_index_.erase(e.field, e.value, e.slot);
   }
+  if (live_built_.load()) {
+    auto set = [&](SlotId id, bool on) {
+      if (id / 64 >= live_.size()) live_.resize(id / 64 + 1, 0);
+      if (on) live_[id / 64] |= std::uint64_t{1} << (id % 64);
+      else live_[id / 64] &= ~(std::uint64_t{1} << (id % 64));
+    };
+    // Erased: removed and not added back (a re-keyed slot is both).
+    if (c.added.empty()) {
+      for (SlotId id : c.removed) set(id, false);
+    } else if (!c.removed.empty()) {
+      const std::unordered_set<SlotId> back(c.added.begin(), c.added.end());
+      for (SlotId id : c.removed)
+        if (!back.count(id)) set(id, false);
+    }
+    for (SlotId id : c.created) set(id, true);
+  }
 }
 
 void MemoryCore::undo_locked(const Change& c) {
@@ -177,6 +194,7 @@ void MemoryCore::undo_locked(const Change& c) {
   const bool trained = index_->is_trained();
   index_.reset();  // free what the failed apply held before building the replacement
   index_ = build_index_from_store(trained);
+  live_built_ = false;  // built again from the store when next needed
   // The RAM payload index may hold part of the change too: read it back from the store.
   if (!payload_index_.empty()) payload_index_ = load_payload_index(payload_index_.fields());
 }

@@ -142,20 +142,21 @@ class MemoryCore {
   void filtered_search_locked(const MatrixView& queries, int k, std::vector<float>* scores,
                               std::vector<SlotId>* ids, const index::SearchTuning& tuning,
                               const Filter& filter) const;
-  // Which slots a filter accepts (memory_filter.cc): a bitmap over the ids below next_id.
+  // Which live slots a filter accepts (memory_filter.cc): a bitmap over the ids below next_id.
   struct Match {
     index::IdFilter ids;
-    bool by_default = false;            // accepted: slots with no payload that has_id does not name
-    std::vector<SlotId> listed;         // when !by_default: every accepted id (maybe erased), ascending
-    std::size_t estimate = 0;           // about how many live slots are accepted
+    std::size_t count = 0;  // how many
   };
-  // REQUIRES: index_mu_ held (shared), or write_mu_.
+  // REQUIRES: index_mu_ held (shared).
   Match match_locked(const Filter& filter) const;
+  // A bit per id below next_id, set for the live slots: built from the store on first use (a
+  // filtered call), then kept by apply_locked. REQUIRES: index_mu_ held (shared).
+  const std::vector<std::uint64_t>& live_locked() const;
   // The slots below `bound` that `root` accepts, from a scan of the payloads (fields that are
   // not indexed), into *ids (which starts as the verdict for a slot without a payload).
   void scan_match(const Filter::Node& root, SlotId bound, index::IdFilter* ids) const;
-  // The live slots among those `m` accepts, ascending. REQUIRES: as match_locked().
-  std::vector<SlotId> accepted_ids_locked(const Match& m) const;
+  // The slots `m` accepts, ascending.
+  static std::vector<SlotId> accepted_ids(const Match& m);
   // Exact top-k of each query among `ids`, reading their keys from the index or the store.
   void exact_search_locked(const MatrixView& queries, int k, const std::vector<SlotId>& ids,
                            std::vector<float>* scores, std::vector<SlotId>* out) const;
@@ -233,9 +234,10 @@ class MemoryCore {
   // Loads the declared fields and their entries at open; rebuilds the entries from the payloads
   // first when a crash left them marked unfinished (a bulk load, a build). REQUIRES: exclusive access.
   void open_payload_index();
-  // Rewrites every entry of the memory from its payloads (in the store unless read-only) and
-  // reloads the RAM index. REQUIRES: write_mu_ held.
-  void rebuild_payload_index_locked();
+  // Rewrites the entries of `fields` (all: every entry of the memory) from the payloads, in the
+  // store unless it is read-only, clears the dirty marker, and gives the RAM index those fields.
+  // REQUIRES: write_mu_ held.
+  void build_payload_index_locked(const std::vector<std::string>& fields, bool all);
   // The RAM index read back from the store's entries. REQUIRES: write_mu_ held, or exclusive access.
   PayloadIndex load_payload_index(const std::vector<std::string>& fields) const;
   // Marks the entries unfinished until cleared (the marker a crash leaves behind).
@@ -272,6 +274,9 @@ class MemoryCore {
   std::unique_ptr<index::VectorIndex> index_;  // guarded by index_mu_
   mutable ValueCache cache_;                   // guarded by index_mu_; used if cache_values
   PayloadIndex payload_index_;                 // guarded by index_mu_ (changed under write_mu_ too)
+  mutable std::vector<std::uint64_t> live_;    // live_locked(); guarded by index_mu_ once built
+  mutable std::atomic<bool> live_built_{false};
+  mutable std::mutex live_mu_;                 // serializes building live_ (under a shared index_mu_)
   mutable bool cache_complete_ = false;        // guarded by index_mu_: every live value is in cache_
   mutable std::mutex loader_mu_;               // guards cache_loader_ (and starting it)
   mutable std::thread cache_loader_;

@@ -63,11 +63,8 @@ void MemoryCore::create_payload_index(const std::string& key) {
   batch.put_meta(payload_index_dirty_key() + key, "");
   batch.put_meta(payload_index_dirty_key(), "");
   store_->commit(batch, /*sync=*/true);
-  {
-    std::unique_lock<RwLock> lock(index_mu_);
-    payload_index_.add_field(key);
-  }
-  rebuild_payload_index_locked();
+  // Readers go on meanwhile: the field joins the RAM index only once it is whole.
+  build_payload_index_locked({key}, /*all=*/false);
   spdlog::info("memory '{}': indexed payload field '{}'", entry_.name, key);
 }
 
@@ -122,21 +119,20 @@ void MemoryCore::open_payload_index() {
   });
   if (fields.empty()) return;
   if (dirty) {
-    for (const std::string& key : fields) payload_index_.add_field(key);
     spdlog::warn("memory '{}': rebuilding the payload index (an interrupted bulk load or build left it unfinished)",
                  entry_.name);
-    rebuild_payload_index_locked();
+    build_payload_index_locked(fields, /*all=*/true);
     return;
   }
   payload_index_ = load_payload_index(fields);
 }
 
-void MemoryCore::rebuild_payload_index_locked() {
+void MemoryCore::build_payload_index_locked(const std::vector<std::string>& fields, bool all) {
   const bool write = store_->read_only_reason().empty();
   PayloadIndex fresh;
-  for (const std::string& key : payload_index_.fields()) fresh.add_field(key);
+  for (const std::string& key : fields) fresh.add_field(key);
   storage::SlotBatch batch = store_->new_batch(entry_.id);
-  if (write) batch.erase_index_range(storage::index_entry_prefix(entry_.id, ""), storage::range_end(entry_.id));
+  if (write && all) batch.erase_index_range(storage::index_entry_prefix(entry_.id, ""), storage::range_end(entry_.id));
   std::size_t in_batch = 0;
   store_->scan_payloads(entry_.id, [&](std::uint64_t id, const std::string& payload) {
     const nlohmann::json fields = payload_fields(payload);
@@ -158,7 +154,8 @@ void MemoryCore::rebuild_payload_index_locked() {
     store_->commit(batch, /*sync=*/true);
   }
   std::unique_lock<RwLock> lock(index_mu_);
-  payload_index_ = std::move(fresh);
+  if (all) payload_index_ = std::move(fresh);
+  else payload_index_.adopt(std::move(fresh));
 }
 
 void MemoryCore::index_new_payloads_locked(SlotId first, std::size_t n) {

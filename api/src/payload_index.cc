@@ -146,10 +146,10 @@ void PayloadIndex::erase(std::size_t field, const std::string& value, std::uint6
   if (it->second.empty()) f.postings.erase(it);
 }
 
-void PayloadIndex::clear_entries() {
-  for (Field& f : fields_) {
-    f.postings.clear();
-    f.numbers = {};
+void PayloadIndex::adopt(PayloadIndex&& built) {
+  for (std::size_t i = 0; i < built.keys_.size(); ++i) {
+    const std::size_t f = add_field(built.keys_[i]);
+    fields_[f] = std::move(built.fields_[i]);
   }
 }
 
@@ -179,8 +179,9 @@ void PayloadIndex::posting_into(const Field& f, const std::string& value, index:
 index::IdFilter PayloadIndex::eval(const Filter::Node& n, std::uint64_t bound) const {
   using Node = Filter::Node;
   if (n.kind == Node::kBool) {
-    index::IdFilter r(bound, true);
-    for (const Node& c : n.must) r.intersect(eval(c, bound));
+    // The first `must` set is the start (a selective filter then never builds an all-ones set).
+    index::IdFilter r = n.must.empty() ? index::IdFilter(bound, true) : eval(n.must.front(), bound);
+    for (std::size_t i = 1; i < n.must.size(); ++i) r.intersect(eval(n.must[i], bound));
     for (const Node& c : n.must_not) r.subtract(eval(c, bound));
     if (!n.should.empty()) {
       index::IdFilter any(bound, false);

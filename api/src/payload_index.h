@@ -46,7 +46,8 @@ class PayloadIndex {
   // One entry of field `field` (an index_values() value) for `slot`, in or out.
   void insert(std::size_t field, const std::string& value, std::uint64_t slot);
   void erase(std::size_t field, const std::string& value, std::uint64_t slot);
-  void clear_entries();
+  // Takes over the fields of `built` (replacing a field of the same key).
+  void adopt(PayloadIndex&& built);
 
   // The slots below `bound` that `root` accepts, as far as the index knows them: nothing when a
   // condition names a field that is not indexed. A slot without a payload is accepted when
