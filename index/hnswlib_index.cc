@@ -394,6 +394,19 @@ void HnswlibIndex::search(std::size_t n, const float* x, int k, float* scores, s
   }
 }
 
+bool HnswlibIndex::reconstruct(std::size_t n, const std::uint64_t* ids, float* out, std::vector<bool>* found) const {
+  const auto& g = *rep_->graph;
+  const std::size_t dim = static_cast<std::size_t>(spec_.dim);
+  found->assign(n, false);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto it = g.label_lookup_.find(static_cast<hnswlib::labeltype>(ids[i]));
+    if (it == g.label_lookup_.end() || g.isMarkedDeleted(it->second)) continue;
+    std::memcpy(out + i * dim, g.getDataByInternalId(it->second), dim * sizeof(float));
+    (*found)[i] = true;
+  }
+  return true;
+}
+
 std::size_t HnswlibIndex::size() const { return rep_->graph->cur_element_count - rep_->graph->num_deleted_; }
 
 std::size_t HnswlibIndex::tombstones() const { return rep_->graph->num_deleted_; }

@@ -117,9 +117,18 @@ void SlotBatch::erase_slot(std::uint64_t id) {
   }
 }
 
-void SlotBatch::put_external_id(std::uint64_t id, const std::string& external) {
-  rep_->put(kCfExternalIds, external_id_key(memory_, external), record_key(memory_, id).substr(4));
-  rep_->put(kCfExternalIds, slot_external_id_key(memory_, id), external);
+void SlotBatch::put_external_id(std::uint64_t id, const std::string& external) { put_external_ids({{id, external}}); }
+
+void SlotBatch::put_external_ids(std::vector<std::pair<std::uint64_t, std::string>> pairs) {
+  std::sort(pairs.begin(), pairs.end());
+  for (const auto& [id, external] : pairs) rep_->put(kCfExternalIds, slot_external_id_key(memory_, id), external);
+  std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  std::string value;
+  for (const auto& [id, external] : pairs) {
+    value.clear();
+    put_u64_be(&value, id);
+    rep_->put(kCfExternalIds, external_id_key(memory_, external), value);
+  }
 }
 
 void SlotBatch::erase_external_id(std::uint64_t id, const std::string& external) {
@@ -206,6 +215,10 @@ std::unique_ptr<SlotStore> SlotStore::open(const std::string& dir, const StoreOp
     const bool compress = (i == kMeta || i == kPayloads || i == kOplog);
     descriptors.emplace_back(kCfNames[i], cf_options(compress));
   }
+  // An upsert looks up every id of its batch, most of them new: a bloom filter of the memtable
+  // answers those misses without a walk of its skip list.
+  descriptors[kExternalIds].options.memtable_prefix_bloom_size_ratio = 0.05;
+  descriptors[kExternalIds].options.memtable_whole_key_filtering = true;
 
   std::unique_ptr<SlotStore> store(new SlotStore());
   store->dir_ = dir;

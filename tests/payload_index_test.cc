@@ -183,6 +183,29 @@ TEST(PayloadIndexTest, IndexedFiltersSelectExactlyWhatFilterMatchesAcceptsThroug
   }
 }
 
+// A filter's matched slots are kept for the calls that repeat it, and never outlive a change:
+// a payload-only update (no index op), an erase, an insert and an index build each show at once.
+TEST(PayloadIndexTest, RepeatedFiltersSeeEveryChangeAtOnce) {
+  TempDir dir;
+  auto db = Database::open(dir.path());
+  for (bool indexed : {false, true}) {
+    auto m = db->create_memory(indexed ? "i" : "s", testing::make_config(kDim, kDim));
+    if (indexed) m->create_payload_index("tag");
+    const auto keys = keys_for(4, 9);
+    const auto ids = m->insert(MatrixView(keys, kDim), MatrixView(keys, kDim), {R"({"tag":"x"})", R"({"tag":"y"})", "", ""});
+    const Filter x = Filter::parse(R"({"must":[{"key":"tag","match":{"value":"x"}}]})");
+    EXPECT_EQ(selected(*m, x).first, (std::set<SlotId>{ids[0]}));
+    m->update({{ids[1], std::nullopt, std::nullopt, std::string(R"({"tag":"x"})")}});
+    EXPECT_EQ(selected(*m, x).first, (std::set<SlotId>{ids[0], ids[1]}));
+    m->erase({ids[0]});
+    EXPECT_EQ(selected(*m, x).first, (std::set<SlotId>{ids[1]}));
+    const auto more = m->insert(MatrixView(keys.data(), 1, kDim), MatrixView(keys.data(), 1, kDim), {R"({"tag":"x"})"});
+    EXPECT_EQ(selected(*m, x).first, (std::set<SlotId>{ids[1], more[0]}));
+    m->create_payload_index("other");
+    EXPECT_EQ(selected(*m, x).first, (std::set<SlotId>{ids[1], more[0]}));
+  }
+}
+
 TEST(PayloadIndexTest, DroppedIndexLeavesFiltersWorkingAndBadKeysAreRefused) {
   TempDir dir;
   auto db = Database::open(dir.path());

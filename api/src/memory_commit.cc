@@ -119,6 +119,7 @@ void MemoryCore::commit_locked(Change& c, const StoreWrite& store_write, bool ov
 
 void MemoryCore::apply_locked(const Change& c) {
   state_ = c.next;
+  forget_matches_locked();
   // A fault-injection point for the tests of step 3 (a real index rarely fails on demand): one
   // relaxed atomic load on the write path.
   if (fail_index_apply.load(std::memory_order_relaxed) && !(c.added.empty() && c.removed.empty()))
@@ -195,6 +196,7 @@ void MemoryCore::undo_locked(const Change& c) {
   index_.reset();  // free what the failed apply held before building the replacement
   index_ = build_index_from_store(trained);
   live_built_ = false;  // built again from the store when next needed
+  forget_matches_locked();
   // The RAM payload index may hold part of the change too: read it back from the store.
   if (!payload_index_.empty()) payload_index_ = load_payload_index(payload_index_.fields());
 }

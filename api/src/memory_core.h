@@ -147,8 +147,13 @@ class MemoryCore {
     index::IdFilter ids;
     std::size_t count = 0;  // how many
   };
-  // REQUIRES: index_mu_ held (shared).
-  Match match_locked(const Filter& filter) const;
+  // Recently matched filters are kept (by their JSON) until the memory next changes: a filter
+  // that many calls share — one document, one source — is matched once, as a search engine's
+  // filter cache does. REQUIRES: index_mu_ held (shared).
+  std::shared_ptr<const Match> match_locked(const Filter& filter) const;
+  // What a change to the slots or the payload index does to the filters matched so far.
+  // REQUIRES: index_mu_ held exclusively.
+  void forget_matches_locked() { ++match_version_; }
   // A bit per id below next_id, set for the live slots: built from the store on first use (a
   // filtered call), then kept by apply_locked. REQUIRES: index_mu_ held (shared).
   const std::vector<std::uint64_t>& live_locked() const;
@@ -277,6 +282,10 @@ class MemoryCore {
   mutable std::vector<std::uint64_t> live_;    // live_locked(); guarded by index_mu_ once built
   mutable std::atomic<bool> live_built_{false};
   mutable std::mutex live_mu_;                 // serializes building live_ (under a shared index_mu_)
+  std::uint64_t match_version_ = 0;            // guarded by index_mu_
+  mutable std::mutex match_cache_mu_;          // guards the two below
+  mutable std::uint64_t match_cache_version_ = 0;
+  mutable std::vector<std::pair<std::string, std::shared_ptr<const Match>>> match_cache_;  // most recent last
   mutable bool cache_complete_ = false;        // guarded by index_mu_: every live value is in cache_
   mutable std::mutex loader_mu_;               // guards cache_loader_ (and starting it)
   mutable std::thread cache_loader_;

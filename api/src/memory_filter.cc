@@ -36,7 +36,21 @@ bool reads_payloads(const Filter::Node& node) {
 
 }  // namespace
 
-MemoryCore::Match MemoryCore::match_locked(const Filter& filter) const {
+std::shared_ptr<const MemoryCore::Match> MemoryCore::match_locked(const Filter& filter) const {
+  constexpr std::size_t kCached = 8;
+  {
+    std::lock_guard<std::mutex> l(match_cache_mu_);
+    if (match_cache_version_ != match_version_) {
+      match_cache_.clear();
+      match_cache_version_ = match_version_;
+    }
+    for (std::size_t i = 0; i < match_cache_.size(); ++i) {
+      if (match_cache_[i].first != filter.json()) continue;
+      std::rotate(match_cache_.begin() + static_cast<std::ptrdiff_t>(i), match_cache_.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                  match_cache_.end());
+      return match_cache_.back().second;
+    }
+  }
   const Filter::Node& root = *filter.node();
   const SlotId bound = state_.next_id;  // later ids are not in the index yet
   // A filter over indexed fields (and ids) is decided by the payload index, without a payload read.
@@ -48,8 +62,13 @@ MemoryCore::Match MemoryCore::match_locked(const Filter& filter) const {
     scan_match(root, bound, &*bits);
   }
   bits->intersect(live_locked());  // erased and never-used ids out
-  Match m{std::move(*bits), 0};
-  m.count = m.ids.count();
+  auto m = std::make_shared<Match>(Match{std::move(*bits), 0});
+  m->count = m->ids.count();
+  std::lock_guard<std::mutex> l(match_cache_mu_);
+  if (match_cache_version_ == match_version_) {  // else a change came between: not worth keeping
+    if (match_cache_.size() == kCached) match_cache_.erase(match_cache_.begin());
+    match_cache_.emplace_back(filter.json(), m);
+  }
   return m;
 }
 
@@ -115,7 +134,8 @@ void MemoryCore::exact_search_locked(const MatrixView& q, int k, const std::vect
 void MemoryCore::filtered_search_locked(const MatrixView& q, int k, std::vector<float>* scores,
                                         std::vector<SlotId>* ids, const index::SearchTuning& tuning,
                                         const Filter& filter) const {
-  const Match m = match_locked(filter);
+  const std::shared_ptr<const Match> matched = match_locked(filter);
+  const Match& m = *matched;
   const bool few = m.count <= options_.filter_exact_scan_max && options_.filter_exact_scan_max > 0;
   const bool rare = m.count * 200 < index_->size() && options_.filter_exact_scan_max > 0;
   // Nothing accepted: no walk of a graph that can never fill its result list. An exhaustive

@@ -66,10 +66,10 @@ std::vector<SlotId> MemoryCore::insert_keyed(const std::vector<ExternalId>& exte
     c.cached.emplace_back(id, values.row(i));
     if (fresh) {
       c.created.push_back(id);
-      batch.put_external_id(id, encoded[i]);
       c.externals_added.emplace_back(id, encoded[i]);
     }
   }
+  batch.put_external_ids(c.externals_added);
   c.slot_delta = static_cast<std::int64_t>(c.created.size());
   c.ids_used = c.created.size();
   commit_locked(c, batch_write(batch, resolve_sync(o)));

@@ -86,6 +86,7 @@ void MemoryCore::drop_payload_index(const std::string& key) {
   store_->commit(batch, /*sync=*/true);
   std::unique_lock<RwLock> lock(index_mu_);
   payload_index_.remove_field(key);
+  forget_matches_locked();
 }
 
 std::vector<std::string> MemoryCore::payload_indexes() const {
@@ -156,6 +157,7 @@ void MemoryCore::build_payload_index_locked(const std::vector<std::string>& fiel
   std::unique_lock<RwLock> lock(index_mu_);
   if (all) payload_index_ = std::move(fresh);
   else payload_index_.adopt(std::move(fresh));
+  forget_matches_locked();
 }
 
 void MemoryCore::index_new_payloads_locked(SlotId first, std::size_t n) {
@@ -170,6 +172,7 @@ void MemoryCore::index_new_payloads_locked(SlotId first, std::size_t n) {
   store_->commit(batch, /*sync=*/true);
   std::unique_lock<RwLock> lock(index_mu_);
   for (const Change::IndexEntry& e : c.index_entries) payload_index_.insert(e.field, e.value, e.slot);
+  forget_matches_locked();
 }
 
 }  // namespace engram::detail

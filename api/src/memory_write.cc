@@ -202,7 +202,7 @@ std::size_t MemoryCore::erase_matching(const Filter& filter, const WriteOptions&
   std::vector<SlotId> ids;
   {
     std::shared_lock<RwLock> lock(index_mu_);
-    ids = accepted_ids(match_locked(filter));
+    ids = accepted_ids(*match_locked(filter));
   }
   if (!ids.empty()) erase_locked(ids, o);
   return ids.size();
