@@ -48,7 +48,11 @@ int work(const std::string& dir, int round, unsigned seed) {
     for (auto& x : values) x = normal(rng);
     const std::string batch = "r" + std::to_string(round) + "b" + std::to_string(b);
     std::vector<std::string> payloads(kBatch, R"({"b":")" + batch + R"(","n":)" + std::to_string(b) + "}");
-    auto ids = mem->insert(engram::MatrixView(keys, kDim), engram::MatrixView(values, kDim), payloads);
+    // Each slot has an external id "<batch>/<i>": after a kill it must name its slot exactly
+    // when the slot exists.
+    std::vector<engram::ExternalId> external;
+    for (int i = 0; i < kBatch; ++i) external.emplace_back(batch + "/" + std::to_string(i));
+    auto ids = mem->insert(external, engram::MatrixView(keys, kDim), engram::MatrixView(values, kDim), payloads);
     std::printf("ack insert %s %llu %llu\n", batch.c_str(), (unsigned long long)ids.front(),
                 (unsigned long long)ids.back());
     std::fflush(stdout);

@@ -132,7 +132,15 @@ void verify(const std::string& dir, const Acks& acks) {
     std::set<SlotId> with_n = selected(R"({"must":[{"key":"n","range":{"gte":)" + std::to_string(n) + R"(,"lte":)" +
                                        std::to_string(n) + "}}]}");
     for (SlotId id : want) ASSERT_TRUE(with_n.count(id)) << batch;
+    // Its external ids name its slots, in order.
+    std::vector<ExternalId> external;
+    for (int i = 0; i < 20; ++i) external.emplace_back(batch + "/" + std::to_string(i));
+    std::vector<SlotId> named = mem->resolve(external);
+    ASSERT_EQ(std::set<SlotId>(named.begin(), named.end()), want) << batch;
+    ASSERT_TRUE(members.front()->external_id.has_value());
   }
+  // The external ids of erased batches are gone with them.
+  for (const auto& batch : acks.erased) EXPECT_THROW(mem->resolve({batch + "/0"}), Error) << batch;
   std::set<SlotId> updated_ids, all_ids;
   for (const auto& s : slots) {
     all_ids.insert(s.id);
