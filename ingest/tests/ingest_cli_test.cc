@@ -11,6 +11,7 @@
 #include "engram/engram.h"
 #include "ingest/tests/ingest_test_util.h"
 #include "ingest/vector_file.h"
+#include "storage/slot_store.h"
 #include "tests/test_util.h"
 
 namespace engram::ingest {
@@ -186,6 +187,66 @@ TEST(IngestCli, SearchAndReadTakeAFilter) {
 // `engram ingest --upsert`: records replaced by their external_id, so running it twice (or
 // after changing some records) leaves one copy of each; `engram scroll` pages through them;
 // export writes the external ids, and the export loads back with --upsert.
+// The case: "HNSW32,PQ4" on 200 rows, a memory an older version created (written into
+// the catalog here, as it did; this version refuses the string). `engram info` describes the
+// database with that memory marked unavailable, rather than failing for all of it, and
+// `engram drop` removes it.
+TEST(IngestCli, InfoReportsAMemoryThatCannotBeBuiltAndDropRemovesIt) {
+  Scratch s;
+  const std::string db = s / "db";
+  const std::size_t n = 200, dim = 16;
+  const auto keys = random_matrix(n, dim, 5), values = random_matrix(n, 4, 6);
+  testing::write_fvecs(s / "k.fvecs", keys, dim);
+  testing::write_fvecs(s / "v.fvecs", values, 4);
+  auto r = run_engram({"ingest", "--data", db, "--memory", "good", "--create", "-q", "--values", s / "v.fvecs", s / "k.fvecs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Creating it today is refused, naming the index.
+  r = run_engram({"ingest", "--data", db, "--memory", "bad", "--create", "--index", "HNSW32,PQ4", "-q", "--values",
+                  s / "v.fvecs", s / "k.fvecs"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("HNSW32,PQ4"), std::string::npos) << r.err;
+  {
+    auto store = storage::SlotStore::open(db + "/store", {});
+    MemoryConfig old;
+    old.key_dim = static_cast<int>(dim);
+    old.value_dim = 4;
+    old.index = "HNSW32,PQ4";
+    const auto entry = store->create_memory("old", config_to_json(old));
+    auto batch = store->new_batch(entry.id);
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      batch.put_key(i, keys.data() + i * dim, dim * sizeof(float));
+      batch.put_value(i, values.data() + i * 4, 4 * sizeof(float));
+      ids.push_back(i);
+    }
+    batch.log_index_op({1, storage::IndexOp::kAdd, ids});
+    batch.set_state({n, n, 1});
+    store->commit(batch, true);
+  }
+  r = run_engram({"info", "--data", db, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto info = nlohmann::json::parse(r.out);
+  ASSERT_EQ(info["memories"].size(), 2u) << info;
+  EXPECT_EQ(info["memories"][0]["name"], "good");
+  EXPECT_EQ(info["memories"][0]["state"], "ready");
+  EXPECT_EQ(info["memories"][0]["slots"], n);
+  EXPECT_EQ(info["memories"][1]["name"], "old");
+  EXPECT_EQ(info["memories"][1]["state"], "unavailable");
+  EXPECT_NE(info["memories"][1]["error"].get<std::string>().find("drop it"), std::string::npos) << info;
+  r = run_engram({"info", "--data", db});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("good: 200 slots"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("old: unavailable: memory 'old' cannot be opened"), std::string::npos) << r.out;
+  r = run_engram({"info", "--data", db, "--memory", "nope"});
+  EXPECT_EQ(r.exit_code, 1);  // an unknown name is still an error
+
+  r = run_engram({"drop", "--data", db, "--memory", "old"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_engram({"info", "--data", db, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["memories"].size(), 1u);
+}
+
 TEST(IngestCli, UpsertTwiceLeavesOneCopyAndScrollPagesThroughIt) {
   Scratch s;
   const std::string db = s / "db";
