@@ -187,6 +187,46 @@ TEST(IngestCli, SearchAndReadTakeAFilter) {
 // `engram ingest --upsert`: records replaced by their external_id, so running it twice (or
 // after changing some records) leaves one copy of each; `engram scroll` pages through them;
 // export writes the external ids, and the export loads back with --upsert.
+// numpy's default float64 keys (and float16 values) load, the summary names the conversion, and
+// --json prints the summary as one object, for plain ingest and upsert alike.
+TEST(IngestCli, ConvertsFloat64AndFloat16NpyAndPrintsJsonSummary) {
+  Scratch s;
+  const std::string db = s / "db";
+  const std::size_t n = 50, dim = 4;
+  const auto keys = testing::rows(n, dim);
+  std::vector<double> k64(keys.begin(), keys.end());
+  testing::write_npy_raw(s / "k.npy", "<f8", std::string(reinterpret_cast<const char*>(k64.data()), k64.size() * 8), n, dim);
+  std::string v16;
+  for (std::size_t i = 0; i < n; ++i) v16 += std::string("\x00\x3c", 2);  // 1.0 as a half, 1-d values
+  testing::write_npy_raw(s / "v.npy", "<f2", v16, n, 1);
+  auto r = run_engram({"ingest", "--data", db, "--memory", "m", "--create", "-q", "--values", s / "v.npy", s / "k.npy"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("converted: keys float64 -> float32, values float16 -> float32"), std::string::npos) << r.out;
+  r = run_engram({"ingest", "--data", db, "--memory", "m", "-q", "--json", "--values", s / "v.npy", s / "k.npy"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["mode"], "ingest");
+  EXPECT_EQ(j["records"], n);
+  EXPECT_EQ(j["new_slots"], n);
+  EXPECT_EQ(j["memory_slots"], 2 * n);
+  EXPECT_EQ(j["converted"], "keys float64 -> float32, values float16 -> float32");
+  EXPECT_GT(j["disk_bytes"].get<std::uint64_t>(), 0u);
+  {
+    auto d = Database::open(db);
+    const Slot slot = d->memory("m")->get_one(7);
+    EXPECT_EQ(slot.key, std::vector<float>(keys.begin() + 7 * dim, keys.begin() + 8 * dim));
+    EXPECT_EQ(slot.value, std::vector<float>{1.0f});
+  }
+  testing::write_bytes(s / "u.jsonl", R"({"external_id":"a","key":[1,1,1,1],"value":[1]})" "\n");
+  r = run_engram({"ingest", "--data", db, "--memory", "m", "--upsert", "-q", "--json", s / "u.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto u = nlohmann::json::parse(r.out);
+  EXPECT_EQ(u["mode"], "upsert");
+  EXPECT_EQ(u["new_slots"], 1);
+  EXPECT_EQ(u["replaced"], 0);
+  EXPECT_FALSE(u.contains("converted"));
+}
+
 // The issue's case: "HNSW32,PQ4" on 200 rows, a memory an older version created (written into
 // the catalog here, as it did; this version refuses the string). `engram info` describes the
 // database with that memory marked unavailable, rather than failing for all of it, and
