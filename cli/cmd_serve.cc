@@ -58,6 +58,9 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
   // A plain flag, applied below: CLI11's negated form ("!--no-ui") shows as "--no-ui{false}" in --help.
   auto no_ui = std::make_shared<bool>(false);
   cmd.add_flag("--no-ui", *no_ui, "Serve no console (the web pages at /ui, docs/console.md)");
+  cmd.add_option("--snapshot-root", o->snapshot_root,
+                 "Folder that snapshots made over HTTP go into and are listed from; a request's dir must lie "
+                 "inside it (default: DATA/snapshots)");
   cmd.add_option("--model", o->model_dir,
                  "A model folder (engram-lm train --out): the console charts its loss.csv");
   auto access_log = std::make_shared<bool>(false);

@@ -287,6 +287,63 @@ TEST(IngestCli, InfoReportsAMemoryThatCannotBeBuiltAndDropRemovesIt) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["memories"].size(), 1u);
 }
 
+// engram restore makes a database from a snapshot that holds what the source held: the same
+// memories, configs, slots (keys, values, payloads) and search answers; the snapshot stays.
+TEST(IngestCli, RestoredSnapshotEqualsTheSource) {
+  Scratch s;
+  const std::string db = s / "db";
+  {
+    auto d = Database::open(db);
+    MemoryConfig flat;
+    flat.key_dim = 8;
+    flat.value_dim = 3;
+    auto a = d->create_memory("a", flat);
+    const auto k = random_matrix(300, 8, 1), v = random_matrix(300, 3, 2);
+    std::vector<std::string> payloads;
+    for (int i = 0; i < 300; ++i) payloads.push_back("{\"n\":" + std::to_string(i) + "}");
+    a->insert(MatrixView(k, 8), MatrixView(v, 3), payloads);
+    a->erase({5, 6});
+    MemoryConfig hnsw = flat;
+    hnsw.index = "HNSW16";
+    hnsw.metric = Metric::kL2;
+    auto b = d->create_memory("b", hnsw);
+    const auto kb = random_matrix(200, 8, 3), vb = random_matrix(200, 3, 4);
+    b->insert(MatrixView(kb, 8), MatrixView(vb, 3));
+  }
+  auto r = run_engram({"snapshot", "--data", db, "--out", s / "snap"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_engram({"restore", s / "snap", "--data", s / "restored"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 memories, 498 slots"), std::string::npos) << r.out;
+  {
+    auto src = Database::open(db), dst = Database::open(s / "restored");
+    ASSERT_EQ(dst->list_memories(), src->list_memories());
+    const auto q = random_matrix(5, 8, 9);
+    for (const auto& name : src->list_memories()) {
+      auto m = src->memory(name), c = dst->memory(name);
+      EXPECT_EQ(config_to_json(c->config()), config_to_json(m->config())) << name;
+      ASSERT_EQ(c->list_ids(), m->list_ids()) << name;
+      const auto a = m->get(m->list_ids()), b = c->get(c->list_ids());
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(b[i].key, a[i].key);
+        EXPECT_EQ(b[i].value, a[i].value);
+        EXPECT_EQ(b[i].payload, a[i].payload);
+      }
+      EXPECT_EQ(c->search(MatrixView(q, 8), {.k = 5}).ids, m->search(MatrixView(q, 8), {.k = 5}).ids) << name;
+      EXPECT_EQ(c->stats().next_id, m->stats().next_id) << name;
+    }
+  }
+  EXPECT_TRUE(std::filesystem::exists(s / "snap/ENGRAM"));  // copied, not moved
+  // A folder with data in it is never overwritten; a folder that is no snapshot is refused.
+  r = run_engram({"restore", s / "snap", "--data", s / "restored"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not empty"), std::string::npos) << r.err;
+  r = run_engram({"restore", s / "restored/index", "--data", s / "other"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not an Engram snapshot"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(s / "other"));
+}
+
 TEST(IngestCli, UpsertTwiceLeavesOneCopyAndScrollPagesThroughIt) {
   Scratch s;
   const std::string db = s / "db";
