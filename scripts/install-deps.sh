@@ -16,6 +16,7 @@ packages=(
   pybind11-dev python3-dev python3-numpy python3-pytest  # the Python package (python/) and its tests
   python3-torch python3-faiss           # engram.torch and its tests; bench/python_bench.py's FAISS side
   chromium chromium-driver python3-selenium  # the console's browser test (server/tests/console_test.py)
+  python3-yaml                          # docs/openapi.yaml checked against the router (server/tests/openapi_test.py)
 )
 if [ "${ENGRAM_NO_LM:-0}" = 1 ]; then
   packages=("${packages[@]/libtorch-dev/}")

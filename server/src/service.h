@@ -65,6 +65,7 @@ class Service {
 
   Database& database() { return *db_; }
   const ServerOptions& options() const { return options_; }
+  const Router& router() const { return router_; }
   // Where snapshots made over HTTP go (snapshot_root.h): --snapshot-root, else <data>/snapshots.
   const std::string& snapshot_root() const { return snapshot_root_; }
 
