@@ -21,10 +21,10 @@
 #include "lm/checkpoint.h"
 #include "lm/corpus.h"
 #include "lm/device.h"
+#include "lm/loss_plot.h"
 #include "lm/lr_schedule.h"
 #include "lm/memory_store.h"
 #include "lm/passages.h"
-#include "lm/png_plot.h"
 #include "lm/qa_drills.h"
 #include "lm/segment_runner.h"
 
@@ -168,7 +168,8 @@ void plot(const std::string& out) {
   std::ifstream in(out + "/loss.csv");
   std::string line;
   std::getline(in, line);
-  PlotSeries train{"train", 0x1f77b4, {}, {}}, val{"valid", 0xd62728, {}, {}}, nomem{"valid (no memory)", 0x2ca02c, {}, {}};
+  PlotSeries train{"train (with memory)", 0x1f77b4, {}, {}}, val{"validation (with memory)", 0xd62728, {}, {}},
+      nomem{"validation (without memory)", 0x2ca02c, {}, {}};
   while (std::getline(in, line)) {
     std::vector<std::string> f;
     std::size_t p = 0, q;
@@ -180,7 +181,10 @@ void plot(const std::string& out) {
     if (!f[4].empty()) { val.x.push_back(step); val.y.push_back(std::atof(f[4].c_str())); }
     if (!f[5].empty()) { nomem.x.push_back(step); nomem.y.push_back(std::atof(f[5].c_str())); }
   }
-  write_plot_png(out + "/loss.png", {train, val, nomem}, 800, 500);
+  // The run's name is its folder's.
+  const std::string run = fs::path(out).lexically_normal().filename().string();
+  write_plot_png(out + "/loss.png", {train, val, nomem},
+                 {"loss of " + (run.empty() ? out : run), "step", "cross-entropy (nats/token)"}, 800, 500);
 }
 
 }  // namespace

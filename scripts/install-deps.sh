@@ -7,7 +7,7 @@ packages=(
   g++ make cmake pkg-config ca-certificates curl
   libfaiss-dev libopenblas-dev          # FAISS; name OpenBLAS or FAISS falls back to reference BLAS
   librocksdb-dev libxxhash-dev          # the store; XXH3 for index checkpoint checksums
-  zlib1g-dev                            # PNG loss plots of the LM layer
+  libgd-dev                             # loss.png of the LM layer (lm/loss_plot.cc)
   libboost-dev                          # Asio and Beast (header-only)
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev
