@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ make cmake pkg-config ca-certificates curl
+  dpkg-dev                              # cpack -G DEB: dpkg-shlibdeps computes the packages' Depends
   libfaiss-dev libopenblas-dev          # FAISS; name OpenBLAS or FAISS falls back to reference BLAS
   librocksdb-dev libxxhash-dev          # the store; XXH3 for index checkpoint checksums
   libgd-dev                             # loss.png of the LM layer (lm/loss_plot.cc)
