@@ -97,7 +97,8 @@ void Progress::update(std::uint64_t done, std::uint64_t bytes_done, const std::s
   if (mode_ == Mode::kBar) {
     if (since < 0.1 && drawn_) return;  // redraw at most ten times a second
   } else if (style_.every_percent > 0 && fraction(done, bytes_done) >= 0) {
-    const long step = static_cast<long>(100 * fraction(done, bytes_done) / style_.every_percent);
+    // The epsilon keeps 3/10 × 100 / 10 from landing a hair below 3 in floating point.
+    const long step = static_cast<long>(100 * fraction(done, bytes_done) / style_.every_percent + 1e-9);
     if (step <= percent_step_) return;
     percent_step_ = step;
   } else if (since < every_s_) {

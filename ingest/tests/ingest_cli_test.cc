@@ -279,6 +279,10 @@ TEST(IngestCli, InfoReportsAMemoryThatCannotBeBuiltAndDropRemovesIt) {
   EXPECT_NE(r.out.find("old: unavailable: memory 'old' cannot be opened"), std::string::npos) << r.out;
   r = run_engram({"info", "--data", db, "--memory", "nope"});
   EXPECT_EQ(r.exit_code, 1);  // an unknown name is still an error
+  // A snapshot of the database still works: that memory is copied as it is on disk.
+  r = run_engram({"snapshot", "--data", db, "--out", s / "snap"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Database::open(s / "snap")->list_memories(), (std::vector<std::string>{"good", "old"}));
 
   r = run_engram({"drop", "--data", db, "--memory", "old"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
