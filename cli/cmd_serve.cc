@@ -55,12 +55,7 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
   cmd.add_option("--min-free-disk-bytes", o->database.min_free_disk_bytes,
                  "Refuse writes (507) while the disk has less free space than this; start read-only below it")
       ->capture_default_str();
-  // A plain flag, applied below: CLI11's negated form ("!--no-ui") shows as "--no-ui{false}" in --help.
-  auto no_ui = std::make_shared<bool>(false);
-  cmd.add_flag("--no-ui", *no_ui, "Serve no console (the web pages at /ui, docs/console.md)");
-  cmd.add_option("--snapshot-root", o->snapshot_root,
-                 "Folder that snapshots made over HTTP go into and are listed from; a request's dir must lie "
-                 "inside it (default: DATA/snapshots)");
+  cmd.add_flag_callback("--no-ui", [o] { o->ui = false; }, "Serve no console (the web pages at /ui, docs/console.md)");
   cmd.add_option("--model", o->model_dir,
                  "A model folder (engram-lm train --out): the console charts its loss.csv");
   auto access_log = std::make_shared<bool>(false);
@@ -70,11 +65,13 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
   cmd.add_option("--cors-origin", o->cors_origin,
                  "Let browsers on this origin (\"*\": any) call the API: CORS headers on every answer, "
                  "preflight OPTIONS answered (default: off)");
+  cmd.add_option("--snapshot-root", o->snapshot_root,
+                 "Folder that snapshots made over HTTP go into and are listed from; a request's dir must lie "
+                 "inside it (default: DATA/snapshots)");
   engram::cli::add_config_options(cmd);
-  return [o, access_log, no_ui, &cmd] {
+  return [o, access_log, &cmd] {
     engram::cli::apply_config_file(cmd);
     if (engram::cli::print_config_if_asked(cmd)) return 0;
-    if (*no_ui) o->ui = false;
     if (*access_log) o->access_log = cmd.get_parent()->get_option("--log-format")->as<std::string>();
     engram::server::Server server(*o);
     server.run_until_signal();
