@@ -25,6 +25,30 @@ class IdFilter {
     else words_[id >> 6] &= ~(std::uint64_t{1} << (id & 63));
   }
   std::uint64_t bound() const { return bound_; }
+  // Set algebra with a filter of the same bound (the payload index combines conditions so).
+  void intersect(const IdFilter& o) {
+    for (std::size_t w = 0; w < words_.size(); ++w) words_[w] &= o.words_[w];
+  }
+  void unite(const IdFilter& o) {
+    for (std::size_t w = 0; w < words_.size(); ++w) words_[w] |= o.words_[w];
+  }
+  // Keeps the ids whose bit is set in `words` (bit id % 64 of word id / 64; missing words: 0).
+  void intersect(const std::vector<std::uint64_t>& words) {
+    for (std::size_t w = 0; w < words_.size(); ++w) words_[w] &= w < words.size() ? words[w] : 0;
+  }
+  void subtract(const IdFilter& o) {
+    for (std::size_t w = 0; w < words_.size(); ++w) words_[w] &= ~o.words_[w];
+  }
+  // Calls fn(id) for every accepted id, ascending.
+  template <typename Fn>
+  void for_each(Fn fn) const {
+    for (std::size_t w = 0; w < words_.size(); ++w) {
+      for (std::uint64_t bits = words_[w]; bits; bits &= bits - 1) {
+        const std::uint64_t id = w * 64 + static_cast<std::uint64_t>(__builtin_ctzll(bits));
+        if (id < bound_) fn(id);
+      }
+    }
+  }
   // How many ids are accepted.
   std::size_t count() const {
     std::size_t n = 0;

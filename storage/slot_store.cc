@@ -91,6 +91,7 @@ struct SlotBatch::Rep {
 SlotBatch::SlotBatch(MemoryId memory) : memory_(memory), rep_(std::make_unique<Rep>()) {}
 SlotBatch::~SlotBatch() = default;
 SlotBatch::SlotBatch(SlotBatch&&) noexcept = default;
+SlotBatch& SlotBatch::operator=(SlotBatch&&) noexcept = default;
 
 void SlotBatch::put_key(std::uint64_t id, const void* data, std::size_t bytes) {
   rep_->put(kCfKeys, record_key(memory_, id), rocksdb::Slice(static_cast<const char*>(data), bytes));
@@ -132,7 +133,15 @@ void SlotBatch::erase_index_entry(const std::string& entry) {
   check(rep_->batch.Delete(rep_->cf(kCfPayloadIndex), entry), "building a write batch");
 }
 
+void SlotBatch::erase_index_range(const std::string& begin, const std::string& end) {
+  check(rep_->batch.DeleteRange(rep_->cf(kCfPayloadIndex), begin, end), "building a write batch");
+}
+
 void SlotBatch::put_meta(const std::string& key, const std::string& value) { rep_->put(kCfMeta, key, value); }
+
+void SlotBatch::erase_meta(const std::string& key) {
+  check(rep_->batch.Delete(rep_->cf(kCfMeta), key), "building a write batch");
+}
 
 void SlotBatch::log_index_op(const IndexOp& op) {
   rep_->put(kCfOplog, record_key(memory_, op.seq), encode_index_op(op));

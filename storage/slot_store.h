@@ -67,6 +67,7 @@ class SlotBatch {
  public:
   ~SlotBatch();
   SlotBatch(SlotBatch&&) noexcept;
+  SlotBatch& operator=(SlotBatch&&) noexcept;
 
   void put_key(std::uint64_t id, const void* data, std::size_t bytes);
   void put_value(std::uint64_t id, const void* data, std::size_t bytes);
@@ -80,8 +81,11 @@ class SlotBatch {
   // A payload index entry (storage/keys.h index_entry_key).
   void put_index_entry(const std::string& entry);
   void erase_index_entry(const std::string& entry);
-  // A record of the meta family (a payload index's declaration).
+  // Deletes the payload index entries in [begin, end).
+  void erase_index_range(const std::string& begin, const std::string& end);
+  // A record of the meta family (a payload index's declaration), in or out.
   void put_meta(const std::string& key, const std::string& value);
+  void erase_meta(const std::string& key);
   // Appends an IndexOp record (seq assigned by the caller, strictly increasing).
   void log_index_op(const IndexOp& op);
   void set_state(const MemoryState& state);

@@ -27,7 +27,11 @@ std::shared_ptr<engram::Memory> open_memory(engram::Database& db) {
   c.index = "Flat";
   c.sync = true;
   c.gate_bias = 40.0f;  // g ≈ 1: a write replaces the top-k values
-  return db.create_memory("crash", c);
+  auto mem = db.create_memory("crash", c);
+  // Payloads are {"b": batch, "n": batch number, "u": update marker}: the test checks after each
+  // kill that the payload index agrees with them.
+  for (const char* field : {"b", "n", "u"}) mem->create_payload_index(field);
+  return mem;
 }
 
 int work(const std::string& dir, int round, unsigned seed) {
@@ -42,9 +46,10 @@ int work(const std::string& dir, int round, unsigned seed) {
     std::vector<float> keys(kBatch * kDim), values(kBatch * kDim);
     for (auto& x : keys) x = normal(rng);
     for (auto& x : values) x = normal(rng);
-    std::vector<std::string> payloads(kBatch, "r" + std::to_string(round) + "b" + std::to_string(b));
+    const std::string batch = "r" + std::to_string(round) + "b" + std::to_string(b);
+    std::vector<std::string> payloads(kBatch, R"({"b":")" + batch + R"(","n":)" + std::to_string(b) + "}");
     auto ids = mem->insert(engram::MatrixView(keys, kDim), engram::MatrixView(values, kDim), payloads);
-    std::printf("ack insert %s %llu %llu\n", payloads[0].c_str(), (unsigned long long)ids.front(),
+    std::printf("ack insert %s %llu %llu\n", batch.c_str(), (unsigned long long)ids.front(),
                 (unsigned long long)ids.back());
     std::fflush(stdout);
     if (b == 0) round_first = ids.front();
@@ -55,9 +60,11 @@ int work(const std::string& dir, int round, unsigned seed) {
       // Within a round this process is the only writer, so batch t holds ids
       // first_of(t) .. first_of(t) + kBatch - 1.
       std::vector<engram::SlotPatch> patches;
+      const std::string payload = R"({"b":"r)" + std::to_string(round) + "b" + std::to_string(target) + R"(","n":)" +
+                                  std::to_string(target) + R"(,"u":)" + std::to_string(b) + "}";
       for (int i = 0; i < kBatch; ++i) {
         patches.push_back({first_of(target) + static_cast<engram::SlotId>(i), std::nullopt,
-                           std::vector<float>(kDim, c), std::nullopt});
+                           std::vector<float>(kDim, c), payload});
       }
       mem->update(patches);
       std::printf("ack update r%db%d %g\n", round, target, c);

@@ -3,6 +3,7 @@
 // acknowledged operation present, the index holding exactly the store's ids, and no batch
 // half applied.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -107,7 +108,42 @@ void verify(const std::string& dir, const Acks& acks) {
 
   // Group by batch: a batch is whole (20 slots) or absent.
   std::map<std::string, std::vector<const Slot*>> by_batch;
-  for (const auto& s : slots) by_batch[s.payload].push_back(&s);
+  for (const auto& s : slots) by_batch[nlohmann::json::parse(s.payload).at("b").get<std::string>()].push_back(&s);
+  // The payload index agrees with the payloads: a filter on an indexed field selects exactly the
+  // slots whose payload holds the value (the filtered search of a Flat memory returns them all).
+  auto selected = [&](const std::string& filter) {
+    SearchOptions o;
+    o.k = kMaxK;
+    o.filter = Filter::parse(filter);
+    std::set<SlotId> ids;
+    const std::vector<float> q(8, 0.0f);
+    for (SlotId id : mem->search(MatrixView(q.data(), 1, 8), o).ids)
+      if (id != kNoSlot) ids.insert(id);
+    return ids;
+  };
+  // (A sample of the batches, spread over them: each check is a search.)
+  std::size_t nth = 0;
+  for (const auto& [batch, members] : by_batch) {
+    if (nth++ % (by_batch.size() / 24 + 1) != 0) continue;
+    std::set<SlotId> want;
+    for (const Slot* s : members) want.insert(s->id);
+    ASSERT_EQ(selected(R"({"must":[{"key":"b","match":{"value":")" + batch + R"("}}]})"), want) << batch;
+    const auto n = nlohmann::json::parse(members.front()->payload).at("n").get<int>();
+    std::set<SlotId> with_n = selected(R"({"must":[{"key":"n","range":{"gte":)" + std::to_string(n) + R"(,"lte":)" +
+                                       std::to_string(n) + "}}]}");
+    for (SlotId id : want) ASSERT_TRUE(with_n.count(id)) << batch;
+  }
+  std::set<SlotId> updated_ids, all_ids;
+  for (const auto& s : slots) {
+    all_ids.insert(s.id);
+    if (nlohmann::json::parse(s.payload).contains("u")) updated_ids.insert(s.id);
+  }
+  if (all_ids.size() <= static_cast<std::size_t>(kMaxK)) {
+    ASSERT_EQ(selected(R"({"must":[{"key":"u","exists":true}]})"), updated_ids);
+    std::set<SlotId> rest;
+    std::set_difference(all_ids.begin(), all_ids.end(), updated_ids.begin(), updated_ids.end(), std::inserter(rest, rest.end()));
+    ASSERT_EQ(selected(R"({"must_not":[{"key":"u","exists":true}]})"), rest);
+  }
   for (const auto& [batch, members] : by_batch) {
     ASSERT_EQ(members.size(), 20u) << "batch " << batch << " is half applied";
     // An update gives every slot of a batch one value: all or none of them (gated writes,

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <rocksdb/db.h>
+
 #include "index/index_file.h"
 #include "index/vector_index.h"
 #include "storage/keys.h"
@@ -57,6 +59,55 @@ TEST(SlotStoreTest, BatchesCommitWholeAndTheOpLogReplaysInOrder) {
   EXPECT_EQ(out[1], 2.0f);
   // A record of the wrong size is corruption, not a silent misread.
   EXPECT_THROW(store->multi_get_values(entry.id, {2}, out, 3, &found), Error);
+}
+
+// A store written before the external_ids and payload_index families existed: a read-only open
+// reads them as empty, an ordinary open adds them, and the slots are untouched either way.
+TEST(SlotStoreTest, AStoreWithoutTheNewerFamiliesOpensBothWays) {
+  TempDir dir;
+  const std::string path = dir.sub("store");
+  std::uint32_t memory = 0;
+  {
+    auto store = storage::SlotStore::open(path, {});
+    memory = store->create_memory("m", "{}").id;
+    auto batch = store->new_batch(memory);
+    const float key[2] = {1, 2};
+    batch.put_key(7, key, sizeof key);
+    batch.put_payload(7, "p");
+    store->commit(batch, true);
+  }
+  {
+    // Take the two families away, as a store of the version before them was.
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok());
+    for (auto* h : handles) {
+      if (h->GetName() == "external_ids" || h->GetName() == "payload_index") ASSERT_TRUE(raw->DropColumnFamily(h).ok());
+      raw->DestroyColumnFamilyHandle(h);
+    }
+    delete raw;
+    names.clear();
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    ASSERT_EQ(std::count(names.begin(), names.end(), "external_ids"), 0);
+  }
+  storage::StoreOptions ro;
+  ro.read_only = true;
+  for (const storage::StoreOptions& o : {ro, storage::StoreOptions()}) {
+    auto store = storage::SlotStore::open(path, o);
+    EXPECT_EQ(store->multi_get_payloads(memory, {7})[0], "p");
+    EXPECT_FALSE(store->find_external_ids(memory, {"sx"})[0].has_value());
+    EXPECT_EQ(store->external_ids_of(memory, {7})[0], "");
+    std::size_t entries = 0;
+    store->scan_index_entries(storage::index_entry_prefix(memory, "f"), [&](const rocksdb::Slice&) { return ++entries, true; });
+    EXPECT_EQ(entries, 0u);
+  }
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  EXPECT_EQ(std::count(names.begin(), names.end(), "external_ids"), 1);  // the writer's open added it
 }
 
 TEST(IndexFileTest, RoundTripsAndDetectsDamage) {

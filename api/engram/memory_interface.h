@@ -54,6 +54,17 @@ class MemoryInterface {
   // naming the first id no slot has.
   virtual std::vector<SlotId> resolve(const std::vector<ExternalId>& ids) = 0;
 
+  // Indexes payload field `field` ("a.b" for a nested one): a filter whose conditions all name
+  // indexed fields (or ids) is decided from the index, without reading payloads — the way to
+  // keep filtered calls fast on a large memory. Builds the index from the stored payloads
+  // (holding writers meanwhile); no-op when the field is indexed already. The index is durable
+  // and updated atomically with every payload change.
+  virtual void create_payload_index(const std::string& field) = 0;
+  // Throws kNotFound when the field is not indexed.
+  virtual void drop_payload_index(const std::string& field) = 0;
+  // The indexed fields.
+  virtual std::vector<std::string> payload_indexes() = 0;
+
   // One page of the memory's slots in id order (ScrollOptions, ScrollPage in engram/types.h).
   virtual ScrollPage scroll(const ScrollOptions& options) = 0;
 

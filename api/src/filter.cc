@@ -178,25 +178,19 @@ class Parser {
   std::size_t terms_ = 0;
 };
 
-// The field at `path` in `fields`, or null.
-const json* field(const json& fields, const std::vector<std::string>& path) {
-  const json* at = &fields;
-  for (const std::string& part : path) {
-    if (!at->is_object()) return nullptr;
-    const auto it = at->find(part);
-    if (it == at->end()) return nullptr;
-    at = &*it;
-  }
-  return at;
-}
-
 bool equal(const json& stored, const json& wanted) {
   if (wanted.is_string()) return stored.is_string() && stored.get_ref<const std::string&>() == wanted.get_ref<const std::string&>();
   if (wanted.is_boolean()) return stored.is_boolean() && stored.get<bool>() == wanted.get<bool>();
   const std::int64_t w = wanted.get<std::int64_t>();  // an integer (check_scalar)
   if (stored.is_number_unsigned()) return w >= 0 && stored.get<std::uint64_t>() == static_cast<std::uint64_t>(w);
   if (stored.is_number_integer()) return stored.get<std::int64_t>() == w;
-  if (stored.is_number_float()) return stored.get<double>() == static_cast<double>(w);
+  if (stored.is_number_float()) {
+    // Exactly: a double equals w when it is integral, in int64's range and converts to w (a
+    // cast of w to double would round above 2^53). The payload index compares the same way.
+    const double d = stored.get<double>();
+    return std::isfinite(d) && d == std::floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+           static_cast<std::int64_t>(d) == w;
+  }
   return false;
 }
 
@@ -237,6 +231,17 @@ bool Filter::matches(std::uint64_t id, const std::string& payload) const {
 
 namespace detail {
 
+const json* field_at(const json& fields, const std::vector<std::string>& path) {
+  const json* at = &fields;
+  for (const std::string& part : path) {
+    if (!at->is_object()) return nullptr;
+    const auto it = at->find(part);
+    if (it == at->end()) return nullptr;
+    at = &*it;
+  }
+  return at;
+}
+
 json payload_fields(const std::string& payload) {
   // Most unstructured payloads are rejected by their first byte, without a parse.
   std::size_t i = 0;
@@ -263,7 +268,7 @@ bool evaluate(const Filter::Node& n, SlotId id, const json& fields) {
     default:
       break;
   }
-  const json* f = fields.is_object() ? field(fields, n.path) : nullptr;
+  const json* f = fields.is_object() ? field_at(fields, n.path) : nullptr;
   switch (n.kind) {
     case Filter::Node::kMatch:
       return f && any_value(*f, [&](const json& v) {

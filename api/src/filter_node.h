@@ -39,6 +39,9 @@ namespace detail {
 // anything else (such a payload has no fields).
 nlohmann::json payload_fields(const std::string& payload);
 
+// The field at `path` of `fields` (an object), or null.
+const nlohmann::json* field_at(const nlohmann::json& fields, const std::vector<std::string>& path);
+
 // Whether a slot with this id and these fields (payload_fields()) satisfies `node`.
 bool evaluate(const Filter::Node& node, SlotId id, const nlohmann::json& fields);
 

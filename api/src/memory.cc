@@ -34,6 +34,10 @@ std::vector<SlotId> Memory::resolve(const std::vector<ExternalId>& ids) { return
 
 ScrollPage Memory::scroll(const ScrollOptions& options) { return core_->scroll(options); }
 
+void Memory::create_payload_index(const std::string& field) { core_->create_payload_index(field); }
+void Memory::drop_payload_index(const std::string& field) { core_->drop_payload_index(field); }
+std::vector<std::string> Memory::payload_indexes() { return core_->payload_indexes(); }
+
 ReadResult Memory::read(MatrixView queries, const SearchOptions& options) {
   return core_->read(queries, options);
 }

@@ -49,8 +49,13 @@ SlotId MemoryCore::bulk_commit(std::unique_ptr<storage::BulkChunk> files, std::s
   c.created = c.added;
   c.slot_delta = static_cast<std::int64_t>(n);
   c.ids_used = n;
-  commit_locked(c, [&](const Change& ch) { storage::ingest_chunk(*store_, *files, ch.ops.front(), ch.next, meta); },
+  // The chunk's payloads reach the payload index after the files are in: the dirty marker goes
+  // in with them, so a crash between the two rebuilds the index at the next open.
+  std::vector<std::pair<std::string, std::string>> records = meta;
+  if (!payload_index_.empty()) records.emplace_back(payload_index_dirty_key(), "");
+  commit_locked(c, [&](const Change& ch) { storage::ingest_chunk(*store_, *files, ch.ops.front(), ch.next, records); },
                 /*overlap=*/true);
+  if (!payload_index_.empty()) index_new_payloads_locked(c.added.front(), n);
   return c.added.front();
 }
 
@@ -112,9 +117,16 @@ void MemoryCore::bulk_undo(const std::vector<std::pair<SlotId, SlotId>>& ranges,
   c.uncached = ids;
   c.slot_delta = -static_cast<std::int64_t>(ids.size());
   c.reversible = false;  // an undo is not undone: if the index refuses it, it is rebuilt
+  if (!payload_index_.empty()) {
+    // The payloads go in one batch and their entries are rebuilt after it: marked until then.
+    storage::SlotBatch mark = store_->new_batch(entry_.id);
+    mark.put_meta(payload_index_dirty_key(), "");
+    store_->commit(mark, /*sync=*/true);
+  }
   commit_locked(c, [&](const Change& ch) {
     storage::erase_id_ranges(*store_, entry_.id, ranges, ch.ops, ch.next, job);
   });
+  if (!payload_index_.empty()) build_payload_index_locked(payload_index_.fields(), /*all=*/true);
   std::size_t tombstones;
   bool trained;
   {

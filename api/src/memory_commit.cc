@@ -15,6 +15,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include "api/src/memory_core.h"
 #include "engram/error.h"
@@ -128,6 +129,26 @@ void MemoryCore::apply_locked(const Change& c) {
     for (SlotId id : c.uncached) cache_.erase(id);
     for (const auto& [id, value] : c.cached) cache_.put(id, value);
   }
+  for (const Change::IndexEntry& e : c.index_entries) {
+    if (e.add) payload_index_.insert(e.field, e.value, e.slot);
+    else payload_index_.erase(e.field, e.value, e.slot);
+  }
+  if (live_built_.load()) {
+    auto set = [&](SlotId id, bool on) {
+      if (id / 64 >= live_.size()) live_.resize(id / 64 + 1, 0);
+      if (on) live_[id / 64] |= std::uint64_t{1} << (id % 64);
+      else live_[id / 64] &= ~(std::uint64_t{1} << (id % 64));
+    };
+    // Erased: removed and not added back (a re-keyed slot is both).
+    if (c.added.empty()) {
+      for (SlotId id : c.removed) set(id, false);
+    } else if (!c.removed.empty()) {
+      const std::unordered_set<SlotId> back(c.added.begin(), c.added.end());
+      for (SlotId id : c.removed)
+        if (!back.count(id)) set(id, false);
+    }
+    for (SlotId id : c.created) set(id, true);
+  }
 }
 
 void MemoryCore::undo_locked(const Change& c) {
@@ -145,6 +166,11 @@ void MemoryCore::undo_locked(const Change& c) {
     for (SlotId id : c.created) batch.erase_slot(id);
     for (const auto& [id, external] : c.externals_added) batch.erase_external_id(id, external);
     for (const auto& [id, external] : c.externals_removed) batch.put_external_id(id, external);
+    for (const Change::IndexEntry& e : c.index_entries) {
+      const std::string k = storage::index_entry_key(entry_.id, payload_index_.fields()[e.field], e.value, e.slot);
+      if (e.add) batch.erase_index_entry(k);
+      else batch.put_index_entry(k);
+    }
     for (const SlotPatch& p : c.before) {
       if (p.key) batch.put_key(p.id, p.key->data(), key_bytes);
       if (p.value) batch.put_value(p.id, p.value->data(), value_bytes);
@@ -168,6 +194,9 @@ void MemoryCore::undo_locked(const Change& c) {
   const bool trained = index_->is_trained();
   index_.reset();  // free what the failed apply held before building the replacement
   index_ = build_index_from_store(trained);
+  live_built_ = false;  // built again from the store when next needed
+  // The RAM payload index may hold part of the change too: read it back from the store.
+  if (!payload_index_.empty()) payload_index_ = load_payload_index(payload_index_.fields());
 }
 
 std::vector<SlotPatch> MemoryCore::read_before(const std::vector<SlotId>& ids, bool keys,

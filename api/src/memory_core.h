@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/src/payload_index.h"
 #include "api/src/rw_lock.h"
 #include "api/src/value_cache.h"
 #include "engram/config.h"
@@ -79,6 +80,13 @@ class MemoryCore {
   // Erases every slot `filter` accepts, atomically; returns how many. REQUIRES: !filter.empty().
   std::size_t erase_matching(const Filter& filter, const WriteOptions& o);
 
+  // --- the payload index (memory_payload_index.cc) ---
+  // Indexes payload field `key` ("a.b" for a nested one): builds its entries from the stored
+  // payloads, holding the writers meanwhile. No-op when it is indexed already.
+  void create_payload_index(const std::string& key);
+  void drop_payload_index(const std::string& key);
+  std::vector<std::string> payload_indexes() const;
+
   // --- recovery and maintenance (memory_recovery.cc) ---
   void train();
   void compact();
@@ -134,17 +142,21 @@ class MemoryCore {
   void filtered_search_locked(const MatrixView& queries, int k, std::vector<float>* scores,
                               std::vector<SlotId>* ids, const index::SearchTuning& tuning,
                               const Filter& filter) const;
-  // Which slots a filter accepts (memory_filter.cc): a bitmap over the ids below next_id.
+  // Which live slots a filter accepts (memory_filter.cc): a bitmap over the ids below next_id.
   struct Match {
     index::IdFilter ids;
-    bool by_default = false;            // accepted: slots with no payload that has_id does not name
-    std::vector<SlotId> listed;         // when !by_default: every accepted id (maybe erased), ascending
-    std::size_t estimate = 0;           // about how many live slots are accepted
+    std::size_t count = 0;  // how many
   };
-  // REQUIRES: index_mu_ held (shared), or write_mu_.
+  // REQUIRES: index_mu_ held (shared).
   Match match_locked(const Filter& filter) const;
-  // The live slots among those `m` accepts, ascending. REQUIRES: as match_locked().
-  std::vector<SlotId> accepted_ids_locked(const Match& m) const;
+  // A bit per id below next_id, set for the live slots: built from the store on first use (a
+  // filtered call), then kept by apply_locked. REQUIRES: index_mu_ held (shared).
+  const std::vector<std::uint64_t>& live_locked() const;
+  // The slots below `bound` that `root` accepts, from a scan of the payloads (fields that are
+  // not indexed), into *ids (which starts as the verdict for a slot without a payload).
+  void scan_match(const Filter::Node& root, SlotId bound, index::IdFilter* ids) const;
+  // The slots `m` accepts, ascending.
+  static std::vector<SlotId> accepted_ids(const Match& m);
   // Exact top-k of each query among `ids`, reading their keys from the index or the store.
   void exact_search_locked(const MatrixView& queries, int k, const std::vector<SlotId>& ids,
                            std::vector<float>* scores, std::vector<SlotId>* out) const;
@@ -172,6 +184,15 @@ class MemoryCore {
     std::vector<SlotPatch> before;
     // The caller's ids the change gives (slot, encoded id) and takes away.
     std::vector<std::pair<SlotId, std::string>> externals_added, externals_removed;
+    // Payload index entries the change adds and removes (in its batch; applied to the RAM
+    // index with the rest of the change).
+    struct IndexEntry {
+      std::size_t field;
+      std::string value;
+      SlotId slot;
+      bool add;
+    };
+    std::vector<IndexEntry> index_entries;
     // False when the change has no before-images (a bulk undo): if applying it to the index
     // fails, the store's version stands and the index is rebuilt from it.
     bool reversible = true;
@@ -205,6 +226,26 @@ class MemoryCore {
   // Counts changed slots toward the next background checkpoint. REQUIRES: write_mu_ held.
   void note_changes_locked(std::size_t changed) { changed_since_checkpoint_ += changed; }
 
+  // Payload index helpers (memory_payload_index.cc).
+  // Writes to `batch` (and notes in `c`) the payload index entries that change when slot `id`'s
+  // payload goes from `before` to `after` (null: none). REQUIRES: write_mu_ held.
+  void stage_payload(storage::SlotBatch& batch, Change& c, SlotId id, const std::string* before,
+                     const std::string* after) const;
+  // Loads the declared fields and their entries at open; rebuilds the entries from the payloads
+  // first when a crash left them marked unfinished (a bulk load, a build). REQUIRES: exclusive access.
+  void open_payload_index();
+  // Rewrites the entries of `fields` (all: every entry of the memory) from the payloads, in the
+  // store unless it is read-only, clears the dirty marker, and gives the RAM index those fields.
+  // REQUIRES: write_mu_ held.
+  void build_payload_index_locked(const std::vector<std::string>& fields, bool all);
+  // The RAM index read back from the store's entries. REQUIRES: write_mu_ held, or exclusive access.
+  PayloadIndex load_payload_index(const std::vector<std::string>& fields) const;
+  // Marks the entries unfinished until cleared (the marker a crash leaves behind).
+  std::string payload_index_dirty_key() const;
+  // Indexes the payloads of new slots [first, first + n) in the store and in RAM (bulk loads,
+  // whose chunks carry the dirty marker). REQUIRES: write_mu_ held.
+  void index_new_payloads_locked(SlotId first, std::size_t n);
+
   // Recovery helpers (memory_recovery.cc).
   // Loads the checkpoint and replays the op log past it; false (logged) when the checkpoint is
   // missing, corrupt or does not match the store. REQUIRES: exclusive access.
@@ -232,6 +273,10 @@ class MemoryCore {
   storage::MemoryState state_;                 // guarded by write_mu_ (+ index_mu_ to change)
   std::unique_ptr<index::VectorIndex> index_;  // guarded by index_mu_
   mutable ValueCache cache_;                   // guarded by index_mu_; used if cache_values
+  PayloadIndex payload_index_;                 // guarded by index_mu_ (changed under write_mu_ too)
+  mutable std::vector<std::uint64_t> live_;    // live_locked(); guarded by index_mu_ once built
+  mutable std::atomic<bool> live_built_{false};
+  mutable std::mutex live_mu_;                 // serializes building live_ (under a shared index_mu_)
   mutable bool cache_complete_ = false;        // guarded by index_mu_: every live value is in cache_
   mutable std::mutex loader_mu_;               // guards cache_loader_ (and starting it)
   mutable std::thread cache_loader_;

@@ -39,49 +39,55 @@ bool reads_payloads(const Filter::Node& node) {
 MemoryCore::Match MemoryCore::match_locked(const Filter& filter) const {
   const Filter::Node& root = *filter.node();
   const SlotId bound = state_.next_id;  // later ids are not in the index yet
+  // A filter over indexed fields (and ids) is decided by the payload index, without a payload read.
+  std::optional<index::IdFilter> bits = payload_index_.match(root, bound);
+  if (!bits) {
+    // A slot with no payload is accepted or not by its id alone, and only has_id tells ids
+    // apart: one evaluation decides every slot that has_id does not name.
+    bits.emplace(bound, detail::evaluate(root, kNoSlot, nlohmann::json(nlohmann::json::value_t::discarded)));
+    scan_match(root, bound, &*bits);
+  }
+  bits->intersect(live_locked());  // erased and never-used ids out
+  Match m{std::move(*bits), 0};
+  m.count = m.ids.count();
+  return m;
+}
+
+const std::vector<std::uint64_t>& MemoryCore::live_locked() const {
+  if (live_built_.load()) return live_;
+  std::lock_guard<std::mutex> l(live_mu_);
+  if (!live_built_.load()) {
+    live_.assign(static_cast<std::size_t>((state_.next_id + 63) / 64), 0);
+    store_->scan_ids(entry_.id, [&](std::uint64_t id) {
+      if (id / 64 >= live_.size()) live_.resize(id / 64 + 1, 0);
+      live_[id / 64] |= std::uint64_t{1} << (id % 64);
+    });
+    live_built_ = true;
+  }
+  return live_;
+}
+
+void MemoryCore::scan_match(const Filter::Node& root, SlotId bound, index::IdFilter* ids) const {
   const nlohmann::json no_fields(nlohmann::json::value_t::discarded);
-  // A slot with no payload is accepted or not by its id alone, and only has_id tells ids apart:
-  // one evaluation decides every slot that has_id does not name.
-  const bool by_default = detail::evaluate(root, kNoSlot, no_fields);
-  Match m{index::IdFilter(bound, by_default), by_default, {}, 0};
   std::vector<SlotId> named;
   named_ids(root, &named);
   std::sort(named.begin(), named.end());
   named.erase(std::unique(named.begin(), named.end()), named.end());
-  for (SlotId id : named) m.ids.set(id, detail::evaluate(root, id, no_fields));  // if it has no payload
-  // Every payload decides its own slot (there is no payload index yet: a scan of the payloads);
-  // a filter of has_id conditions only is decided by ids alone.
+  for (SlotId id : named) ids->set(id, detail::evaluate(root, id, no_fields));  // if it has no payload
+  // Every payload decides its own slot (a scan of the payloads: a field is not indexed); a
+  // filter of has_id conditions only is decided by ids alone.
   if (reads_payloads(root)) {
     store_->scan_payloads(entry_.id, [&](std::uint64_t id, const std::string& payload) {
-      if (id < bound) m.ids.set(id, detail::evaluate(root, id, detail::payload_fields(payload)));
+      if (id < bound) ids->set(id, detail::evaluate(root, id, detail::payload_fields(payload)));
     });
   }
-  if (m.by_default) {
-    const std::size_t accepted = m.ids.count(), never_live = static_cast<std::size_t>(bound - state_.slots);
-    m.estimate = accepted > never_live ? accepted - never_live : 0;
-  } else {
-    for (SlotId id = 0; id < bound; ++id)
-      if (m.ids.contains(id)) m.listed.push_back(id);
-    m.estimate = m.listed.size();
-  }
-  return m;
 }
 
-std::vector<SlotId> MemoryCore::accepted_ids_locked(const Match& m) const {
-  std::vector<SlotId> candidates;
-  if (m.by_default) {
-    store_->scan_ids(entry_.id, [&](std::uint64_t id) {
-      if (m.ids.contains(id)) candidates.push_back(id);
-    });
-    return candidates;
-  }
-  // Listed ids may name erased slots (has_id): keep those the store holds.
-  std::vector<float> scratch(m.listed.size() * static_cast<std::size_t>(config_.key_dim));
-  std::vector<bool> found;
-  store_->multi_get_keys(entry_.id, m.listed, scratch.data(), static_cast<std::size_t>(config_.key_dim), &found);
-  for (std::size_t i = 0; i < m.listed.size(); ++i)
-    if (found[i]) candidates.push_back(m.listed[i]);
-  return candidates;
+std::vector<SlotId> MemoryCore::accepted_ids(const Match& m) {
+  std::vector<SlotId> ids;
+  ids.reserve(m.count);
+  m.ids.for_each([&](std::uint64_t id) { ids.push_back(id); });
+  return ids;
 }
 
 void MemoryCore::exact_search_locked(const MatrixView& q, int k, const std::vector<SlotId>& ids,
@@ -110,12 +116,12 @@ void MemoryCore::filtered_search_locked(const MatrixView& q, int k, std::vector<
                                         std::vector<SlotId>* ids, const index::SearchTuning& tuning,
                                         const Filter& filter) const {
   const Match m = match_locked(filter);
-  const bool few = m.estimate <= options_.filter_exact_scan_max && options_.filter_exact_scan_max > 0;
-  const bool rare = m.estimate * 200 < index_->size() && options_.filter_exact_scan_max > 0;
+  const bool few = m.count <= options_.filter_exact_scan_max && options_.filter_exact_scan_max > 0;
+  const bool rare = m.count * 200 < index_->size() && options_.filter_exact_scan_max > 0;
   // Nothing accepted: no walk of a graph that can never fill its result list. An exhaustive
   // index (Flat) scans fewer keys, with one matrix product, as an exact scan of the accepted ones.
-  if (!index_->can_filter() || index_->exhaustive() || few || rare || m.estimate == 0) {
-    exact_search_locked(q, k, accepted_ids_locked(m), scores, ids);
+  if (!index_->can_filter() || index_->exhaustive() || few || rare || m.count == 0) {
+    exact_search_locked(q, k, accepted_ids(m), scores, ids);
     return;
   }
   index::SearchTuning filtered = tuning;

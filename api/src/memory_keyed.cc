@@ -3,6 +3,7 @@
 // A caller's id maps to its slot both ways in the store's external_ids family, written in the
 // same batch as the slot: an upsert that replaces a slot is an update of its key, value and
 // payload (it keeps its SlotId, so ids a client holds stay valid), one that inserts is an insert.
+#include <unordered_map>
 #include <unordered_set>
 
 #include "api/src/external_id.h"
@@ -48,6 +49,8 @@ std::vector<SlotId> MemoryCore::insert_keyed(const std::vector<ExternalId>& exte
   // Rows in order: a replaced slot leaves the index with its old key (removed) and comes back
   // with its new one, so the added ids follow the rows and their keys are the input as it is.
   storage::SlotBatch batch = store_->new_batch(entry_.id);
+  std::unordered_map<SlotId, const std::string*> stored_payload;  // of the replaced slots
+  for (const SlotPatch& b : c.before) stored_payload[b.id] = &*b.payload;
   c.added.resize(n);
   c.added_keys = keys.data;
   c.removed = replaced;
@@ -59,6 +62,7 @@ std::vector<SlotId> MemoryCore::insert_keyed(const std::vector<ExternalId>& exte
     batch.put_value(id, values.row(i), value_bytes);
     const std::string payload = payloads.empty() ? std::string() : payloads[i];
     if (!fresh || !payload.empty()) batch.put_payload(id, payload);  // an empty one replaces by deleting
+    stage_payload(batch, c, id, fresh ? nullptr : stored_payload[id], &payload);
     c.cached.emplace_back(id, values.row(i));
     if (fresh) {
       c.created.push_back(id);

@@ -37,6 +37,7 @@ std::shared_ptr<MemoryCore> MemoryCore::open(storage::SlotStore* store,
       spdlog::warn("memory '{}': cannot write the rebuilt index's checkpoint ({})", entry.name, e.what());
     }
   }
+  core->open_payload_index();
   return core;
 }
 

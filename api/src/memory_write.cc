@@ -54,7 +54,10 @@ std::vector<SlotId> MemoryCore::insert(const MatrixView& keys, const MatrixView&
     c.added[i] = id;
     batch.put_key(id, keys.row(i), key_bytes);
     batch.put_value(id, values.row(i), value_bytes);
-    if (!payloads.empty() && !payloads[i].empty()) batch.put_payload(id, payloads[i]);
+    if (!payloads.empty() && !payloads[i].empty()) {
+      batch.put_payload(id, payloads[i]);
+      stage_payload(batch, c, id, nullptr, &payloads[i]);
+    }
     c.cached.emplace_back(id, values.row(i));
   }
   c.created = c.added;
@@ -165,6 +168,14 @@ void MemoryCore::update(const std::vector<SlotPatch>& patches, const WriteOption
     }
     if (p.payload) batch.put_payload(p.id, *p.payload);
   }
+  // Each slot's index entries go from its stored payload to the last one the patches give it.
+  if (any_payload) {
+    std::unordered_map<SlotId, const std::string*> last;
+    for (const SlotPatch& p : patches)
+      if (p.payload) last[p.id] = &*p.payload;
+    for (const SlotPatch& b : c.before)
+      if (auto it = last.find(b.id); it != last.end()) stage_payload(batch, c, b.id, &*b.payload, it->second);
+  }
   // A key change is a remove then an add of the same id, as the index must replay it.
   c.removed = c.added;
   std::vector<float> keys;
@@ -191,7 +202,7 @@ std::size_t MemoryCore::erase_matching(const Filter& filter, const WriteOptions&
   std::vector<SlotId> ids;
   {
     std::shared_lock<RwLock> lock(index_mu_);
-    ids = accepted_ids_locked(match_locked(filter));
+    ids = accepted_ids(match_locked(filter));
   }
   if (!ids.empty()) erase_locked(ids, o);
   return ids.size();
@@ -202,6 +213,7 @@ void MemoryCore::erase_locked(const std::vector<SlotId>& ids, const WriteOptions
   c.before = read_before(ids, true, true, true);  // throws kNotFound naming the first missing id
   storage::SlotBatch batch = store_->new_batch(entry_.id);
   for (SlotId id : ids) batch.erase_slot(id);
+  for (const SlotPatch& b : c.before) stage_payload(batch, c, b.id, &*b.payload, nullptr);
   const std::vector<std::string> external = store_->external_ids_of(entry_.id, ids);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (external[i].empty()) continue;

@@ -150,6 +150,65 @@ py::array_t<std::int64_t> insert(MemoryInterface& mem, py::handle keys, py::hand
   return id_array(std::move(ids), Shape{n});
 }
 
+// Caller's ids from Python: a sequence of int (>= 0) and str.
+std::vector<ExternalId> as_external_ids(py::handle obj, const char* arg) {
+  if (py::isinstance<py::str>(obj) || !py::isinstance<py::sequence>(obj))
+    throw py::type_error(std::string(arg) + ": expected a sequence of int and str");
+  std::vector<ExternalId> out;
+  for (py::handle v : obj) {
+    if (py::isinstance<py::str>(v)) out.emplace_back(v.cast<std::string>());
+    else if (py::isinstance<py::int_>(v) && !py::isinstance<py::bool_>(v) && v.cast<py::int_>() >= py::int_(0))
+      out.emplace_back(v.cast<std::uint64_t>());
+    else throw py::type_error(std::string(arg) + ": every id is an int >= 0 or a str");
+  }
+  return out;
+}
+
+py::object external_id_object(const ExternalId& id) {
+  return id.is_number() ? py::object(py::int_(id.number())) : py::object(py::str(id.text()));
+}
+
+py::array_t<std::int64_t> keyed_insert(MemoryInterface& mem, py::handle external_ids, py::handle keys, py::handle values,
+                                       py::handle payloads, std::optional<bool> sync, bool upsert) {
+  std::vector<ExternalId> ext = as_external_ids(external_ids, "external_ids");
+  Matrix kk = as_matrix(keys, "keys", static_cast<std::size_t>(mem.config().key_dim));
+  Matrix vv = value_rows(mem, values, kk.view.rows, "key");
+  std::vector<std::string> p = as_payloads(payloads, "payloads", kk.view.rows);
+  std::vector<SlotId> ids;
+  {
+    py::gil_scoped_release nogil;
+    ids = upsert ? mem.upsert(ext, kk.view, vv.view, p, write_options(sync))
+                 : mem.insert(ext, kk.view, vv.view, p, write_options(sync));
+  }
+  const auto n = ssize(ids.size());
+  return id_array(std::move(ids), Shape{n});
+}
+
+py::dict scroll(MemoryInterface& mem, std::size_t limit, std::optional<std::string> cursor, py::handle filter,
+                bool with_keys, bool with_values) {
+  ScrollOptions o;
+  o.limit = limit;
+  o.cursor = cursor.value_or("");
+  o.filter = as_filter(filter);
+  o.with_keys = with_keys;
+  o.with_values = with_values;
+  ScrollPage page;
+  {
+    py::gil_scoped_release nogil;
+    page = mem.scroll(o);
+  }
+  py::list slots;
+  for (Slot& s : page.slots) {
+    py::dict d("id"_a = s.id, "payload"_a = py::str(s.payload));
+    if (s.external_id) d["external_id"] = external_id_object(*s.external_id);
+    if (with_keys) d["key"] = float_array(std::move(s.key), Shape{mem.config().key_dim});
+    if (with_values) d["value"] = float_array(std::move(s.value), Shape{mem.config().value_dim});
+    slots.append(d);
+  }
+  return py::dict("slots"_a = slots,
+                  "next_cursor"_a = page.next_cursor.empty() ? py::object(py::none()) : py::object(py::str(page.next_cursor)));
+}
+
 py::tuple write(MemoryInterface& mem, py::handle queries, py::handle values, std::optional<int> k,
                 std::optional<bool> sync, py::handle filter) {
   Matrix q = query_rows(mem, queries);
@@ -313,6 +372,47 @@ Unknown id: NotFoundError, nothing changed.)doc")
            },
            "filter"_a, py::kw_only(), "sync"_a = py::none(),
            "Removes every slot the filter (a dict or JSON text) accepts, atomically; returns how many.")
+      .def("upsert",
+           [](MemoryInterface& mem, py::handle ext, py::handle keys, py::handle values, py::handle payloads,
+              std::optional<bool> sync) { return keyed_insert(mem, ext, keys, values, payloads, sync, true); },
+           "external_ids"_a, "keys"_a, "values"_a, "payloads"_a = py::none(), py::kw_only(), "sync"_a = py::none(),
+           R"doc(Inserts or replaces by your own ids (int >= 0 or str, one per row), atomically: a row whose
+id a slot has replaces that slot's key, value and payload (it keeps its slot id). Running it twice
+leaves one copy. Returns the slot ids (int64, shape (n,)).)doc")
+      .def("insert_with_ids",
+           [](MemoryInterface& mem, py::handle ext, py::handle keys, py::handle values, py::handle payloads,
+              std::optional<bool> sync) { return keyed_insert(mem, ext, keys, values, payloads, sync, false); },
+           "external_ids"_a, "keys"_a, "values"_a, "payloads"_a = py::none(), py::kw_only(), "sync"_a = py::none(),
+           "Inserts rows with your own ids; an id a slot already has raises AlreadyExistsError, nothing inserted.")
+      .def("resolve",
+           [](MemoryInterface& mem, py::handle ext) {
+             std::vector<ExternalId> e = as_external_ids(ext, "external_ids");
+             std::vector<SlotId> ids;
+             {
+               py::gil_scoped_release nogil;
+               ids = mem.resolve(e);
+             }
+             const auto n = ssize(ids.size());
+             return id_array(std::move(ids), Shape{n});
+           },
+           "external_ids"_a, "The slot ids of your own ids (NotFoundError naming the first unknown one).")
+      .def("scroll", &scroll, "limit"_a = 100, "cursor"_a = py::none(), py::kw_only(), "filter"_a = py::none(),
+           "with_keys"_a = false, "with_values"_a = false,
+           R"doc(One page of slots in id order: {"slots": [{"id", "payload", "external_id"?, "key"?, "value"?}],
+"next_cursor": str or None}. Pass next_cursor back for the next page; None ends the walk.)doc")
+      .def("create_payload_index",
+           [](MemoryInterface& mem, const std::string& field) {
+             py::gil_scoped_release nogil;
+             mem.create_payload_index(field);
+           },
+           "field"_a, "Indexes a payload field (\"a.b\" for a nested one) so filters on it read no payloads.")
+      .def("drop_payload_index",
+           [](MemoryInterface& mem, const std::string& field) {
+             py::gil_scoped_release nogil;
+             mem.drop_payload_index(field);
+           },
+           "field"_a, "Drops a payload field's index (NotFoundError when it has none).")
+      .def("payload_indexes", [](MemoryInterface& mem) { return mem.payload_indexes(); }, "The indexed payload fields.")
       .def("stats", &stats, "Counters: slots, indexed, tombstones, trained, next_id, op_seq, checkpoint_op_seq.")
       .def("__len__", [](MemoryInterface& mem) { return stats(mem)["slots"].cast<std::size_t>(); },
            "The number of live slots.");

@@ -209,3 +209,36 @@ def test_filters_limit_search_read_retrieve_write_and_erase(db):
     assert len(m) == 300 - len(accepted)
     _, found = m.search(q, k=10, filter=wiki_low)
     assert (found == -1).all()
+
+
+def test_upsert_resolve_scroll_and_payload_index(db):
+    import json
+    m = db.create_memory("u", key_dim=8, value_dim=4)
+    keys, values = unit_rows(50, 8, 4), rng(5).standard_normal((50, 4)).astype(np.float32)
+    ext = [f"doc-{i}" if i % 2 else i for i in range(50)]
+    payloads = [json.dumps({"n": i, "kind": ["a", "b"][i % 2]}) for i in range(50)]
+    first = m.upsert(ext, keys, values, payloads)
+    again = m.upsert(ext, keys, values * 2, payloads)  # replaces: same slots, new values
+    assert (first == again).all() and len(m) == 50
+    assert np.allclose(m.get(m.resolve(["doc-3"]))[1], values[3] * 2)
+    with pytest.raises(engram.AlreadyExistsError):
+        m.insert_with_ids([4], keys[:1], values[:1])
+    with pytest.raises(engram.NotFoundError):
+        m.resolve(["nobody"])
+    m.create_payload_index("kind")
+    m.create_payload_index("n")
+    assert m.payload_indexes() == ["kind", "n"]
+    seen, cursor = [], None
+    while True:
+        page = m.scroll(limit=7, cursor=cursor, filter={"must": [{"key": "kind", "match": {"value": "b"}}]},
+                        with_keys=True)
+        seen += [(s["id"], s["external_id"]) for s in page["slots"]]
+        assert all(s["key"].shape == (8,) for s in page["slots"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [e for _, e in seen] == [f"doc-{i}" for i in range(1, 50, 2)]
+    _, found = m.search(keys[:3], k=5, filter={"must": [{"key": "n", "range": {"gte": 40}}]})
+    assert set(found.ravel().tolist()) <= set(first[40:].tolist())
+    m.drop_payload_index("n")
+    assert m.payload_indexes() == ["kind"]

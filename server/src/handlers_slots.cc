@@ -134,6 +134,29 @@ void add_slot_routes(Router& router, Service& service) {
     return scroll_response(service, *mem, fields.scalars, response_encoding(fields.scalars, req));
   });
 
+  // The payload index: GET lists the indexed fields, POST {"field": "a.b"} indexes one (building
+  // it from the stored payloads), POST …/drop {"field": ...} drops one. Field keys may hold any
+  // character, so they travel in the body rather than the path.
+  router.add("GET", "/v1/memories/{name}/payload-index", [&service](const Request&, const Params& p) {
+    return json_response({{"fields", service.memory(p.at("name"))->payload_indexes()}});
+  });
+  router.add("POST", "/v1/memories/{name}/payload-index", [&service](const Request& req, const Params& p) {
+    auto mem = service.memory(p.at("name"));
+    Fields fields = service.decode(req, {Field::scalar("field")});
+    const auto field = get_string(fields.scalars, "field");
+    if (!field) throw_bad_request("\"field\" (a string) is required");
+    mem->create_payload_index(*field);
+    return json_response({{"fields", mem->payload_indexes()}});
+  });
+  router.add("POST", "/v1/memories/{name}/payload-index/drop", [&service](const Request& req, const Params& p) {
+    auto mem = service.memory(p.at("name"));
+    Fields fields = service.decode(req, {Field::scalar("field")});
+    const auto field = get_string(fields.scalars, "field");
+    if (!field) throw_bad_request("\"field\" (a string) is required");
+    mem->drop_payload_index(*field);
+    return json_response({{"fields", mem->payload_indexes()}});
+  });
+
   // {"external_ids": [...]} -> {"ids": [...]}: the slots with the caller's ids (404 naming the
   // first unknown one).
   router.add("POST", "/v1/memories/{name}/resolve", [&service](const Request& req, const Params& p) {

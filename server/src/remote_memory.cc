@@ -150,6 +150,20 @@ ScrollPage RemoteMemory::scroll(const ScrollOptions& options) {
   return page;
 }
 
+void RemoteMemory::create_payload_index(const std::string& field) {
+  json body = {{"field", field}};
+  call(*client_, "POST", base_ + "/payload-index", &body);
+}
+
+void RemoteMemory::drop_payload_index(const std::string& field) {
+  json body = {{"field", field}};
+  call(*client_, "POST", base_ + "/payload-index/drop", &body);
+}
+
+std::vector<std::string> RemoteMemory::payload_indexes() {
+  return call(*client_, "GET", base_ + "/payload-index").at("fields").get<std::vector<std::string>>();
+}
+
 ReadResult RemoteMemory::read(MatrixView queries, const SearchOptions& options) {
   check_cols(queries, config_.key_dim, "queries");
   json body = {{"queries_b64", b64(queries)}, {"k", options.k}, {"encoding", "base64"}};

@@ -637,6 +637,15 @@ std::vector<Case> type_cases() {
       {"update_unknown_external_id", post(F + "/update", R"({"patches":[{"external_id":"nobody","payload":"x"}]})"), 404, "not_found"},
       ok("resolve_empty", post(F + "/resolve", R"({"external_ids":[]})")),
 
+      // The payload index: {"field": "a.b"}.
+      {"payload_index_no_field", post(F + "/payload-index", R"({})"), 400, "bad_request"},
+      {"payload_index_field_number", post(F + "/payload-index", R"({"field":5})"), 400, "bad_request"},
+      {"payload_index_field_empty_part", post(F + "/payload-index", R"({"field":"a..b"})"), 422, "invalid_argument"},
+      {"payload_index_field_empty", post(F + "/payload-index", R"({"field":""})"), 422, "invalid_argument"},
+      {"payload_index_unknown_field", post(F + "/payload-index", R"({"field":"a","type":"keyword"})"), 400, "bad_request"},
+      {"payload_index_drop_unknown", post(F + "/payload-index/drop", R"({"field":"nope"})"), 404, "not_found"},
+      ok("payload_index_list", get(F + "/payload-index")),
+
       // Scroll: GET …/slots?limit=&cursor=&filter= and POST …/scroll.
       {"scroll_limit_zero", get(F + "/slots?limit=0"), 422, "invalid_argument"},
       {"scroll_limit_too_large", get(F + "/slots?limit=10001"), 422, "invalid_argument"},
@@ -737,6 +746,9 @@ const std::vector<Route>& memory_routes() {
       {"scroll", "GET", "/slots", ""},
       {"scroll_post", "POST", "/scroll", "{}"},
       {"resolve", "POST", "/resolve", R"({"external_ids":[1]})"},
+      {"payload_index", "GET", "/payload-index", ""},
+      {"payload_index_create", "POST", "/payload-index", R"({"field":"a"})"},
+      {"payload_index_drop", "POST", "/payload-index/drop", R"({"field":"a"})"},
   };
   return routes;
 }

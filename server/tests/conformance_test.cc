@@ -344,6 +344,37 @@ TYPED_TEST(Conformance, ExternalIdsUpsertAndScroll) {
   this->expect_code(ErrorCode::kNotFound, [&] { mem.resolve({"doc-a"}); });
 }
 
+// A payload index changes which path a filter takes, never what it selects: the same results
+// before and after indexing the fields, embedded and remote.
+TYPED_TEST(Conformance, PayloadIndexKeepsFilterResults) {
+  auto& mem = *this->mem_;
+  std::vector<SlotPatch> patches;
+  for (int i = 0; i < 20; ++i) {
+    SlotPatch p;
+    p.id = this->ids_[i];
+    p.payload = R"({"n": )" + std::to_string(i) + R"(, "half": ")" + (i < 10 ? "low" : "high") + R"("})";
+    patches.push_back(p);
+  }
+  mem.update(patches);
+  SearchOptions o;
+  o.k = 20;
+  o.filter = Filter::parse(R"({"must": [{"key": "half", "match": {"value": "high"}}], "must_not": [{"key": "n", "range": {"gt": 16}}]})");
+  const std::vector<float> q = random_matrix(1, kKeyDim, 3);
+  const SearchResult before = mem.search(MatrixView(q, kKeyDim), o);
+  EXPECT_TRUE(mem.payload_indexes().empty());
+  mem.create_payload_index("half");
+  mem.create_payload_index("n");
+  EXPECT_EQ(mem.payload_indexes(), (std::vector<std::string>{"half", "n"}));
+  const SearchResult after = mem.search(MatrixView(q, kKeyDim), o);
+  EXPECT_EQ(after.ids, before.ids);
+  EXPECT_EQ(std::count_if(after.ids.begin(), after.ids.end(), [](SlotId id) { return id != kNoSlot; }), 7);
+  mem.drop_payload_index("n");
+  EXPECT_EQ(mem.payload_indexes(), std::vector<std::string>{"half"});
+  this->expect_code(ErrorCode::kNotFound, [&] { mem.drop_payload_index("n"); });
+  this->expect_code(ErrorCode::kInvalidArgument, [&] { mem.create_payload_index("a..b"); });
+  EXPECT_EQ(mem.search(MatrixView(q, kKeyDim), o).ids, before.ids);
+}
+
 TYPED_TEST(Conformance, ManyThreadsAtOnce) {
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};

@@ -63,6 +63,9 @@ class RemoteMemory final : public MemoryInterface {
                              const WriteOptions& options = {}) override;
   std::vector<SlotId> resolve(const std::vector<ExternalId>& ids) override;
   ScrollPage scroll(const ScrollOptions& options) override;
+  void create_payload_index(const std::string& field) override;
+  void drop_payload_index(const std::string& field) override;
+  std::vector<std::string> payload_indexes() override;
   ReadResult read(MatrixView queries, const SearchOptions& options = {}) override;
   using MemoryInterface::retrieve;
   RetrieveResult retrieve(MatrixView queries, const SearchOptions& options) override;
