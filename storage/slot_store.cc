@@ -406,20 +406,22 @@ std::string SlotStore::read_only_reason() const { return gate_->reason(); }
 // --- reads -----------------------------------------------------------------------------------
 void SlotStore::multi_get(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids,
                           const std::function<void(std::size_t, const rocksdb::Slice&)>& on_found) const {
-  const std::size_t n = ids.size();
+  std::vector<std::string> keys(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) keys[i] = record_key(memory, ids[i]);
+  multi_get_raw(cf, keys, on_found);
+}
+
+void SlotStore::multi_get_raw(Cf cf, const std::vector<std::string>& key_bytes,
+                              const std::function<void(std::size_t, const rocksdb::Slice&)>& on_found) const {
+  const std::size_t n = key_bytes.size();
   if (n == 0) return;
-  std::vector<std::string> key_bytes(n);
-  std::vector<rocksdb::Slice> keys(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    key_bytes[i] = record_key(memory, ids[i]);
-    keys[i] = key_bytes[i];
-  }
+  std::vector<rocksdb::Slice> keys(key_bytes.begin(), key_bytes.end());
   std::vector<rocksdb::PinnableSlice> values(n);
   std::vector<rocksdb::Status> statuses(n);
   db_->MultiGet(rocksdb::ReadOptions(), cfs_[cf], n, keys.data(), values.data(), statuses.data());
   for (std::size_t i = 0; i < n; ++i) {
     if (statuses[i].IsNotFound()) continue;
-    check(statuses[i], "reading slot " + std::to_string(ids[i]));
+    check(statuses[i], "reading record " + std::to_string(i) + " of a batch");
     on_found(i, values[i]);
   }
 }
@@ -515,42 +517,22 @@ void SlotStore::scan_ids_from(MemoryId memory, std::uint64_t first,
 std::vector<std::optional<std::uint64_t>> SlotStore::find_external_ids(
     MemoryId memory, const std::vector<std::string>& external) const {
   std::vector<std::optional<std::uint64_t>> out(external.size());
-  if (external.empty() || !cfs_[kExternalIds]) return out;
-  std::vector<std::string> key_bytes(external.size());
-  std::vector<rocksdb::Slice> keys(external.size());
-  for (std::size_t i = 0; i < external.size(); ++i) {
-    key_bytes[i] = external_id_key(memory, external[i]);
-    keys[i] = key_bytes[i];
-  }
-  std::vector<rocksdb::PinnableSlice> values(external.size());
-  std::vector<rocksdb::Status> statuses(external.size());
-  db_->MultiGet(rocksdb::ReadOptions(), cfs_[kExternalIds], keys.size(), keys.data(), values.data(), statuses.data());
-  for (std::size_t i = 0; i < external.size(); ++i) {
-    if (statuses[i].IsNotFound()) continue;
-    check(statuses[i], "reading an external id");
-    if (values[i].size() != 8) throw Error(ErrorCode::kCorruption, "an external id record is malformed");
-    out[i] = get_u64_be(values[i].data());
-  }
+  if (!cfs_[kExternalIds]) return out;
+  std::vector<std::string> keys(external.size());
+  for (std::size_t i = 0; i < external.size(); ++i) keys[i] = external_id_key(memory, external[i]);
+  multi_get_raw(kExternalIds, keys, [&](std::size_t i, const rocksdb::Slice& v) {
+    if (v.size() != 8) throw Error(ErrorCode::kCorruption, "an external id record is malformed");
+    out[i] = get_u64_be(v.data());
+  });
   return out;
 }
 
 std::vector<std::string> SlotStore::external_ids_of(MemoryId memory, const std::vector<std::uint64_t>& ids) const {
   std::vector<std::string> out(ids.size());
-  if (ids.empty() || !cfs_[kExternalIds]) return out;
-  std::vector<std::string> key_bytes(ids.size());
-  std::vector<rocksdb::Slice> keys(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    key_bytes[i] = slot_external_id_key(memory, ids[i]);
-    keys[i] = key_bytes[i];
-  }
-  std::vector<rocksdb::PinnableSlice> values(ids.size());
-  std::vector<rocksdb::Status> statuses(ids.size());
-  db_->MultiGet(rocksdb::ReadOptions(), cfs_[kExternalIds], keys.size(), keys.data(), values.data(), statuses.data());
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (statuses[i].IsNotFound()) continue;
-    check(statuses[i], "reading an external id");
-    out[i] = values[i].ToString();
-  }
+  if (!cfs_[kExternalIds]) return out;
+  std::vector<std::string> keys(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) keys[i] = slot_external_id_key(memory, ids[i]);
+  multi_get_raw(kExternalIds, keys, [&](std::size_t i, const rocksdb::Slice& v) { out[i] = v.ToString(); });
   return out;
 }
 

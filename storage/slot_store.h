@@ -201,6 +201,9 @@ class SlotStore {
   // Calls on_found(i, value) for every ids[i] the family holds (one MultiGet for all).
   void multi_get(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids,
                  const std::function<void(std::size_t, const rocksdb::Slice&)>& on_found) const;
+  // The same for keys given whole (any family's layout).
+  void multi_get_raw(Cf cf, const std::vector<std::string>& keys,
+                     const std::function<void(std::size_t, const rocksdb::Slice&)>& on_found) const;
   void multi_get_floats(Cf cf, MemoryId memory, const std::vector<std::uint64_t>& ids, float* out,
                         std::size_t floats_per_row, std::vector<bool>* found) const;
   void scan_floats(Cf cf, MemoryId memory, const VectorVisitor& fn) const;

@@ -140,22 +140,18 @@ void add_slot_routes(Router& router, Service& service) {
   router.add("GET", "/v1/memories/{name}/payload-index", [&service](const Request&, const Params& p) {
     return json_response({{"fields", service.memory(p.at("name"))->payload_indexes()}});
   });
-  router.add("POST", "/v1/memories/{name}/payload-index", [&service](const Request& req, const Params& p) {
-    auto mem = service.memory(p.at("name"));
-    Fields fields = service.decode(req, {Field::scalar("field")});
-    const auto field = get_string(fields.scalars, "field");
-    if (!field) throw_bad_request("\"field\" (a string) is required");
-    mem->create_payload_index(*field);
-    return json_response({{"fields", mem->payload_indexes()}});
-  });
-  router.add("POST", "/v1/memories/{name}/payload-index/drop", [&service](const Request& req, const Params& p) {
-    auto mem = service.memory(p.at("name"));
-    Fields fields = service.decode(req, {Field::scalar("field")});
-    const auto field = get_string(fields.scalars, "field");
-    if (!field) throw_bad_request("\"field\" (a string) is required");
-    mem->drop_payload_index(*field);
-    return json_response({{"fields", mem->payload_indexes()}});
-  });
+  for (const bool create : {true, false}) {
+    router.add("POST", create ? "/v1/memories/{name}/payload-index" : "/v1/memories/{name}/payload-index/drop",
+               [&service, create](const Request& req, const Params& p) {
+                 auto mem = service.memory(p.at("name"));
+                 Fields fields = service.decode(req, {Field::scalar("field")});
+                 const auto field = get_string(fields.scalars, "field");
+                 if (!field) throw_bad_request("\"field\" (a string) is required");
+                 if (create) mem->create_payload_index(*field);
+                 else mem->drop_payload_index(*field);
+                 return json_response({{"fields", mem->payload_indexes()}});
+               });
+  }
 
   // {"external_ids": [...]} -> {"ids": [...]}: the slots with the caller's ids (404 naming the
   // first unknown one).
