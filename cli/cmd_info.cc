@@ -25,10 +25,20 @@ engram::cli::Registration reg("info", "Memories of a database: slots, dimensions
     std::vector<std::string> names = o->memory.empty() ? db->list_memories() : std::vector<std::string>{o->memory};
     nlohmann::json out = {{"path", o->data}, {"disk_bytes", db->disk_bytes()}, {"memories", nlohmann::json::array()}};
     for (const auto& name : names) {
-      auto mem = db->memory(name);  // opening it recovers its index: the counts are live ones
+      std::shared_ptr<engram::Memory> mem;
+      try {
+        mem = db->memory(name);  // opening it recovers its index: the counts are live ones
+      } catch (const engram::Error& e) {
+        // One memory that cannot be opened (its index cannot be built or loaded) is reported as
+        // such; the others are still described. An unknown --memory is still an error.
+        if (e.code() == engram::ErrorCode::kNotFound) throw;
+        out["memories"].push_back({{"name", name}, {"state", "unavailable"}, {"error", e.what()}});
+        continue;
+      }
       const auto c = mem->config();
       const auto s = mem->stats();
-      out["memories"].push_back({{"name", name}, {"slots", s.slots}, {"indexed", s.indexed},
+      out["memories"].push_back({{"name", name}, {"state", s.trained ? "ready" : "untrained"},
+                                 {"slots", s.slots}, {"indexed", s.indexed},
                                  {"tombstones", s.tombstones}, {"trained", s.trained},
                                  {"key_dim", c.key_dim}, {"value_dim", c.value_dim},
                                  {"metric", engram::metric_name(c.metric)}, {"index", c.index},
@@ -41,6 +51,11 @@ engram::cli::Registration reg("info", "Memories of a database: slots, dimensions
     std::printf("database %s: %zu memories, %llu bytes on disk\n", o->data.c_str(), names.size(),
                 static_cast<unsigned long long>(db->disk_bytes()));
     for (const auto& m : out["memories"]) {
+      if (m["state"] == "unavailable") {
+        std::printf("  %s: unavailable: %s\n", m["name"].get<std::string>().c_str(),
+                    m["error"].get<std::string>().c_str());
+        continue;
+      }
       std::printf("  %s: %llu slots (%llu indexed, %llu tombstones%s), keys %d → values %d, %s, index %s\n",
                   m["name"].get<std::string>().c_str(), m["slots"].get<unsigned long long>(),
                   m["indexed"].get<unsigned long long>(), m["tombstones"].get<unsigned long long>(),

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include <engram/engram.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "command.h"
@@ -24,7 +25,7 @@ extern "C" void on_stop_signal(int sig) {
 
 struct Options {
   std::string data, memory, file, values;
-  bool create = false, resume = false, abort = false, quiet = false, upsert = false;
+  bool create = false, resume = false, abort = false, quiet = false, upsert = false, json = false;
   std::string index = "Flat", metric = "ip", search_params, progress = "auto";
   bool no_value_cache = false;
   int ef_construction = 0;
@@ -43,7 +44,7 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
   cmd.add_option("--data", o->data, "Database folder")->required();
   cmd.add_option("--memory", o->memory, "Memory to load into")->required();
   cmd.add_option("file", o->file,
-                 "Keys (.fvecs, .bvecs, .npy float32 2-D) or whole records (.jsonl: "
+                 "Keys (.fvecs, .bvecs, .npy 2-D float32, or float64/float16 converted) or whole records (.jsonl: "
                  "{\"key\":[...],\"value\":[...],\"payload\":...} per line)");
   cmd.add_option("--values", o->values, "Values, record i for key i (.fvecs, .bvecs, .npy)");
   cmd.add_flag("--create", o->create, "Create the memory (dimensions from the file) instead of appending");
@@ -63,6 +64,7 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
   cmd.add_option("--max-line-bytes", o->max_line_bytes,
                  "Longest .jsonl line (default: 1 MiB + 32 bytes per number of a record, up to 5 MiB)");
   cmd.add_flag("-q,--quiet", o->quiet, "No progress display");
+  cmd.add_flag("--json", o->json, "Print the summary as one JSON object");
   cmd.add_option("--progress", o->progress, "auto, bar or lines")->capture_default_str()
       ->check(CLI::IsMember({"auto", "bar", "lines"}));
   cmd.add_option("--progress-every", o->progress_every, "Seconds between progress lines (lines mode)")
@@ -126,7 +128,18 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     using engram::ingest::Progress;
+    // --json: the same facts as the text line, as one object (a script reads it without parsing
+    // prose); the conversion of non-float32 input is named either way.
+    nlohmann::json summary = {{"memory", o->memory}, {"file", o->file}, {"mode", o->upsert ? "upsert" : "ingest"},
+                              {"records", r.records_done}, {"seconds", r.seconds}};
+    const std::string conversion = source->conversion();
+    if (!conversion.empty()) summary["converted"] = conversion;
     if (r.already_done) {
+      summary["already_done"] = true;
+      if (o->json) {
+        std::printf("%s\n", summary.dump().c_str());
+        return 0;
+      }
       std::printf("nothing to resume: the ingest of %s into '%s' completed (%llu records)\n", o->file.c_str(),
                   o->memory.c_str(), static_cast<unsigned long long>(r.records_done));
       return 0;
@@ -136,6 +149,10 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
                    "engram ingest: interrupted after %llu records (all of them durable); run the same "
                    "command %s to finish\n",
                    static_cast<unsigned long long>(r.records_done), o->upsert ? "again" : "with --resume");
+      if (o->json) {
+        summary["interrupted"] = true;
+        std::printf("%s\n", summary.dump().c_str());
+      }
       return 130;
     }
     const double rate = r.seconds > 0 ? (o->upsert ? r.records_done : r.slots) / r.seconds : 0;
@@ -143,19 +160,31 @@ engram::cli::Registration reg("ingest", "Bulk-load vectors (.fvecs/.bvecs/.npy +
     memory.reset();
     db.reset();  // closes: checkpoints the index, so the size below is the real one
     const std::uint64_t disk = engram::ingest::folder_bytes(o->data);
-    if (o->upsert) {
-      std::printf("upserted %llu records into '%s' in %.1f s (%s records/s): %llu new slots, %llu replaced; it holds %llu slots; %s on disk\n",
-                  static_cast<unsigned long long>(r.records_done), o->memory.c_str(), r.seconds,
-                  Progress::human_count(rate).c_str(), static_cast<unsigned long long>(r.slots),
-                  static_cast<unsigned long long>(r.records_done - r.slots), static_cast<unsigned long long>(stats.slots),
-                  Progress::human_bytes(static_cast<double>(disk)).c_str());
+    summary["new_slots"] = r.slots;
+    if (o->upsert) summary["replaced"] = r.records_done - r.slots;
+    if (r.resumed_from) summary["resumed_after"] = r.resumed_from;
+    summary["per_second"] = rate;
+    summary["memory_slots"] = stats.slots;
+    summary["disk_bytes"] = disk;
+    if (o->json) {
+      std::printf("%s\n", summary.dump().c_str());
       return 0;
     }
-    std::printf("ingested %llu slots into '%s' in %.1f s (%s slots/s)%s; it holds %llu slots; %s on disk\n",
+    const std::string converted = conversion.empty() ? "" : " (converted: " + conversion + ")";
+    if (o->upsert) {
+      std::printf("upserted %llu records into '%s' in %.1f s (%s records/s): %llu new slots, %llu replaced%s; it holds %llu slots; %s on disk\n",
+                  static_cast<unsigned long long>(r.records_done), o->memory.c_str(), r.seconds,
+                  Progress::human_count(rate).c_str(), static_cast<unsigned long long>(r.slots),
+                  static_cast<unsigned long long>(r.records_done - r.slots), converted.c_str(),
+                  static_cast<unsigned long long>(stats.slots), Progress::human_bytes(static_cast<double>(disk)).c_str());
+      return 0;
+    }
+    std::printf("ingested %llu slots into '%s' in %.1f s (%s slots/s)%s%s; it holds %llu slots; %s on disk\n",
                 static_cast<unsigned long long>(r.slots), o->memory.c_str(), r.seconds,
                 Progress::human_count(rate).c_str(),
                 r.resumed_from ? (", resumed after " + std::to_string(r.resumed_from) + " records").c_str() : "",
-                static_cast<unsigned long long>(stats.slots), Progress::human_bytes(static_cast<double>(disk)).c_str());
+                converted.c_str(), static_cast<unsigned long long>(stats.slots),
+                Progress::human_bytes(static_cast<double>(disk)).c_str());
     return 0;
   };
 });

@@ -65,6 +65,9 @@ engram::cli::Registration reg("serve", "Serve a database over HTTP (see docs/ser
   cmd.add_option("--cors-origin", o->cors_origin,
                  "Let browsers on this origin (\"*\": any) call the API: CORS headers on every answer, "
                  "preflight OPTIONS answered (default: off)");
+  cmd.add_option("--snapshot-root", o->snapshot_root,
+                 "Folder that snapshots made over HTTP go into and are listed from; a request's dir must lie "
+                 "inside it (default: DATA/snapshots)");
   engram::cli::add_config_options(cmd);
   return [o, access_log, &cmd] {
     engram::cli::apply_config_file(cmd);

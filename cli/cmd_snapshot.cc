@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <engram/engram.h>
+#include <spdlog/spdlog.h>
 
 #include "command.h"
 #include "ingest/cli_common.h"
@@ -23,7 +24,15 @@ engram::cli::Registration reg("snapshot", "Write a consistent, openable copy of 
   return [o]() -> int {
     engram::ingest::log_to_stderr();
     auto db = engram::ingest::open_existing(o->data);
-    for (const auto& name : db->list_memories()) db->memory(name);  // open: their indexes get checkpointed
+    for (const auto& name : db->list_memories()) {
+      try {
+        db->memory(name);  // open: their indexes get checkpointed
+      } catch (const engram::Error& e) {
+        // One that cannot be opened is copied as it is on disk (its store and its last checkpoint).
+        if (e.code() == engram::ErrorCode::kNotFound) throw;
+        spdlog::warn("{}", e.what());
+      }
+    }
     db->snapshot(o->out, o->memories);
     std::printf("snapshot of %s written to %s\n", o->data.c_str(), o->out.c_str());
     return 0;

@@ -33,6 +33,15 @@ class PairSource final : public RecordSource {
   std::vector<FileIdentity> files() const override {
     return {identify(keys_->path()), identify(values_->path())};
   }
+  std::string conversion() const override {
+    std::string out;
+    for (const auto* r : {keys_.get(), values_.get()}) {
+      if (r->source_type().empty()) continue;
+      if (!out.empty()) out += ", ";
+      out += std::string(r == keys_.get() ? "keys " : "values ") + r->source_type() + " -> float32";
+    }
+    return out;
+  }
   bool next(std::size_t max_rows, Batch* out) override {
     out->keys.clear();
     out->values.clear();

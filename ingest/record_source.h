@@ -50,6 +50,9 @@ class RecordSource {
   virtual std::optional<std::uint64_t> total_records() const = 0;  // unknown for JSON Lines
   virtual std::uint64_t total_bytes() const = 0;
   virtual std::vector<FileIdentity> files() const = 0;
+  // What was converted on the way in, for the summary: "keys float64 -> float32" (empty: the
+  // input was float32 throughout).
+  virtual std::string conversion() const { return ""; }
 
   // The next up to max_rows records; false at the end of the input.
   virtual bool next(std::size_t max_rows, Batch* out) = 0;

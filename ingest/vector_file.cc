@@ -45,6 +45,7 @@ class FvecsReader final : public VectorReader {
     if (d == 0 || d > 65536) throw bad(path_, "record 1 has dimension " + std::to_string(d) + " (must be 1..65536)");
     dim_ = d;
     record_bytes_ = 4 + dim_ * elem_;
+    if (elem_ == 1) source_type_ = "uint8";
     count_ = file_bytes_ / record_bytes_;
     if (file_bytes_ % record_bytes_ != 0) locate_bad_record();
   }
@@ -109,7 +110,31 @@ class FvecsReader final : public VectorReader {
   std::size_t elem_;
 };
 
-// .npy: a header naming dtype, order and shape, then the raw array.
+// IEEE binary16 to float: every half is exactly a float (subnormals become normal floats).
+float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  std::uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (man << 13);  // Inf or NaN (read() then refuses the record)
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);  // rebias 15 -> 127
+  } else if (man == 0) {
+    bits = sign;
+  } else {  // subnormal: shift the mantissa up until its leading 1 is the implicit bit
+    exp = 113;
+    while (!(man & 0x400u)) {
+      man <<= 1;
+      --exp;
+    }
+    bits = sign | (exp << 23) | ((man & 0x3ffu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// .npy: a header naming dtype, order and shape, then the raw array. float32 is read as is;
+// float64 (numpy's default) and float16 are converted, and say so (source_type()).
 class NpyReader final : public VectorReader {
  public:
   NpyReader(const std::string& path, std::FILE* f) : VectorReader(path, f) {
@@ -135,9 +160,19 @@ class NpyReader final : public VectorReader {
     }
     data_offset_ = pre_len + header_len;
     std::smatch m;
-    if (!std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([^']*)'")) ||
-        (m[1] != "<f4" && m[1] != "f4")) {
-      throw bad(path_, "dtype must be float32 ('<f4'); the header says " + header);
+    const std::string descr =
+        std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([^']*)'")) ? m[1].str() : std::string();
+    if (descr == "<f4" || descr == "f4") {
+      elem_ = 4;
+    } else if (descr == "<f8" || descr == "f8") {
+      elem_ = 8;
+      source_type_ = "float64";
+    } else if (descr == "<f2" || descr == "f2") {
+      elem_ = 2;
+      source_type_ = "float16";
+    } else {
+      throw bad(path_, "dtype must be little-endian float32, float64 or float16 ('<f4', '<f8', '<f2'); the header says " +
+                           header);
     }
     if (std::regex_search(header, std::regex("'fortran_order'\\s*:\\s*True"))) {
       throw bad(path_, "Fortran-ordered arrays are not supported (save with order='C')");
@@ -148,7 +183,7 @@ class NpyReader final : public VectorReader {
     count_ = std::stoull(m[1]);
     dim_ = std::stoull(m[2]);
     if (dim_ == 0 || dim_ > 65536) throw bad(path_, "dimension " + std::to_string(dim_) + " (must be 1..65536)");
-    record_bytes_ = dim_ * 4;
+    record_bytes_ = dim_ * elem_;
     const std::uint64_t have = file_bytes_ - data_offset_;
     if (have < count_ * record_bytes_) {
       throw bad(path_, "truncated: the header promises " + std::to_string(count_) +
@@ -159,17 +194,35 @@ class NpyReader final : public VectorReader {
 
  private:
   void decode(const char* raw, std::size_t n, std::uint64_t, float* out) const override {
-    std::memcpy(out, raw, n * record_bytes_);
+    const std::size_t count = n * dim_;
+    if (elem_ == 4) {
+      std::memcpy(out, raw, count * 4);
+    } else if (elem_ == 8) {
+      // A double beyond float's range becomes Inf, which read() refuses naming the record.
+      for (std::size_t i = 0; i < count; ++i) {
+        double d;
+        std::memcpy(&d, raw + i * 8, 8);
+        out[i] = static_cast<float>(d);
+      }
+    } else {
+      for (std::size_t i = 0; i < count; ++i) {
+        std::uint16_t h;
+        std::memcpy(&h, raw + i * 2, 2);
+        out[i] = half_to_float(h);
+      }
+    }
   }
   std::uint64_t offset_of(std::uint64_t record) const override { return data_offset_ + record * record_bytes_; }
-  // The array is float32 already: read it straight into `out`.
+  // A float32 array needs no decoding: read it straight into `out`.
   void read_records(std::uint64_t first, std::size_t n, float* out) override {
+    if (elem_ != 4) return VectorReader::read_records(first, n, out);
     const ssize_t want = static_cast<ssize_t>(n * record_bytes_);
     if (::pread(fileno(f_), out, static_cast<std::size_t>(want), static_cast<off_t>(offset_of(first))) != want) {
       VectorReader::read_records(first, n, out);
     }
   }
   std::uint64_t data_offset_ = 0;
+  std::size_t elem_ = 4;
 };
 
 }  // namespace

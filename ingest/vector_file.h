@@ -3,7 +3,8 @@
 //   .fvecs  per record: int32 d (little-endian), then d float32
 //   .bvecs  per record: int32 d, then d uint8 (read as floats 0..255)
 //   .ivecs  per record: int32 d, then d int32 (written for search results)
-//   .npy    NumPy v1/v2/v3, dtype '<f4', C order, 2-D shape (n, d)
+//   .npy    NumPy v1/v2/v3, dtype '<f4', '<f8' or '<f2' (converted to float32), C order,
+//           2-D shape (n, d)
 //
 // Every record has the same size, so a reader knows its count from the file size, can seek to
 // any record (resume, training samples) and rejects truncated or mixed-dimension files by
@@ -31,6 +32,9 @@ class VectorReader {
   std::uint64_t count() const { return count_; }
   std::uint64_t file_bytes() const { return file_bytes_; }
   std::uint64_t position() const { return next_; }
+  // The element type of the file when it is not float32 and is converted as it is read
+  // ("float64", "float16", "uint8"); empty for float32.
+  const std::string& source_type() const { return source_type_; }
 
   // Appends up to n records (n × dim floats) to *out from the current position; returns how many.
   // Throws on a record of another dimension or holding NaN/Inf, naming the record (from 1).
@@ -55,6 +59,7 @@ class VectorReader {
   std::uint64_t count_ = 0;
   std::uint64_t file_bytes_ = 0;
   std::uint64_t next_ = 0;
+  std::string source_type_;
   std::vector<char> buf_;
 };
 

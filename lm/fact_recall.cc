@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "ingest/progress.h"
 #include "lm/checkpoint.h"
 #include "lm/generator.h"
 #include "lm/language_model.h"
@@ -34,7 +35,6 @@ RecallResult score_facts(LanguageModel& lm, const std::string& set, const std::v
   GenerateOptions g;
   g.max_new_tokens = o.max_new_tokens;
   g.temperature = 0;
-  const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::string> prompts;
   for (const auto& f : facts) prompts.push_back(f.prompt);
   // Retrieval for the whole set at once (one batched search); reading is per fact.
@@ -44,6 +44,9 @@ RecallResult score_facts(LanguageModel& lm, const std::string& set, const std::v
   } else {
     for (const auto& p : prompts) with.push_back({generate_text(lm, p, g, tokens), {}});
   }
+  using engram::ingest::Progress;
+  Progress progress(o.progress ? Progress::Mode::kAuto : Progress::Mode::kQuiet, facts.size(), 0, stderr, 5.0,
+                    {set, "facts", 10});
   for (std::size_t i = 0; i < facts.size(); ++i) {
     const Fact& f = facts[i];
     const std::string without = generate_text(lm, f.prompt, g, nullptr);
@@ -66,13 +69,12 @@ RecallResult score_facts(LanguageModel& lm, const std::string& set, const std::v
       j["retrieved"] = ret;
       *o.jsonl << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     }
-    if (o.progress && ((i + 1) % 100 == 0 || i + 1 == facts.size())) {
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::fprintf(stderr, "\r%s: %zu/%zu  with memory %.1f%%  without %.1f%%  (%.0fs)   ", set.c_str(), i + 1,
-                   facts.size(), 100.0 * r.all.with_memory / r.all.n, 100.0 * r.all.without_memory / r.all.n, secs);
-    }
+    char note[96];
+    std::snprintf(note, sizeof note, "with memory %.1f%%  without %.1f%%", 100.0 * r.all.with_memory / r.all.n,
+                  100.0 * r.all.without_memory / r.all.n);
+    progress.update(i + 1, 0, note);
   }
-  if (o.progress) std::fprintf(stderr, "\n");
+  progress.finish();
   return r;
 }
 

@@ -6,23 +6,13 @@
 
 #include "engram/error.h"
 #include "engram/memory_interface.h"
+#include "ingest/progress.h"
 #include "lm/checkpoint.h"
 #include "lm/language_model.h"
 #include "lm/memory_store.h"
 
 namespace engram::lm {
 
-namespace {
-void progress_bar(int64_t done, int64_t total, double secs, int64_t slots) {
-  const int width = 30;
-  const int fill = total > 0 ? static_cast<int>(width * done / total) : width;
-  std::fprintf(stderr, "\r[%.*s%*s] %lld/%lld segments  %lld slots  %.0f slots/s ", fill,
-               "##############################", width - fill, "", static_cast<long long>(done),
-               static_cast<long long>(total), static_cast<long long>(slots),
-               slots / std::max(secs, 1e-9));
-  std::fflush(stderr);
-}
-}  // namespace
 
 IngestReport ingest_documents(LanguageModel& lm, const std::vector<Document>& docs,
                               MemoryInterface& memory, const IngestOptions& o) {
@@ -46,6 +36,10 @@ IngestReport ingest_documents(LanguageModel& lm, const std::vector<Document>& do
   torch::NoGradGuard no_grad;
   m.model->eval();
   const std::size_t bsz = static_cast<std::size_t>(std::max(1, o.batch));
+  // A bar on a terminal, a line per 10 % otherwise (engram ingest's display, counting segments).
+  using engram::ingest::Progress;
+  Progress progress(o.progress ? Progress::Mode::kAuto : Progress::Mode::kQuiet, items.size(), 0, stderr, 5.0,
+                    {"ingest", "segments", 10});
   for (std::size_t b0 = 0; b0 < items.size(); b0 += bsz) {
     const std::size_t b1 = std::min(items.size(), b0 + bsz);
     std::size_t L = 0;
@@ -83,10 +77,10 @@ IngestReport ingest_documents(LanguageModel& lm, const std::vector<Document>& do
     rep.inserted += static_cast<int64_t>(r.inserted.size());
     rep.refreshed += static_cast<int64_t>(r.refreshed);
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (o.progress) progress_bar(static_cast<int64_t>(b1), static_cast<int64_t>(items.size()), rep.seconds, rep.inserted);
+    progress.update(b1, 0, std::to_string(rep.inserted) + " slots");
     if (o.max_slots > 0 && rep.inserted >= o.max_slots) break;
   }
-  if (o.progress) std::fprintf(stderr, "\n");
+  progress.finish();
   return rep;
 }
 

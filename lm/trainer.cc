@@ -12,17 +12,19 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <unistd.h>
 
 #include "engram/database.h"
 #include "engram/error.h"
+#include "ingest/progress.h"
 #include "lm/checkpoint.h"
 #include "lm/corpus.h"
 #include "lm/device.h"
+#include "lm/loss_plot.h"
 #include "lm/lr_schedule.h"
 #include "lm/memory_store.h"
 #include "lm/passages.h"
-#include "lm/png_plot.h"
 #include "lm/qa_drills.h"
 #include "lm/segment_runner.h"
 
@@ -166,7 +168,8 @@ void plot(const std::string& out) {
   std::ifstream in(out + "/loss.csv");
   std::string line;
   std::getline(in, line);
-  PlotSeries train{"train", 0x1f77b4, {}, {}}, val{"valid", 0xd62728, {}, {}}, nomem{"valid (no memory)", 0x2ca02c, {}, {}};
+  PlotSeries train{"train (with memory)", 0x1f77b4, {}, {}}, val{"validation (with memory)", 0xd62728, {}, {}},
+      nomem{"validation (without memory)", 0x2ca02c, {}, {}};
   while (std::getline(in, line)) {
     std::vector<std::string> f;
     std::size_t p = 0, q;
@@ -178,7 +181,10 @@ void plot(const std::string& out) {
     if (!f[4].empty()) { val.x.push_back(step); val.y.push_back(std::atof(f[4].c_str())); }
     if (!f[5].empty()) { nomem.x.push_back(step); nomem.y.push_back(std::atof(f[5].c_str())); }
   }
-  write_plot_png(out + "/loss.png", {train, val, nomem}, 800, 500);
+  // The run's name is its folder's.
+  const std::string run = fs::path(out).lexically_normal().filename().string();
+  write_plot_png(out + "/loss.png", {train, val, nomem},
+                 {"loss of " + (run.empty() ? out : run), "step", "cross-entropy (nats/token)"}, 800, 500);
 }
 
 }  // namespace
@@ -302,19 +308,27 @@ TrainingMemory open_training_memory(const TrainOptions& o, const ModelConfig& cf
   return m;
 }
 
-// loss.csv (appended to when resuming), the progress line on stderr, loss.png.
+// loss.csv (appended to when resuming), the progress on stderr (a bar with rate and ETA on a
+// terminal, a line per 10 % otherwise, and the interval's line each --log-every steps), loss.png.
 class LossLog {
  public:
-  LossLog(const TrainOptions& o, bool resuming) : o_(o), start_(Clock::now()) {
+  LossLog(const TrainOptions& o, bool resuming, int64_t first_step)
+      : o_(o), start_(Clock::now()), first_step_(first_step),
+        progress_(o.quiet ? ingest::Progress::Mode::kQuiet : ingest::Progress::Mode::kAuto,
+                  static_cast<std::uint64_t>(std::max<int64_t>(0, o.steps - first_step)), 0, stderr, 5.0,
+                  {"train", "steps", 10}) {
     const std::string path = o.out + "/loss.csv";
     const bool fresh = !resuming || !fs::exists(path);
     csv_.open(path, fresh ? std::ios::trunc : std::ios::app);
     if (fresh) csv_ << "step,tokens,lr,train_loss,val_loss,val_loss_nomem,tokens_per_s\n";
   }
-  void add(double loss, int64_t tokens) {
+  void add(double loss, int64_t tokens, int64_t step) {
     loss_ += loss;
     ++n_;
     tokens_ += tokens;
+    char note[48];
+    std::snprintf(note, sizeof note, "loss %.4f", loss);
+    progress_.update(static_cast<std::uint64_t>(step - first_step_), 0, note);
   }
   // Writes the interval's line; returns its mean training loss.
   double write(const TrainState& st, double lr, const std::string& val, const std::string& val_nomem,
@@ -326,10 +340,12 @@ class LossLog {
          << '\n';
     csv_.flush();
     if (!o_.quiet) {
-      std::cerr << "step " << st.step << "/" << o_.steps << "  loss " << mean << "  lr " << lr << "  "
-                << static_cast<int64_t>(tps) << " tok/s";
-      if (!val.empty()) std::cerr << "  val " << val << (val_nomem.empty() ? "" : "  val(no memory) " + val_nomem);
-      std::cerr << "  slots " << slots << std::endl;
+      std::ostringstream line;
+      line << "step " << st.step << "/" << o_.steps << "  loss " << mean << "  lr " << lr << "  "
+           << static_cast<int64_t>(tps) << " tok/s";
+      if (!val.empty()) line << "  val " << val << (val_nomem.empty() ? "" : "  val(no memory) " + val_nomem);
+      line << "  slots " << slots;
+      progress_.print_line(line.str());
     }
     if (!val.empty()) plot(o_.out);
     loss_ = 0;
@@ -339,6 +355,7 @@ class LossLog {
     return mean;
   }
   void close() {
+    progress_.finish();
     csv_.close();
     plot(o_.out);
   }
@@ -350,6 +367,8 @@ class LossLog {
   int n_ = 0;
   int64_t tokens_ = 0;
   Clock::time_point start_;
+  int64_t first_step_;
+  ingest::Progress progress_;
 };
 
 }  // namespace
@@ -372,7 +391,7 @@ TrainReport train(const TrainOptions& o) {
   TrainState state = lm.state;
   TrainingMemory memory = open_training_memory(o, lm.cfg);
   SegmentRunner runner(model, memory.train.get());
-  LossLog log(o, resuming);
+  LossLog log(o, resuming, lm.state.step);
   auto checkpoint = [&] { save_checkpoint(o.out, model, &opt, state, *lm.tokenizer, train_options_to_json(o)); };
 
   TrainReport rep;
@@ -400,7 +419,7 @@ TrainReport train(const TrainOptions& o) {
       ++state.step;
       state.tokens += static_cast<int64_t>(B) * T;
       tokens_total += static_cast<int64_t>(B) * T;
-      log.add(loss, static_cast<int64_t>(B) * T);
+      log.add(loss, static_cast<int64_t>(B) * T, state.step);
 
       // Validation with the memory and without, on the same episodes.
       const bool eval_now = val_src && (state.step % o.eval_every == 0 || state.step == o.steps);

@@ -5,9 +5,10 @@ set -euo pipefail
 
 packages=(
   g++ make cmake pkg-config ca-certificates curl
+  dpkg-dev                              # cpack -G DEB: dpkg-shlibdeps computes the packages' Depends
   libfaiss-dev libopenblas-dev          # FAISS; name OpenBLAS or FAISS falls back to reference BLAS
   librocksdb-dev libxxhash-dev          # the store; XXH3 for index checkpoint checksums
-  zlib1g-dev                            # PNG loss plots of the LM layer
+  libgd-dev                             # loss.png of the LM layer (lm/loss_plot.cc)
   libboost-dev                          # Asio and Beast (header-only)
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libhnswlib-dev
@@ -16,6 +17,7 @@ packages=(
   pybind11-dev python3-dev python3-numpy python3-pytest  # the Python package (python/) and its tests
   python3-torch python3-faiss           # engram.torch and its tests; bench/python_bench.py's FAISS side
   chromium chromium-driver python3-selenium  # the console's browser test (server/tests/console_test.py)
+  python3-yaml                          # docs/openapi.yaml checked against the router (server/tests/openapi_test.py)
 )
 if [ "${ENGRAM_NO_LM:-0}" = 1 ]; then
   packages=("${packages[@]/libtorch-dev/}")

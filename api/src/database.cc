@@ -204,8 +204,11 @@ std::shared_ptr<Memory> Database::memory(const std::string& name) {
     return memory;
   } catch (const Error& e) {
     // One memory that cannot be opened (a config an older version accepted, a store it cannot
-    // read) is reported as such; the database and its other memories go on, and it can be dropped.
-    if (e.code() != ErrorCode::kInvalidArgument && e.code() != ErrorCode::kCorruption) throw;
+    // read, an index that fails to train on its keys) is reported as such; the database and its
+    // other memories go on, and it can be dropped.
+    if (e.code() != ErrorCode::kInvalidArgument && e.code() != ErrorCode::kCorruption &&
+        e.code() != ErrorCode::kFailedPrecondition && e.code() != ErrorCode::kInternal)
+      throw;
     throw Error(ErrorCode::kFailedPrecondition, "memory '" + name + "' cannot be opened (" + e.what() +
                                                     "); drop it to remove it");
   }

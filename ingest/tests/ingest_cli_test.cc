@@ -11,6 +11,7 @@
 #include "engram/engram.h"
 #include "ingest/tests/ingest_test_util.h"
 #include "ingest/vector_file.h"
+#include "storage/slot_store.h"
 #include "tests/test_util.h"
 
 namespace engram::ingest {
@@ -186,6 +187,167 @@ TEST(IngestCli, SearchAndReadTakeAFilter) {
 // `engram ingest --upsert`: records replaced by their external_id, so running it twice (or
 // after changing some records) leaves one copy of each; `engram scroll` pages through them;
 // export writes the external ids, and the export loads back with --upsert.
+// numpy's default float64 keys (and float16 values) load, the summary names the conversion, and
+// --json prints the summary as one object, for plain ingest and upsert alike.
+TEST(IngestCli, ConvertsFloat64AndFloat16NpyAndPrintsJsonSummary) {
+  Scratch s;
+  const std::string db = s / "db";
+  const std::size_t n = 50, dim = 4;
+  const auto keys = testing::rows(n, dim);
+  std::vector<double> k64(keys.begin(), keys.end());
+  testing::write_npy_raw(s / "k.npy", "<f8", std::string(reinterpret_cast<const char*>(k64.data()), k64.size() * 8), n, dim);
+  std::string v16;
+  for (std::size_t i = 0; i < n; ++i) v16 += std::string("\x00\x3c", 2);  // 1.0 as a half, 1-d values
+  testing::write_npy_raw(s / "v.npy", "<f2", v16, n, 1);
+  auto r = run_engram({"ingest", "--data", db, "--memory", "m", "--create", "-q", "--values", s / "v.npy", s / "k.npy"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("converted: keys float64 -> float32, values float16 -> float32"), std::string::npos) << r.out;
+  r = run_engram({"ingest", "--data", db, "--memory", "m", "-q", "--json", "--values", s / "v.npy", s / "k.npy"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["mode"], "ingest");
+  EXPECT_EQ(j["records"], n);
+  EXPECT_EQ(j["new_slots"], n);
+  EXPECT_EQ(j["memory_slots"], 2 * n);
+  EXPECT_EQ(j["converted"], "keys float64 -> float32, values float16 -> float32");
+  EXPECT_GT(j["disk_bytes"].get<std::uint64_t>(), 0u);
+  {
+    auto d = Database::open(db);
+    const Slot slot = d->memory("m")->get_one(7);
+    EXPECT_EQ(slot.key, std::vector<float>(keys.begin() + 7 * dim, keys.begin() + 8 * dim));
+    EXPECT_EQ(slot.value, std::vector<float>{1.0f});
+  }
+  testing::write_bytes(s / "u.jsonl", R"({"external_id":"a","key":[1,1,1,1],"value":[1]})" "\n");
+  r = run_engram({"ingest", "--data", db, "--memory", "m", "--upsert", "-q", "--json", s / "u.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto u = nlohmann::json::parse(r.out);
+  EXPECT_EQ(u["mode"], "upsert");
+  EXPECT_EQ(u["new_slots"], 1);
+  EXPECT_EQ(u["replaced"], 0);
+  EXPECT_FALSE(u.contains("converted"));
+}
+
+// The issue's case: "HNSW32,PQ4" on 200 rows, a memory an older version created (written into
+// the catalog here, as it did; this version refuses the string). `engram info` describes the
+// database with that memory marked unavailable, rather than failing for all of it, and
+// `engram drop` removes it.
+TEST(IngestCli, InfoReportsAMemoryThatCannotBeBuiltAndDropRemovesIt) {
+  Scratch s;
+  const std::string db = s / "db";
+  const std::size_t n = 200, dim = 16;
+  const auto keys = random_matrix(n, dim, 5), values = random_matrix(n, 4, 6);
+  testing::write_fvecs(s / "k.fvecs", keys, dim);
+  testing::write_fvecs(s / "v.fvecs", values, 4);
+  auto r = run_engram({"ingest", "--data", db, "--memory", "good", "--create", "-q", "--values", s / "v.fvecs", s / "k.fvecs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Creating it today is refused, naming the index.
+  r = run_engram({"ingest", "--data", db, "--memory", "bad", "--create", "--index", "HNSW32,PQ4", "-q", "--values",
+                  s / "v.fvecs", s / "k.fvecs"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("HNSW32,PQ4"), std::string::npos) << r.err;
+  {
+    auto store = storage::SlotStore::open(db + "/store", {});
+    MemoryConfig old;
+    old.key_dim = static_cast<int>(dim);
+    old.value_dim = 4;
+    old.index = "HNSW32,PQ4";
+    const auto entry = store->create_memory("old", config_to_json(old));
+    auto batch = store->new_batch(entry.id);
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      batch.put_key(i, keys.data() + i * dim, dim * sizeof(float));
+      batch.put_value(i, values.data() + i * 4, 4 * sizeof(float));
+      ids.push_back(i);
+    }
+    batch.log_index_op({1, storage::IndexOp::kAdd, ids});
+    batch.set_state({n, n, 1});
+    store->commit(batch, true);
+  }
+  r = run_engram({"info", "--data", db, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto info = nlohmann::json::parse(r.out);
+  ASSERT_EQ(info["memories"].size(), 2u) << info;
+  EXPECT_EQ(info["memories"][0]["name"], "good");
+  EXPECT_EQ(info["memories"][0]["state"], "ready");
+  EXPECT_EQ(info["memories"][0]["slots"], n);
+  EXPECT_EQ(info["memories"][1]["name"], "old");
+  EXPECT_EQ(info["memories"][1]["state"], "unavailable");
+  EXPECT_NE(info["memories"][1]["error"].get<std::string>().find("drop it"), std::string::npos) << info;
+  r = run_engram({"info", "--data", db});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("good: 200 slots"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("old: unavailable: memory 'old' cannot be opened"), std::string::npos) << r.out;
+  r = run_engram({"info", "--data", db, "--memory", "nope"});
+  EXPECT_EQ(r.exit_code, 1);  // an unknown name is still an error
+  // A snapshot of the database still works: that memory is copied as it is on disk.
+  r = run_engram({"snapshot", "--data", db, "--out", s / "snap"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Database::open(s / "snap")->list_memories(), (std::vector<std::string>{"good", "old"}));
+
+  r = run_engram({"drop", "--data", db, "--memory", "old"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_engram({"info", "--data", db, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["memories"].size(), 1u);
+}
+
+// engram restore makes a database from a snapshot that holds what the source held: the same
+// memories, configs, slots (keys, values, payloads) and search answers; the snapshot stays.
+TEST(IngestCli, RestoredSnapshotEqualsTheSource) {
+  Scratch s;
+  const std::string db = s / "db";
+  {
+    auto d = Database::open(db);
+    MemoryConfig flat;
+    flat.key_dim = 8;
+    flat.value_dim = 3;
+    auto a = d->create_memory("a", flat);
+    const auto k = random_matrix(300, 8, 1), v = random_matrix(300, 3, 2);
+    std::vector<std::string> payloads;
+    for (int i = 0; i < 300; ++i) payloads.push_back("{\"n\":" + std::to_string(i) + "}");
+    a->insert(MatrixView(k, 8), MatrixView(v, 3), payloads);
+    a->erase({5, 6});
+    MemoryConfig hnsw = flat;
+    hnsw.index = "HNSW16";
+    hnsw.metric = Metric::kL2;
+    auto b = d->create_memory("b", hnsw);
+    const auto kb = random_matrix(200, 8, 3), vb = random_matrix(200, 3, 4);
+    b->insert(MatrixView(kb, 8), MatrixView(vb, 3));
+  }
+  auto r = run_engram({"snapshot", "--data", db, "--out", s / "snap"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_engram({"restore", s / "snap", "--data", s / "restored"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 memories, 498 slots"), std::string::npos) << r.out;
+  {
+    auto src = Database::open(db), dst = Database::open(s / "restored");
+    ASSERT_EQ(dst->list_memories(), src->list_memories());
+    const auto q = random_matrix(5, 8, 9);
+    for (const auto& name : src->list_memories()) {
+      auto m = src->memory(name), c = dst->memory(name);
+      EXPECT_EQ(config_to_json(c->config()), config_to_json(m->config())) << name;
+      ASSERT_EQ(c->list_ids(), m->list_ids()) << name;
+      const auto a = m->get(m->list_ids()), b = c->get(c->list_ids());
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(b[i].key, a[i].key);
+        EXPECT_EQ(b[i].value, a[i].value);
+        EXPECT_EQ(b[i].payload, a[i].payload);
+      }
+      EXPECT_EQ(c->search(MatrixView(q, 8), {.k = 5}).ids, m->search(MatrixView(q, 8), {.k = 5}).ids) << name;
+      EXPECT_EQ(c->stats().next_id, m->stats().next_id) << name;
+    }
+  }
+  EXPECT_TRUE(std::filesystem::exists(s / "snap/ENGRAM"));  // copied, not moved
+  // A folder with data in it is never overwritten; a folder that is no snapshot is refused.
+  r = run_engram({"restore", s / "snap", "--data", s / "restored"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not empty"), std::string::npos) << r.err;
+  r = run_engram({"restore", s / "restored/index", "--data", s / "other"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not an Engram snapshot"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(s / "other"));
+}
+
 TEST(IngestCli, UpsertTwiceLeavesOneCopyAndScrollPagesThroughIt) {
   Scratch s;
   const std::string db = s / "db";

@@ -49,6 +49,48 @@ TEST(IngestReaders, FvecsNpyAndBvecsReadBack) {
   EXPECT_EQ(tail[0], 7.0f);
 }
 
+// numpy saves float64 unless told otherwise, and float16 halves the size of stored embeddings:
+// both are read as float32 and say they were converted.
+TEST(IngestReaders, NpyFloat64AndFloat16AreConvertedToFloat32) {
+  Scratch s;
+  const std::vector<double> doubles = {0.1, -2.5, 1e-3, 3.0, 123456.789, -0.0};
+  testing::write_npy_raw(s / "d.npy", "<f8", std::string(reinterpret_cast<const char*>(doubles.data()), 6 * 8), 3, 2);
+  auto r = VectorReader::open(s / "d.npy");
+  EXPECT_EQ(r->source_type(), "float64");
+  EXPECT_EQ(r->dim(), 2u);
+  std::vector<float> got;
+  ASSERT_EQ(r->read(3, &got), 3u);
+  for (std::size_t i = 0; i < doubles.size(); ++i) EXPECT_EQ(got[i], static_cast<float>(doubles[i])) << i;
+
+  // 1, -2, the smallest subnormal (2^-24), the largest half (65504), 1/3 rounded to a half, 0.
+  const std::vector<std::uint16_t> halves = {0x3C00, 0xC000, 0x0001, 0x7BFF, 0x3555, 0x0000};
+  const std::vector<float> want = {1.0f, -2.0f, std::ldexp(1.0f, -24), 65504.0f, 0.333251953125f, 0.0f};
+  testing::write_npy_raw(s / "h.npy", "<f2", std::string(reinterpret_cast<const char*>(halves.data()), 6 * 2), 2, 3);
+  r = VectorReader::open(s / "h.npy");
+  EXPECT_EQ(r->source_type(), "float16");
+  got.clear();
+  ASSERT_EQ(r->read(2, &got), 2u);
+  EXPECT_EQ(got, want);
+
+  // A pair source names what it converted; float32 converts nothing.
+  testing::write_npy(s / "v.npy", testing::rows(3, 2), 2);
+  EXPECT_EQ(RecordSource::open(s / "d.npy", s / "v.npy")->conversion(), "keys float64 -> float32");
+  EXPECT_EQ(RecordSource::open(s / "v.npy", s / "v.npy")->conversion(), "");
+  EXPECT_EQ(VectorReader::open(s / "v.npy")->source_type(), "");
+
+  // A double beyond float's range is refused naming its record; big-endian and integer arrays too.
+  const std::vector<double> huge = {1.0, 1e300};
+  testing::write_npy_raw(s / "big.npy", "<f8", std::string(reinterpret_cast<const char*>(huge.data()), 16), 2, 1);
+  r = VectorReader::open(s / "big.npy");
+  got.clear();
+  const std::string e = error_of([&] { r->read(2, &got); });
+  EXPECT_NE(e.find("record 2"), std::string::npos) << e;
+  testing::write_npy_raw(s / "be.npy", ">f8", std::string(16, '\0'), 2, 1);
+  EXPECT_NE(error_of([&] { VectorReader::open(s / "be.npy"); }).find("dtype"), std::string::npos);
+  testing::write_npy_raw(s / "i.npy", "<i4", std::string(8, '\0'), 2, 1);
+  EXPECT_NE(error_of([&] { VectorReader::open(s / "i.npy"); }).find("dtype"), std::string::npos);
+}
+
 TEST(IngestReaders, TruncatedFilesNameTheIncompleteRecord) {
   Scratch s;
   testing::write_fvecs(s / "t.fvecs", testing::rows(5, 4), 4);

@@ -51,8 +51,14 @@ std::string read_bytes(const std::string& path) {
 }
 
 void write_npy(const std::string& path, const std::vector<float>& data, std::size_t dim) {
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
-                       std::to_string(data.size() / dim) + ", " + std::to_string(dim) + "), }";
+  write_npy_raw(path, "<f4", std::string(reinterpret_cast<const char*>(data.data()), data.size() * 4),
+                data.size() / dim, dim);
+}
+
+void write_npy_raw(const std::string& path, const std::string& descr, const std::string& array, std::size_t rows,
+                   std::size_t dim) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + std::to_string(rows) +
+                       ", " + std::to_string(dim) + "), }";
   while ((10 + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
   std::string out = "\x93NUMPY";
@@ -61,7 +67,7 @@ void write_npy(const std::string& path, const std::vector<float>& data, std::siz
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>(header.size() >> 8);
   out += header;
-  out.append(reinterpret_cast<const char*>(data.data()), data.size() * 4);
+  out += array;
   write_bytes(path, out);
 }
 

@@ -39,6 +39,9 @@ void write_bytes(const std::string& path, const std::string& bytes);
 std::string read_bytes(const std::string& path);
 // A float32 2-D .npy file.
 void write_npy(const std::string& path, const std::vector<float>& data, std::size_t dim);
+// A 2-D .npy file of any dtype: `array` holds the rows × dim elements' bytes.
+void write_npy_raw(const std::string& path, const std::string& descr, const std::string& array, std::size_t rows,
+                   std::size_t dim);
 
 struct ProcessResult {
   int exit_code = -1;   // -signal when killed by one

@@ -22,6 +22,15 @@ grep -Eqi 'sentencepiece|Running command|trainer_interface' "$D/train.err" && fa
 for f in config.json model.pt optimizer.pt tokenizer.model loss.csv loss.png; do
   [ -s "$D/m/$f" ] || fail "train wrote no $f"
 done
+# Training on from the checkpoint without --quiet, stderr not a terminal: the --log-every lines
+# and a progress line per 10 % with rate and ETA, the last at 100 % of this run's 10 steps.
+cp -r "$D/m" "$D/m2"
+"$ENGRAM" train "$DATA/austen-sample.txt" --out "$D/m2" --resume --steps 40 --log-every 5 --threads 1 \
+  >/dev/null 2> "$D/train2.err" || fail "train --resume failed: $(tail -5 "$D/train2.err")"
+grep -q '^step 35/40  loss ' "$D/train2.err" || fail "train printed no --log-every line: $(cat "$D/train2.err")"
+[ "$(grep -c '^train: ' "$D/train2.err")" = 10 ] || fail "train's progress is not a line per 10 %: $(cat "$D/train2.err")"
+grep '^train: ' "$D/train2.err" | tail -1 | grep -Eq '100.0% 10/10 steps .* steps/s  ETA 0:00  loss ' ||
+  fail "train's last progress line: $(cat "$D/train2.err")"
 
 # ingest --text goes to the LM path; --text without --model is a usage error (exit 2).
 set +e
@@ -30,8 +39,12 @@ rc=$?
 set -e
 [ "$rc" = 2 ] || fail "ingest --text without --model exited $rc, not 2"
 cut -f1,2 --output-delimiter=' ' "$DATA/facts-sample.tsv" | sed 's/$/./' > "$D/facts.txt"
-out=$("$ENGRAM" ingest --data "$D/db" --memory facts --text "$D/facts.txt" --model "$D/m" --threads 1 -q)
+out=$("$ENGRAM" ingest --data "$D/db" --memory facts --text "$D/facts.txt" --model "$D/m" --threads 1 2> "$D/ingest.err")
 echo "$out" | grep -q '"documents":1' || fail "ingest --text: $out"
+# Not a terminal: plain progress lines (a line per 10 %) with rate and ETA, the last at 100 %.
+grep -q '^ingest: .* segments/s  ETA ' "$D/ingest.err" || fail "ingest --text showed no progress lines: $(cat "$D/ingest.err")"
+grep '^ingest: ' "$D/ingest.err" | tail -1 | grep -q '100.0%' || fail "ingest --text progress did not end at 100 %: $(cat "$D/ingest.err")"
+grep -q $'\r' "$D/ingest.err" && fail "ingest --text drew a bar into a file"
 slots=$(echo "$out" | grep memory_slots | sed 's/.*"memory_slots":\([0-9]*\).*/\1/')
 [ "$slots" -gt 40 ] || fail "ingest --text stored only $slots slots"
 "$ENGRAM" info --data "$D/db" | grep -q facts || fail "engram info does not list the memory"

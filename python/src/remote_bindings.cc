@@ -62,8 +62,8 @@ void bind_remote(py::module_& m) {
           "snapshot",
           [](RemoteMemory& mem, const std::string& dir) { return nogil([&] { return mem.snapshot(dir); }); },
           "dir"_a = "",
-          "Snapshots this memory alone into `dir` on the server's machine (empty: the server's default "
-          "place); returns the folder written.")
+          "Snapshots this memory alone into `dir` inside the server's snapshot root (a name; empty: a new "
+          "name from the time); returns the absolute path written.")
       .def("__repr__", [](const RemoteMemory& mem) { return "<engram.RemoteMemory '" + mem.name() + "'>"; });
 
   py::class_<RemoteDatabase>(m, "RemoteDatabase", R"doc(
@@ -111,8 +111,8 @@ reached or times out raises UnavailableError.)doc")
           "snapshot",
           [](RemoteDatabase& db, const std::string& dir) { return nogil([&] { return db.snapshot(dir); }); },
           "dir"_a = "",
-          "Snapshots the server's database into `dir` on the server's machine (empty: its default); "
-          "returns the folder written.")
+          "Snapshots the server's database into `dir` inside the server's snapshot root (a name; empty: a "
+          "new name from the time); returns the absolute path written.")
       .def(
           "healthy", [](RemoteDatabase& db) { return nogil([&] { return db.healthy(); }); },
           "Whether the server answers its health check.")

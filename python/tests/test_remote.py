@@ -1,4 +1,5 @@
 """engram.connect: the C++ HTTP client against a real `engram serve`, equal to embedded."""
+import os
 import numpy as np
 import pytest
 
@@ -75,7 +76,8 @@ def test_a_remote_memory_snapshot_holds_that_memory_alone(remote, tmp_path):
     a = remote.create_memory("snap-a", key_dim=16, value_dim=8)
     fill(a, 30)
     fill(remote.create_memory("snap-b", key_dim=16, value_dim=8), 10)
-    target = str(tmp_path / "remote-only-a")
-    assert a.snapshot(target) == target
+    # A name resolves inside the server's snapshot root; the answer is the absolute path.
+    target = a.snapshot("remote-only-a")
+    assert os.path.isabs(target) and target.endswith("/snapshots/remote-only-a"), target
     with engram.open(target, create_if_missing=False) as copy:
         assert copy.list_memories() == ["snap-a"] and len(copy.memory("snap-a")) == 30

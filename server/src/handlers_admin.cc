@@ -1,6 +1,4 @@
 // handlers_admin.cc — health, metrics and snapshots.
-#include <chrono>
-#include <ctime>
 #include <filesystem>
 
 #include <engram/version.h>
@@ -9,25 +7,10 @@
 #include "errors.h"
 #include "json_codec.h"
 #include "service.h"
+#include "snapshot_root.h"
 
 namespace engram::server {
 
-namespace {
-// Snapshots default to <data>/snapshots/<UTC time>-<n>: next to the data they copy, named so that
-// they sort by time and two in the same second do not collide.
-std::string default_snapshot_dir(const std::string& data_dir) {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-  std::filesystem::path base = std::filesystem::path(data_dir) / "snapshots";
-  for (int n = 0;; ++n) {
-    auto dir = base / (std::string(stamp) + (n ? "-" + std::to_string(n) : ""));
-    if (!std::filesystem::exists(dir)) return dir.string();
-  }
-}
-}  // namespace
 
 void add_admin_routes(Router& router, Service& service) {
   router.add("GET", "/v1/health", [&service](const Request&, const Params&) {
@@ -59,6 +42,9 @@ void add_admin_routes(Router& router, Service& service) {
   router.add("GET", "/v1/metrics", metrics);
 
   // POST /v1/snapshot copies every memory; POST /v1/memories/{name}/snapshot that memory alone.
+  // The copy goes inside the snapshot root (snapshot_root.h): `dir` names a folder in it (a
+  // relative name, or an absolute path already inside it); without one, a new name from the time.
+  // The answer gives the absolute path.
   auto snapshot = [&service](const Request& req, const Params& p) {
     std::vector<std::string> memories;
     if (auto it = p.find("name"); it != p.end()) {
@@ -66,16 +52,22 @@ void add_admin_routes(Router& router, Service& service) {
       memories.push_back(it->second);
     }
     const Fields fields = req.body.empty() ? Fields{} : service.decode(req, {Field::scalar("dir")});
-    std::string dir = get_string(fields.scalars, "dir").value_or("");
-    if (dir.empty()) {
-      dir = default_snapshot_dir(service.database().path());
-      std::filesystem::create_directories(std::filesystem::path(dir).parent_path());
-    }
+    const std::string dir = resolve_snapshot_dir(service.snapshot_root(), get_string(fields.scalars, "dir").value_or(""));
+    std::filesystem::create_directories(std::filesystem::path(dir).parent_path());
     service.database().snapshot(dir, memories);
-    return json_response({{"dir", dir}}, 201);
+    return json_response({{"dir", dir}, {"name", std::filesystem::relative(dir, service.snapshot_root()).string()}}, 201);
   };
   router.add("POST", "/v1/memories/{name}/snapshot", snapshot);
   router.add("POST", "/v1/snapshot", snapshot);
+
+  // The whole snapshots in the root, by name; `engram restore DIR --data NEW` makes one a database.
+  router.add("GET", "/v1/snapshots", [&service](const Request&, const Params&) {
+    json list = json::array();
+    for (const SnapshotEntry& e : list_snapshots(service.snapshot_root())) {
+      list.push_back({{"name", e.name}, {"dir", e.dir}, {"bytes", e.bytes}, {"modified", e.modified_unix_s}});
+    }
+    return json_response({{"root", service.snapshot_root()}, {"snapshots", list}});
+  });
 }
 
 }  // namespace engram::server

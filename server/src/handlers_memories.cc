@@ -7,8 +7,20 @@
 namespace engram::server {
 
 void add_memory_routes(Router& router, Service& service) {
+  // Lists every memory, and under "unavailable" those that cannot be opened (an index that
+  // cannot be built or loaded) with the reason: they stay listed, can be dropped, and do not
+  // stop the others from being served. Opening is cached, so listing again costs little.
   router.add("GET", "/v1/memories", [&service](const Request&, const Params&) {
-    return json_response({{"memories", service.database().list_memories()}});
+    const std::vector<std::string> names = service.database().list_memories();
+    json unavailable = json::array();
+    for (const std::string& name : names) {
+      try {
+        service.memory(name);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kNotFound) unavailable.push_back({{"name", name}, {"error", e.what()}});
+      }
+    }
+    return json_response({{"memories", names}, {"unavailable", unavailable}});
   });
 
   router.add("PUT", "/v1/memories/{name}", [&service](const Request& req, const Params& p) {

@@ -35,6 +35,12 @@ void Router::add(const std::string& method, const std::string& pattern, Handler 
   routes_.push_back(Route{method, pattern, split_path(pattern), std::move(handler), false});
 }
 
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
 void Router::add_streaming(const std::string& method, const std::string& pattern, Handler handler) {
   routes_.push_back(Route{method, pattern, split_path(pattern), std::move(handler), true});
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "http_message.h"
@@ -33,6 +34,8 @@ class Router {
   // of any size passes through bounded memory (the network layer feeds it; see body_pipe.h).
   void add_streaming(const std::string& method, const std::string& pattern, Handler handler);
   RouteMatch match(const std::string& method, const std::string& path) const;
+  // Every (method, pattern) added, in the order added (the OpenAPI check lists them).
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
  private:
   struct Route {

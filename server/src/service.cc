@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "errors.h"
+#include "snapshot_root.h"
 #include "process_metrics.h"
 
 namespace engram::server {
@@ -61,13 +62,13 @@ std::string error_code_of(const Response& r) {
 }  // namespace
 
 Service::Service(std::unique_ptr<Database> db, const ServerOptions& options)
-    : db_(std::move(db)), options_(options) {
+    : db_(std::move(db)), options_(options),
+      snapshot_root_(server::snapshot_root(options.snapshot_root, db_->path())) {
   add_routes();
   // Default snapshots (handlers_admin.cc) get a new name each time, so what a killed one left
   // is never retried to: clean it here.
-  const std::string snapshots = db_->path() + "/snapshots";
-  if (const std::size_t n = Database::remove_partial_snapshots(snapshots))
-    spdlog::info("removed {} partial snapshot(s) left in {}", n, snapshots);
+  if (const std::size_t n = Database::remove_partial_snapshots(snapshot_root_))
+    spdlog::info("removed {} partial snapshot(s) left in {}", n, snapshot_root_);
 }
 
 Service::~Service() = default;

@@ -65,6 +65,9 @@ class Service {
 
   Database& database() { return *db_; }
   const ServerOptions& options() const { return options_; }
+  const Router& router() const { return router_; }
+  // Where snapshots made over HTTP go (snapshot_root.h): --snapshot-root, else <data>/snapshots.
+  const std::string& snapshot_root() const { return snapshot_root_; }
 
   // Handler plumbing, used by the handlers_*.cc files.
   std::shared_ptr<Memory> memory(const std::string& name) { return db_->memory(name); }
@@ -83,6 +86,7 @@ class Service {
 
   std::unique_ptr<Database> db_;
   ServerOptions options_;
+  std::string snapshot_root_;
   Router router_;
   Metrics metrics_;
   std::atomic<bool> stopping_{false};

@@ -614,7 +614,8 @@ std::vector<Case> type_cases() {
       {"snapshot_dir_number", post(F + "/snapshot", R"({"dir":5})"), 400, "bad_request"},
       {"snapshot_body_array", post(F + "/snapshot", R"(["/tmp/x"])"), 400, "bad_request"},
       {"snapshot_unknown_field", post(F + "/snapshot", R"({"path":"/tmp/x"})"), 400, "bad_request"},
-      {"snapshot_dir_exists", post(F + "/snapshot", R"({"dir":"/tmp"})"), 409, "already_exists"},
+      {"snapshot_dir_outside_root", post(F + "/snapshot", R"({"dir":"/tmp"})"), 403, "forbidden"},
+      {"snapshot_dir_escapes_root", post(F + "/snapshot", R"({"dir":"../../x"})"), 403, "forbidden"},
 
       // The caller's ids (external_ids): integers >= 0 or strings; upsert needs them; a by-id
       // call takes ids or external_ids, not both; unknown ones are 404, taken ones 409.

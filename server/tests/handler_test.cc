@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -334,19 +335,55 @@ TEST_F(HandlerTest, MetricsAtPrometheusPathWithProcessMemoryAndRefusals) {
 }
 
 TEST_F(HandlerTest, SnapshotIsOpenable) {
-  std::string target = dir_.sub("snap");
-  Response r = call("POST", "/v1/memories/m/snapshot", json{{"dir", target}}.dump());
+  // A name: inside the snapshot root (default <data>/snapshots); the answer gives the absolute path.
+  Response r = call("POST", "/v1/memories/m/snapshot", json{{"dir", "snap"}}.dump());
   ASSERT_EQ(r.status, 201) << r.body;
-  auto copy = Database::open(target);
+  const std::string root = std::filesystem::weakly_canonical(dir_.sub("snapshots")).string();
+  EXPECT_EQ(json::parse(r.body)["dir"], root + "/snap");
+  EXPECT_EQ(json::parse(r.body)["name"], "snap");
+  auto copy = Database::open(root + "/snap");
   EXPECT_EQ(copy->memory("m")->count(), 10u);
-  // Default place: under the data folder, and the database still reopens with it there.
+  // Default place: a new name in the root, and the database still reopens with it there.
   Response d = call("POST", "/v1/memories/m/snapshot");
   ASSERT_EQ(d.status, 201) << d.body;
   std::string dir = json::parse(d.body)["dir"];
-  EXPECT_EQ(dir.rfind(dir_.path(), 0), 0u) << dir;
+  EXPECT_EQ(dir.rfind(root + "/", 0), 0u) << dir;
   EXPECT_EQ(Database::open(dir)->memory("m")->count(), 10u);
   make_service({});  // reopen the data folder
   EXPECT_EQ(mem().count(), 10u);
+}
+
+// The HTTP `dir` cannot leave the root: an absolute path elsewhere, "..", a link out of it, the
+// root itself are 403 and write nothing; an absolute path inside it is fine; GET /v1/snapshots
+// lists the whole snapshots.
+TEST_F(HandlerTest, SnapshotsStayInsideTheRootAndAreListed) {
+  TempDir other;
+  ServerOptions o;
+  o.snapshot_root = other.sub("root");
+  make_service(o);
+  const std::string root = std::filesystem::weakly_canonical(other.sub("root")).string();
+  std::filesystem::create_directories(root);
+  std::filesystem::create_directory_symlink(other.path(), root + "/out");
+  for (const std::string& bad : std::vector<std::string>{dir_.sub("snap"), "../escaped", "a/../../escaped", "out/escaped", root, "."}) {
+    Response r = call("POST", "/v1/snapshot", json{{"dir", bad}}.dump());
+    EXPECT_EQ(r.status, 403) << bad << ": " << r.body;
+    EXPECT_EQ(json::parse(r.body)["error"]["code"], "forbidden") << r.body;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("snap")));
+  EXPECT_FALSE(std::filesystem::exists(other.sub("escaped")));
+  Response a = call("POST", "/v1/snapshot", json{{"dir", root + "/b"}}.dump());
+  ASSERT_EQ(a.status, 201) << a.body;
+  Response n = call("POST", "/v1/memories/m/snapshot", json{{"dir", "a"}}.dump());
+  ASSERT_EQ(n.status, 201) << n.body;
+  EXPECT_EQ(json::parse(n.body)["dir"], root + "/a");
+  std::filesystem::create_directories(root + "/not-a-snapshot");
+  const json list = call_json("GET", "/v1/snapshots", json::object());
+  EXPECT_EQ(list["root"], root);
+  ASSERT_EQ(list["snapshots"].size(), 2u) << list;
+  EXPECT_EQ(list["snapshots"][0]["name"], "a");
+  EXPECT_EQ(list["snapshots"][0]["dir"], root + "/a");
+  EXPECT_GT(list["snapshots"][0]["bytes"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(list["snapshots"][1]["name"], "b");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <engram/engram.h>
+#include <nlohmann/json.hpp>
 
 #include "e2e_support.h"
 #include "http_client.h"
@@ -32,7 +33,7 @@ TEST(ResilienceTest, IndexStringsThatCrashedTheServerAreRefusedWithNothingRecord
     EXPECT_EQ(res.status, 404) << index << ": " << res.body;
   }
   EXPECT_EQ(http.request("GET", "/v1/health").status, 200);
-  EXPECT_EQ(http.request("GET", "/v1/memories").body, "{\"memories\":[]}");
+  EXPECT_EQ(http.request("GET", "/v1/memories").body, "{\"memories\":[],\"unavailable\":[]}");
 }
 
 // A memory an older version created with "HNSW0" (written straight into the catalog here): the
@@ -67,8 +68,14 @@ TEST(ResilienceTest, AMemoryThatCannotBeOpenedDoesNotTakeDownTheOthers) {
   EXPECT_EQ(old.status, 409) << old.body;
   EXPECT_NE(old.body.find("drop"), std::string::npos) << old.body;
   EXPECT_EQ(http.request("POST", "/v1/memories/good/search", "{\"queries\":[[1,0]],\"k\":1}").status, 200);
+  // The list names it with the reason, and still lists it among the memories (it can be dropped).
+  const auto list = nlohmann::json::parse(http.request("GET", "/v1/memories").body);
+  EXPECT_EQ(list["memories"], nlohmann::json({"good", "old"}));
+  ASSERT_EQ(list["unavailable"].size(), 1u) << list;
+  EXPECT_EQ(list["unavailable"][0]["name"], "old");
+  EXPECT_NE(list["unavailable"][0]["error"].get<std::string>().find("HNSW0"), std::string::npos) << list;
   EXPECT_EQ(http.request("DELETE", "/v1/memories/old").status, 204);
-  EXPECT_EQ(http.request("GET", "/v1/memories").body, "{\"memories\":[\"good\"]}");
+  EXPECT_EQ(http.request("GET", "/v1/memories").body, "{\"memories\":[\"good\"],\"unavailable\":[]}");
 }
 
 // Health says the database takes writes; metrics show what a crash now would replay.

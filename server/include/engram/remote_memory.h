@@ -79,8 +79,9 @@ class RemoteMemory final : public MemoryInterface {
   std::size_t erase_matching(const Filter& filter, const WriteOptions& options = {}) override;
   MemoryStats stats() override;
 
-  // Snapshots this memory alone (a database holding only it) into `dir` on the server's machine
-  // (empty: the server's default place). Returns the folder written.
+  // Snapshots this memory alone (a database holding only it) into `dir` inside the server's
+  // snapshot root (a name, or an absolute path in it; empty: a new name from the time). Returns
+  // the absolute path written; a dir outside the root is refused (kFailedPrecondition, HTTP 403).
   std::string snapshot(const std::string& dir = {});
 
  private:
@@ -106,8 +107,8 @@ class RemoteDatabase {
   std::vector<std::string> list_memories();
   MemoryConfig describe(const std::string& name);
   void drop_memory(const std::string& name);
-  // Snapshots the server's database into `dir` on the server's machine (empty: the server's
-  // default place). Returns the folder written.
+  // Snapshots the server's database into `dir` inside its snapshot root (as above). Returns the
+  // absolute path written.
   std::string snapshot(const std::string& dir = {});
   // True if GET /v1/health answers 200.
   bool healthy();

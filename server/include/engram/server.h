@@ -79,6 +79,9 @@ struct ServerOptions {
   // answered (without the token: browsers send none with them). Empty: no CORS headers, and
   // OPTIONS is 405 like any method a route lacks.
   std::string cors_origin;
+  // The folder HTTP snapshots are written into (POST /v1/snapshot's `dir` resolves inside it;
+  // anything outside is refused 403) and listed from (GET /v1/snapshots). Empty: <data>/snapshots.
+  std::string snapshot_root;
 };
 
 class Server {
