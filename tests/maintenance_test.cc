@@ -41,6 +41,22 @@ DatabaseOptions checkpoints(std::size_t every_ops, double interval_s) {
   return options;
 }
 
+// stats() tells how large the index checkpoint is and how old: what a scrape of /metrics shows.
+TEST(BackgroundCheckpointTest, StatsGiveTheCheckpointsSizeAndAge) {
+  TempDir dir;
+  auto db = Database::open(dir.path(), checkpoints(0, 0));
+  auto mem = db->create_memory("m", make_config(8, 4));
+  EXPECT_EQ(mem->stats().index_bytes, 0u);  // none written yet
+  const auto k = random_matrix(100, 8, 1), v = random_matrix(100, 4, 2);
+  mem->insert(MatrixView(k, 8), MatrixView(v, 4));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_GE(mem->stats().checkpoint_age_s, 0.3);
+  mem->checkpoint();
+  const MemoryStats s = mem->stats();
+  EXPECT_GT(s.index_bytes, 100u * 8 * 4);  // the keys alone take this much
+  EXPECT_LT(s.checkpoint_age_s, 0.3);
+}
+
 TEST(BackgroundCheckpointTest, FiresByOpCount) {
   TempDir dir;
   auto db = Database::open(dir.path(), checkpoints(10, 0));

@@ -169,6 +169,8 @@ struct MemoryStats {
   std::uint64_t next_id = 0;
   std::uint64_t op_seq = 0;            // position of the last committed change
   std::uint64_t checkpoint_op_seq = 0; // position the index checkpoint on disk reflects
+  std::uint64_t index_bytes = 0;       // size of the index checkpoint on disk (0: none written yet)
+  double checkpoint_age_s = 0;         // seconds since the checkpoint was last written (or the memory opened)
 };
 
 }  // namespace engram

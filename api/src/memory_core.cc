@@ -1,5 +1,8 @@
 #include "api/src/memory_core.h"
 
+#include <chrono>
+#include <filesystem>
+
 #include "engram/error.h"
 
 namespace engram::detail {
@@ -44,6 +47,10 @@ MemoryStats MemoryCore::stats() const {
   s.next_id = state_.next_id;
   s.op_seq = state_.op_seq;
   s.checkpoint_op_seq = checkpoint_op_seq_;
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(index_path_, ec);
+  s.index_bytes = ec ? 0 : static_cast<std::uint64_t>(bytes);
+  s.checkpoint_age_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_checkpoint_).count();
   return s;
 }
 

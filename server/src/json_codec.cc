@@ -161,7 +161,9 @@ json encode_stats(const MemoryStats& s) {
               {"trained", s.trained},
               {"next_id", s.next_id},
               {"op_seq", s.op_seq},
-              {"checkpoint_op_seq", s.checkpoint_op_seq}};
+              {"checkpoint_op_seq", s.checkpoint_op_seq},
+              {"index_bytes", s.index_bytes},
+              {"checkpoint_age_s", s.checkpoint_age_s}};
 }
 
 json encode_slot(const Slot& slot, Encoding enc) {

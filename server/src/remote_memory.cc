@@ -271,6 +271,8 @@ MemoryStats RemoteMemory::stats() {
   st.next_id = s.at("next_id").get<std::uint64_t>();
   st.op_seq = s.at("op_seq").get<std::uint64_t>();
   st.checkpoint_op_seq = s.at("checkpoint_op_seq").get<std::uint64_t>();
+  st.index_bytes = s.value("index_bytes", std::uint64_t{0});
+  st.checkpoint_age_s = s.value("checkpoint_age_s", 0.0);
   return st;
 }
 

@@ -330,6 +330,10 @@ TEST_F(HandlerTest, MetricsAtPrometheusPathWithProcessMemoryAndRefusals) {
   EXPECT_GT(value("process_start_time_seconds"), now - 24 * 3600);
   EXPECT_LE(value("process_start_time_seconds"), now + 1);
   EXPECT_EQ(value("engram_memory_tombstones{memory=\"m\"}"), 0);
+  EXPECT_GE(value("engram_memory_index_bytes{memory=\"m\"}"), 0);
+  const double age = value("engram_memory_checkpoint_age_seconds{memory=\"m\"}");
+  EXPECT_GE(age, 0);
+  EXPECT_LT(age, 3600);
   EXPECT_EQ(value("engram_http_refused_total{reason=\"unauthenticated\"}"), 2);
   EXPECT_EQ(value("engram_http_refused_total{reason=\"not_found\"}"), 1);
 }
