@@ -29,14 +29,26 @@ for p in "${packages[@]}"; do
   [ -n "$p" ] || continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
+# npm (for the OpenAPI validator below), unless a Node.js install already brings it.
+command -v npm > /dev/null || dpkg-query -W -f='${Status}' npm 2>/dev/null | grep -q "install ok installed" || missing+=(npm)
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The OpenAPI validator that checks docs/openapi.yaml (test openapi_validates), from npm, into
+# a cache folder outside the repository: ${ENGRAM_TOOLS_DIR:-~/.cache/engram-tools}.
+tools="${ENGRAM_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/engram-tools}"
+if [ ! -x "$tools/node_modules/.bin/swagger-cli" ]; then
+  echo "install-deps: installing @apidevtools/swagger-cli into $tools"
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --no-audit --no-fund --silent @apidevtools/swagger-cli@4.0.4 ||
+    echo "install-deps: npm could not install the OpenAPI validator; openapi_validates will be skipped"
+fi
