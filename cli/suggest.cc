@@ -1,5 +1,9 @@
 #include "cli/suggest.h"
 
+#include <cstdio>
+
+#include "cli/logging.h"
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -82,6 +86,17 @@ std::string explain_unexpected(const CLI::App& app) {
     out += line + "\n";
   }
   return out;
+}
+
+int parse_error_exit(CLI::App& app, const CLI::ParseError& e) {
+  if (const std::string unexpected = explain_unexpected(app); !unexpected.empty()) {
+    std::string lines = unexpected;
+    for (std::size_t at; (at = lines.find('\n')) != std::string::npos; lines.erase(0, at + 1))
+      print_error(lines.substr(0, at));
+    std::fprintf(stderr, "Run with --help for the commands and options.\n");
+    return 2;
+  }
+  return app.exit(e) == 0 ? 0 : 2;
 }
 
 }  // namespace engram::cli

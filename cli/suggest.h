@@ -6,6 +6,7 @@
 
 namespace CLI {
 class App;
+class ParseError;
 }
 
 namespace engram::cli {
@@ -22,5 +23,10 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
 // and suggesting the closest subcommand (at the top level) or option of the command given.
 // Empty when nothing was left over (another kind of error).
 std::string explain_unexpected(const CLI::App& app);
+
+// What a command's main does with a parse failure: an unknown command or option is named (with
+// the closest valid one) and is exit status 2; --help and --version exit 0; any other parse
+// failure is a usage error, 2.
+int parse_error_exit(CLI::App& app, const CLI::ParseError& e);
 
 }  // namespace engram::cli

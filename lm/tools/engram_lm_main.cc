@@ -28,16 +28,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // An unknown command or option: named, with the closest valid one when there is one.
-    if (const std::string unexpected = engram::cli::explain_unexpected(app); !unexpected.empty()) {
-      std::string lines = unexpected;
-      for (std::size_t at; (at = lines.find('\n')) != std::string::npos; lines.erase(0, at + 1))
-        engram::cli::print_error(lines.substr(0, at));
-      std::fprintf(stderr, "Run with --help for the commands and options.\n");
-      return 2;
-    }
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    return engram::cli::parse_error_exit(app, e);
   } catch (const engram::Error& e) {
     engram::cli::print_error(std::string(e.what()) + " (" + engram::error_code_name(e.code()) + ")");
     return 1;
