@@ -9,8 +9,9 @@
 // --no-payload-index: then every filtered call reads the payloads). A measurement is one search
 // call of --queries queries (the batch, as the LM and the server send them) and one call of a
 // single query (the p50 over --single queries): a filtered call finds its matching slots once
-// per call. Then, on a Flat memory each: --n slots inserted with insert(), and the same with
-// upsert() by external ids (a first load: every id new), and once more (every id replaced).
+// per call. Then (unless --no-upsert), on a Flat memory each: --n slots inserted with insert()
+// and the same with upsert() by external ids (a first load: every id new), their batches
+// interleaved; then the upsert once more (every id replaced).
 #include <omp.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -57,7 +58,8 @@ int run_filter(Args& args) {
   const std::size_t single = static_cast<std::size_t>(args.num("single", 20));
   const int dim = static_cast<int>(args.num("dim", 128));
   const int k = static_cast<int>(args.num("k", 10));
-  const std::vector<std::string> indexes = split(args.str("index", "Flat;HNSW32;IVF1024,Flat"), ';');
+  std::vector<std::string> indexes = split(args.str("index", "Flat;HNSW32;IVF1024,Flat"), ';');
+  indexes.erase(std::remove(indexes.begin(), indexes.end(), std::string()), indexes.end());  // --index "": upsert only
   const std::vector<std::string> selectivities = args.list("buckets", "500,100,10,1");
   const std::size_t exact_max = static_cast<std::size_t>(args.num("exact-scan-max", DatabaseOptions().filter_exact_scan_max));
   const std::string dir = args.str("dir", (fs::temp_directory_path() / ("engram-bench-filter-" + std::to_string(::getpid()))).string());
@@ -65,6 +67,7 @@ int run_filter(Args& args) {
   const int threads = static_cast<int>(args.num("threads", 0));
   const bool keep = args.flag("keep");
   const bool payload_index = !args.flag("no-payload-index");
+  const bool upsert_section = !args.flag("no-upsert");
   args.check_all_used();
   if (threads > 0) omp_set_num_threads(threads);
   spdlog::set_level(spdlog::level::warn);
@@ -225,7 +228,7 @@ int run_filter(Args& args) {
     }
   }
   // Upsert against insert: the same rows, batches and payloads on two fresh Flat memories.
-  {
+  if (upsert_section) {
     MemoryConfig c;
     c.key_dim = dim;
     c.value_dim = 1;
@@ -233,26 +236,39 @@ int run_filter(Args& args) {
     c.cache_values = false;
     auto plain = db->create_memory("insert", c);
     auto keyed = db->create_memory("upsert", c);
+    // Batches interleaved, insert then upsert and upsert then insert in turn, so that RocksDB's
+    // background flushes and compactions (and the machine's other load) fall on both alike.
     const std::size_t batch = 20000;
-    auto load = [&](MemoryInterface& mem, bool upsert) {
+    std::vector<std::vector<ExternalId>> batch_ids;
+    std::vector<std::vector<std::string>> batch_payloads;
+    for (std::size_t b = 0; b < n; b += batch) {
+      const std::size_t rows = std::min(batch, n - b);
+      batch_ids.emplace_back();
+      for (std::size_t i = b; i < b + rows; ++i) batch_ids.back().emplace_back("doc-" + std::to_string(i));
+      batch_payloads.emplace_back(payloads.begin() + static_cast<std::ptrdiff_t>(b),
+                                  payloads.begin() + static_cast<std::ptrdiff_t>(b + rows));
+    }
+    auto write = [&](MemoryInterface& mem, std::size_t j, bool upsert) {
+      const std::size_t b = j * batch, rows = batch_ids[j].size();
+      const MatrixView kv(keys.data() + b * dim, rows, dim), vv(values.data() + b, rows, 1);
       return time_s([&] {
-        for (std::size_t b = 0; b < n; b += batch) {
-          const std::size_t rows = std::min(batch, n - b);
-          const MatrixView kv(keys.data() + b * dim, rows, dim), vv(values.data() + b, rows, 1);
-          const std::vector<std::string> p(payloads.begin() + static_cast<std::ptrdiff_t>(b),
-                                           payloads.begin() + static_cast<std::ptrdiff_t>(b + rows));
-          if (!upsert) {
-            mem.insert(kv, vv, p);
-            continue;
-          }
-          std::vector<ExternalId> ids;
-          ids.reserve(rows);
-          for (std::size_t i = b; i < b + rows; ++i) ids.emplace_back("doc-" + std::to_string(i));
-          mem.upsert(ids, kv, vv, p);
-        }
+        if (upsert)
+          mem.upsert(batch_ids[j], kv, vv, batch_payloads[j]);
+        else
+          mem.insert(kv, vv, batch_payloads[j]);
       });
     };
-    const double insert_s = load(*plain, false), upsert_s = load(*keyed, true), again_s = load(*keyed, true);
+    double insert_s = 0, upsert_s = 0, again_s = 0;
+    for (std::size_t j = 0; j < batch_ids.size(); ++j) {
+      if (j % 2 == 0) {
+        insert_s += write(*plain, j, false);
+        upsert_s += write(*keyed, j, true);
+      } else {
+        upsert_s += write(*keyed, j, true);
+        insert_s += write(*plain, j, false);
+      }
+    }
+    for (std::size_t j = 0; j < batch_ids.size(); ++j) again_s += write(*keyed, j, true);
     Measurement u;
     u.area = "upsert_vs_insert " + std::to_string(n) + " slots";
     u.index = "Flat";

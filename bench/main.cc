@@ -32,10 +32,10 @@ const Area kAreas[] = {
     {"filter", engram::bench::run_filter,
      "filtered search (issue #12): recall@k vs brute force over the matching slots, latency vs\n"
      "           unfiltered and vs an exact scan of the matching keys. Options: --n N (1000000)\n"
-     "             --index \"Flat;HNSW32;IVF1024,Flat\" (';'-separated)  --buckets 500,100,10,1\n"
+     "             --index \"Flat;HNSW32;IVF1024,Flat\" (';'-separated; \"\": upsert only)  --buckets 500,100,10,1\n"
      "             (selectivity = buckets/1000)  --queries N (100)  --single N (20)  --dim N (128)\n"
      "             --k N (10)  --exact-scan-max N (the planner's threshold)  --out FILE  --dir DIR\n"
-     "             --keep  --threads N"},
+     "             --keep  --threads N  --no-payload-index  --no-upsert"},
     {"core", engram::bench::run_core,
      "the embedded library vs raw FAISS / RocksDB / hnswlib: insert, batch and single read,\n"
      "           gated write, reopen, HNSW recall/QPS. Options:\n"
