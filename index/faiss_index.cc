@@ -13,6 +13,7 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPQ.h>
 #include <faiss/IndexScalarQuantizer.h>
@@ -430,6 +431,22 @@ void apply_ef_construction(faiss::Index* inner, int ef_construction) {
     graph->hnsw.efConstruction = ef_construction > 0 ? ef_construction : kDefaultEfConstruction;
 }
 
+
+// The IVF index whose inverted lists hold the keys as they are (IVF…,Flat), if `index` is one.
+// FlatDedup stores shared keys once and keeps no direct map: not it.
+faiss::IndexIVFFlat* exact_ivf(faiss::Index* index) {
+  auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(index);
+  return ivf && typeid(*ivf) == typeid(faiss::IndexIVFFlat) ? ivf : nullptr;
+}
+
+// An IVF…,Flat index keeps a hash table from slot id to its place in the inverted lists (FAISS's
+// direct map): a key is then read back from RAM bit for bit (an exact scan of a filter's few
+// slots gathers them without reading the store), and removing a slot moves one entry instead of
+// scanning every list. It costs about 50 bytes a slot in RAM and 16 in the checkpoint.
+void keep_direct_map(faiss::Index* index) {
+  if (auto* ivf = exact_ivf(index); ivf && ivf->direct_map.type != faiss::DirectMap::Hashtable)
+    ivf->set_direct_map_type(faiss::DirectMap::Hashtable);
+}
 }  // namespace
 
 std::unique_ptr<FaissIndex> FaissIndex::create(const IndexSpec& spec) {
@@ -467,6 +484,7 @@ std::unique_ptr<FaissIndex> FaissIndex::create(const IndexSpec& spec) {
     throw Error(ErrorCode::kInvalidArgument, what + ": Engram maps ids itself; drop the IDMap prefix");
   }
   apply_ef_construction(inner, spec.ef_construction);
+  keep_direct_map(inner);
   try {
     apply_search_params(inner, spec.search_params);
   } catch (...) {
@@ -554,6 +572,7 @@ std::unique_ptr<FaissIndex> FaissIndex::deserialize(const IndexSpec& spec, const
     throw fail("tombstones for an index that removes in place");
   }
   apply_ef_construction(rep.inner, spec.ef_construction);
+  keep_direct_map(rep.inner);  // a checkpoint written before IVF indexes kept one
   apply_search_params(rep.inner, spec.search_params);
 #ifdef ENGRAM_WITH_GPU
   if (spec.device == "gpu") {
@@ -652,7 +671,13 @@ void FaissIndex::remove(const std::vector<std::uint64_t>& ids) {
     }
     return;
   }
-  faiss::IDSelectorBatch sel(ids.size(), reinterpret_cast<const faiss_idx*>(ids.data()));
+  const auto* list = reinterpret_cast<const faiss_idx*>(ids.data());
+  if (exact_ivf(rep.inner)) {  // its direct map removes by lookup, and takes ids only as an array
+    faiss::IDSelectorArray sel(ids.size(), list);
+    faiss_call("removing from the index", ErrorCode::kInternal, [&] { rep.top->remove_ids(sel); });
+    return;
+  }
+  faiss::IDSelectorBatch sel(ids.size(), list);
   faiss_call("removing from the index", ErrorCode::kInternal, [&] { rep.top->remove_ids(sel); });
 }
 
@@ -693,8 +718,9 @@ void FaissIndex::search(std::size_t n, const float* x, int k, float* scores, std
     FilterPositionSelector accept(&rep.dead, &rep.map->id_map, tuning.filter);
     if (tuning.filter && rep.hnsw) {  // walkable: can_filter()
       const int ef = tuning.ef > 0 ? tuning.ef : rep.hnsw->hnsw.efSearch;
+      const auto width = static_cast<int>(filtered_walk_width(static_cast<std::size_t>(ef), static_cast<std::size_t>(k), tuning.filter_share));
       faiss_call("searching the index", ErrorCode::kInternal, [&] {
-        walk_graph_filtered(*rep.hnsw, static_cast<faiss_idx>(n), x, k, ef, accept, scores, labels);
+        walk_graph_filtered(*rep.hnsw, static_cast<faiss_idx>(n), x, k, width, accept, scores, labels);
       });
     } else if (tuning.filter) {
       const faiss::SearchParameters* params = call.build(rep.inner, tuning, &accept);
@@ -794,10 +820,21 @@ void FaissIndex::widen_filtered_ivf(std::size_t n, const float* x, int k, const 
 bool FaissIndex::reconstruct(std::size_t n, const std::uint64_t* ids, float* out,
                              std::vector<bool>* found) const {
   const Rep& rep = *rep_;
+  const std::size_t d = static_cast<std::size_t>(spec_.dim);
+  if (const faiss::IndexIVFFlat* ivf = exact_ivf(rep.inner); ivf && ivf->direct_map.type == faiss::DirectMap::Hashtable) {
+    found->assign(n, false);
+    const auto& where = ivf->direct_map.hashtable;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto it = where.find(static_cast<faiss_idx>(ids[i]));
+      if (it == where.end()) continue;
+      ivf->reconstruct_from_offset(faiss::lo_listno(it->second), faiss::lo_offset(it->second), out + i * d);
+      (*found)[i] = true;
+    }
+    return true;
+  }
   // Only float storage gives keys back bit for bit: IndexFlat*, or HNSW over an IndexFlat.
   const faiss::Index* storage = rep.hnsw ? rep.hnsw->storage : rep.inner;
   if (rep.map == nullptr || dynamic_cast<const faiss::IndexFlat*>(storage) == nullptr) return false;
-  const std::size_t d = static_cast<std::size_t>(spec_.dim);
   found->assign(n, false);
   for (std::size_t i = 0; i < n; ++i) {
     if (ids[i] == kNoSlot) continue;
@@ -831,6 +868,8 @@ bool FaissIndex::can_filter() const {
 #endif
   return filterable(rep_->inner, rep_->hnsw);
 }
+
+bool FaissIndex::walks_graph() const { return rep_->hnsw && can_filter(); }
 
 bool FaissIndex::exhaustive() const {
   return rep_->map && dynamic_cast<const faiss::IndexFlat*>(rep_->inner) != nullptr;

@@ -27,6 +27,7 @@ class FaissIndex final : public VectorIndex {
                    std::vector<bool>* found) const override;
   bool can_filter() const override;
   bool exhaustive() const override;
+  bool walks_graph() const override;
   std::size_t size() const override;
   std::size_t tombstones() const override;
   void serialize_to(ByteSink& out) const override;

@@ -377,7 +377,8 @@ void HnswlibIndex::search(std::size_t n, const float* x, int k, float* scores, s
 #pragma omp parallel for if (n > 1) schedule(dynamic, 4)
   for (std::size_t q = 0; q < n; ++q) {
     // Searched with ef = max(ef, k), as FAISS does.
-    auto found = tuning.filter ? hnswlib_filtered_knn(g, x + q * dim, kk, ef, *tuning.filter)
+    auto found = tuning.filter ? hnswlib_filtered_knn(g, x + q * dim, kk, filtered_walk_width(ef, kk, tuning.filter_share),
+                                                      *tuning.filter)
                                : search_knn(g, x + q * dim, kk, ef);
     float* s = scores + q * kk;
     std::uint64_t* out = ids + q * kk;

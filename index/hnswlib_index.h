@@ -32,6 +32,7 @@ class HnswlibIndex final : public VectorIndex {
   void search(std::size_t n, const float* x, int k, float* scores, std::uint64_t* ids,
               const SearchTuning& tuning) const override;
   bool can_filter() const override { return true; }  // hnswlib_filtered_search.h
+  bool walks_graph() const override { return true; }
   // The graph holds every key as given (KernelSpace stores the floats): exact copies.
   bool reconstruct(std::size_t n, const std::uint64_t* ids, float* out, std::vector<bool>* found) const override;
   std::size_t size() const override;

@@ -36,6 +36,9 @@ struct SearchTuning {
   // Results only from these ids (null: any). Applied inside the search, so k results come back
   // whenever k live ids are accepted and the index reaches them. REQUIRES: can_filter().
   const IdFilter* filter = nullptr;
+  // The share of the index's live entries `filter` accepts (0..1], which sizes a graph's
+  // filtered walk (filtered_walk_width in filtered_graph_search.h).
+  double filter_share = 1.0;
 };
 
 // efConstruction of HNSW graphs built without one. FAISS's own default, 40, builds a graph so
@@ -96,11 +99,16 @@ class VectorIndex {
   // Whether search() is an exhaustive scan of exact keys (Flat): a filtered search then costs
   // less as an exact scan of the accepted keys alone, with no test per stored key.
   virtual bool exhaustive() const { return false; }
+  // Whether a filtered search() walks a graph (filtered_graph_search.h): its cost grows as the
+  // filter narrows, about k / selectivity nodes, where an IVF scans the same lists whatever the
+  // filter. The planner (api/src/memory_filter.cc) scans exactly sooner for such an index.
+  virtual bool walks_graph() const { return false; }
 
   // Copies the vectors stored under `ids` (n) into out (n × dim) when the index holds them
-  // exactly (uncompressed, in RAM): found[i] says whether ids[i] is live in the index. Returns
-  // false, writing nothing, when it cannot (compressed codes, IVF lists, a GPU): read the keys
-  // from the store instead. Lets a retrieve skip a store lookup per result.
+  // exactly (uncompressed, in RAM: Flat, HNSW graphs, IVF…,Flat): found[i] says whether ids[i]
+  // is live in the index. Returns false, writing nothing, when it cannot (compressed codes, a
+  // GPU): read the keys from the store instead. Lets a retrieve, and an exact scan of a filter's
+  // slots, skip a store lookup per key.
   virtual bool reconstruct(std::size_t n, const std::uint64_t* ids, float* out,
                            std::vector<bool>* found) const {
     (void)n, (void)ids, (void)out, (void)found;

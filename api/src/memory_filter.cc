@@ -5,14 +5,15 @@
 //    (IDSelector in FAISS's flat and IVF scans, a filtered walk of HNSW graphs), so k results
 //    come back whenever k slots match;
 //  * as an exact scan of the accepted slots' keys, when the filter accepts few slots — a graph
-//    walk grows as the filter narrows (about ef / selectivity nodes) while the scan shrinks, so
+//    walk grows as the filter narrows (at least k / selectivity nodes) while the scan shrinks, so
 //    recall does not collapse there — or when the index cannot apply a filter (PQ codes), or
 //    when it is itself an exact scan (Flat). "Few": at most DatabaseOptions::filter_exact_scan_max;
-//    or, where the index holds the keys in RAM (Flat storage: HNSW graphs) so that the scan
-//    reads no store, while count² < 1024 × the memory's size — where the scan of count keys
-//    costs less than a walk of about ef / selectivity nodes (at 1M slots: under 3.2 %;
-//    engram-bench filter measures both sides);
-//    else, the keys coming from the store, under 0.5 % of the memory.
+//    or, for a graph (whose filtered walk grows as the filter narrows), while count² < 1024 ×
+//    the memory's size — where the scan of count keys costs less than a walk of about
+//    k / selectivity nodes (at 1M slots: under 3.2 %; engram-bench filter measures both sides);
+//    else (an IVF scans the same lists whatever the filter) under 0.5 % of the memory.
+//    The scan reads the keys from the index where it holds them exactly (Flat, HNSW, IVF…,Flat),
+//    else from the store.
 #include <algorithm>
 
 #include "api/src/filter_node.h"
@@ -142,10 +143,8 @@ void MemoryCore::filtered_search_locked(const MatrixView& q, int k, std::vector<
   const std::shared_ptr<const Match> matched = match_locked(filter);
   const Match& m = *matched;
   const bool few = m.count <= options_.filter_exact_scan_max && options_.filter_exact_scan_max > 0;
-  std::vector<bool> none;
-  const bool keys_in_ram = index_->reconstruct(0, nullptr, nullptr, &none);
   const double count = static_cast<double>(m.count), size = static_cast<double>(index_->size());
-  const bool rare = options_.filter_exact_scan_max > 0 && (keys_in_ram ? count * count < 1024.0 * size : count * 200 < size);
+  const bool rare = options_.filter_exact_scan_max > 0 && (index_->walks_graph() ? count * count < 1024.0 * size : count * 200 < size);
   // Nothing accepted: no walk of a graph that can never fill its result list. An exhaustive
   // index (Flat) scans fewer keys, with one matrix product, as an exact scan of the accepted ones.
   if (!index_->can_filter() || index_->exhaustive() || few || rare || m.count == 0) {
@@ -154,6 +153,7 @@ void MemoryCore::filtered_search_locked(const MatrixView& q, int k, std::vector<
   }
   index::SearchTuning filtered = tuning;
   filtered.filter = &m.ids;
+  filtered.filter_share = count / std::max(size, 1.0);
   scores->resize(q.rows * static_cast<std::size_t>(k));
   ids->resize(q.rows * static_cast<std::size_t>(k));
   index_->search(q.rows, q.data, k, scores->data(), ids->data(), filtered);
