@@ -213,6 +213,8 @@ def check_model_views(c, server):
     keys = [server.ok("POST", "/v1/model/encode", {"text": t})["key"] for t in NOTES]
     server.ok("PUT", "/v1/memories/notes", {"key_dim": dim, "value_dim": dim, "index": "Flat"})
     server.ok("POST", "/v1/memories/notes/slots", {"keys": keys, "values": keys, "payloads": NOTES})
+    c.d.refresh()  # the memory picker lists the new memory
+    c.wait(lambda: c.css('#memory-picker option[value="notes"]'), "notes in the memory picker")
 
     # Query: the text becomes the encode API's vector; searching with it finds that slot first.
     c.go("query/notes")
