@@ -16,6 +16,7 @@
 #include "lm/corpus.h"
 #include "lm/language_model.h"
 #include "lm/model_service.h"
+#include "lm/tests/test_util.h"
 #include "service.h"
 #include "test_support.h"
 
@@ -29,22 +30,17 @@ using testing::TempDir;
 const std::vector<std::string> kNotes = {"It is a truth universally acknowledged", "that a single man",
                                          "must be in want of a wife", "Elizabeth walked on alone"};
 
-// 2 layers, width 32, block 32, memory in the last block reading k = 8 slots; the weights moved
-// off their initialisation so that different text makes clearly different queries.
+// lm/tests' tiny model (2 layers, width 32, memory in the last block reading k = 8 slots) with 32
+// positions; the weights moved off their initialisation so that different text makes clearly
+// different queries.
 std::string make_tiny_model(const std::string& dir) {
   torch::manual_seed(14);
   std::vector<std::string> texts;
-  for (const auto& d : lm::read_documents({ENGRAM_LM_TESTDATA "/austen-sample.txt"})) texts.push_back(d.text);
+  for (const auto& d : lm::read_documents({lm::testing::testdata("austen-sample.txt")})) texts.push_back(d.text);
   lm::Tokenizer::train(texts, 120, dir + "/tok.model", 1);
   lm::Tokenizer tok = lm::Tokenizer::load(dir + "/tok.model");
-  lm::ModelConfig cfg;
-  cfg.vocab_size = tok.vocab_size();
+  lm::ModelConfig cfg = lm::testing::tiny_config(tok.vocab_size());
   cfg.block_size = 32;  // every note fits (a longer prompt is read from its end)
-  cfg.n_layer = 2;
-  cfg.n_head = 4;
-  cfg.d_model = 32;
-  cfg.memory_layer = 1;
-  cfg.memory_k = 8;
   cfg.gate_init = 0.2f;
   lm::Gpt model(cfg);
   {
