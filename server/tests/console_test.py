@@ -458,6 +458,22 @@ def main():
         problems = [e["message"] for e in driver.get_log("browser")
                     if "Content Security Policy" in e["message"] or "Uncaught" in e["message"]]
         check(not problems, f"no script errors or CSP violations {problems}")
+
+        # A server without a model: no text box in Query, and Generate says how to get one.
+        plain = Server(binary, os.path.join(tmp, "plain"))
+        try:
+            plain.ok("PUT", "/v1/memories/m", {"key_dim": 2, "value_dim": 2})
+            c.server = plain
+            driver.get(plain.base + "/ui#generate/m")
+            c.type("#token-input", TOKEN)
+            c.one("#token-form button").click()
+            c.wait(lambda: "engram serve --model DIR" in c.one("#gen-no-model").text, "the generate view's advice")
+            check(True, "without a model the generate view says how to start the server with one")
+            c.go("query/m")
+            c.one("#query-vector")
+            check(not c.css("#query-text"), "without a model the query view offers no text box")
+        finally:
+            plain.stop()
     finally:
         if driver:
             driver.quit()
