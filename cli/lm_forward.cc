@@ -60,10 +60,11 @@ std::vector<std::string> candidates() {
   return out;
 }
 
-}  // namespace
+// The arguments of this process (run_lm_command_if_asked keeps them).
+int g_argc = 0;
+char** g_argv = nullptr;
 
-std::optional<int> run_lm_command_if_asked(int argc, char** argv) {
-  if (!is_lm_invocation(argc, argv)) return std::nullopt;
+int exec_engram_lm(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
   args.push_back(nullptr);
   for (const std::string& path : candidates()) {
@@ -77,11 +78,22 @@ std::optional<int> run_lm_command_if_asked(int argc, char** argv) {
   args[0] = name;
   ::execvp(name, args.data());
   std::fprintf(stderr,
-               "engram: '%s' is a command of the LM layer, which runs in engram-lm; none was found "
+               "engram: '%s' needs the LM layer, which runs in engram-lm; none was found "
                "(set ENGRAM_LM, or build with -DENGRAM_BUILD_LM=ON)\n",
-               argv[1]);
+               argv[command_index(argc, argv)]);
   return 127;
 }
+
+}  // namespace
+
+std::optional<int> run_lm_command_if_asked(int argc, char** argv) {
+  g_argc = argc;
+  g_argv = argv;
+  if (!is_lm_invocation(argc, argv)) return std::nullopt;
+  return exec_engram_lm(argc, argv);
+}
+
+int run_in_engram_lm() { return exec_engram_lm(g_argc, g_argv); }
 
 void list_lm_commands(CLI::App& app) {
   for (const lm::LmCommand& c : lm::kLmCommands)

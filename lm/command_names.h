@@ -3,6 +3,9 @@
 // --help; engram-lm registers them (lm/commands.cc). Header-only and LibTorch-free.
 #pragma once
 
+#include <filesystem>
+#include <string>
+
 namespace engram::lm {
 
 struct LmCommand {
@@ -19,5 +22,13 @@ inline constexpr LmCommand kLmCommands[] = {
 
 // `ingest` with one of these options encodes text with a model: an LM command too.
 inline constexpr const char* kTextIngestOptions[] = {"--text", "--model", "-m"};
+
+// Whether `dir` holds a model checkpoint (lm/checkpoint.h writes both files): `serve --model
+// DIR` then loads the model, in engram-lm. A folder with only a loss.csv is charted, not loaded.
+inline bool has_model_checkpoint(const std::string& dir) {
+  std::error_code ec;
+  const std::filesystem::path d(dir);
+  return std::filesystem::is_regular_file(d / "config.json", ec) && std::filesystem::is_regular_file(d / "model.pt", ec);
+}
 
 }  // namespace engram::lm

@@ -53,8 +53,24 @@ int sample_token(const std::vector<float>& logits, const GenerateOptions& o, uin
   return order[keep - 1];
 }
 
+namespace {
+// The slots the last position of a trace read, best weight first as the memory ranked them.
+std::vector<SlotRead> last_read(const Trace& t) {
+  std::vector<SlotRead> out;
+  if (!t.read_ids.defined()) return out;
+  auto ids = t.read_ids[0][-1].to(torch::kCPU).contiguous();                      // [k]
+  auto alpha = t.read_alpha[0][-1].to(torch::kCPU, torch::kFloat).contiguous();   // [k]
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    const int64_t id = ids.data_ptr<int64_t>()[i];
+    if (id >= 0) out.push_back({static_cast<uint64_t>(id), alpha.data_ptr<float>()[i]});
+  }
+  return out;
+}
+}  // namespace
+
 std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
-                              const GenerateOptions& o, MemoryInterface* memory, int prefix) {
+                              const GenerateOptions& o, MemoryInterface* memory, int prefix,
+                              std::vector<std::vector<SlotRead>>* reads) {
   LoadedModel& m = lm.loaded();
   Gpt model = m.model;
   model->eval();
@@ -64,12 +80,15 @@ std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
   if (ids.empty()) ids.push_back(m.tokenizer->eos_id() >= 0 ? m.tokenizer->eos_id() : 0);
   uint64_t rng = o.seed;
   ModelCache cache;
+  std::vector<SlotRead> read;  // what the last position fed read
   auto feed = [&](const std::vector<int>& toks, int pre = 0) {  // → logits of the last position
     std::vector<int64_t> v(toks.begin(), toks.end());
     auto x = torch::tensor(v, torch::kLong).view({1, -1}).to(m.device);  // [1, n]
     torch::Tensor p;
     if (pre > 0) p = torch::full({1}, pre, torch::kLong);
-    auto logits = model->forward(x, memory, &cache, p);                 // [1, n, V]
+    const Trace t = model->trace(x, memory, &cache, false, p);
+    if (reads != nullptr) read = last_read(t);
+    auto logits = model->output(t);                                     // [1, n, V]
     auto last = logits[0][-1].to(torch::kCPU, torch::kFloat).contiguous();  // [V]
     return std::vector<float>(last.data_ptr<float>(), last.data_ptr<float>() + last.numel());
   };
@@ -85,6 +104,7 @@ std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
   for (int i = 0; i < o.max_new_tokens; ++i) {
     const int next = sample_token(logits, o, &rng);
     out.push_back(next);
+    if (reads != nullptr) reads->push_back(read);
     ids.push_back(next);
     if (o.stop_at_eos && next == m.tokenizer->eos_id()) break;
     if (i + 1 == o.max_new_tokens) break;

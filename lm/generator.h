@@ -24,11 +24,20 @@ struct GenerateOptions {
   bool stop_at_eos = true;
 };
 
+// A memory slot that the position predicting a token read, with the weight the read gave it
+// (α of the memory sublayer, or p_kNN's weight with a kNN read-out).
+struct SlotRead {
+  uint64_t id = 0;
+  float weight = 0;
+};
+
 // Continues `prompt` (token ids); returns the new ids only. `memory` may be null. The first
 // `prefix` tokens of the prompt (a reader context, lm/reader.h) are read as a bidirectional
-// prefix, as the model was trained to read them.
+// prefix, as the model was trained to read them. With `reads`, also the slots each new token's
+// prediction read (one entry per returned id; empty where nothing was read).
 std::vector<int> generate_ids(LanguageModel& lm, const std::vector<int>& prompt,
-                              const GenerateOptions& options, MemoryInterface* memory, int prefix = 0);
+                              const GenerateOptions& options, MemoryInterface* memory, int prefix = 0,
+                              std::vector<std::vector<SlotRead>>* reads = nullptr);
 
 // Text in, continuation text out.
 std::string generate_text(LanguageModel& lm, const std::string& prompt,

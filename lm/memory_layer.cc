@@ -48,17 +48,25 @@ MemorySlots MemoryAttentionImpl::slots(const torch::Tensor& h) {
   return {k, v};
 }
 
-torch::Tensor MemoryAttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& K,
-                                          const torch::Tensor& V, const torch::Tensor& valid) {
+torch::Tensor MemoryAttentionImpl::weights(const torch::Tensor& q, const torch::Tensor& K,
+                                           const torch::Tensor& valid) {
   auto s = torch::bmm(K, q.unsqueeze(2)).squeeze(2);  // [N, k]
   if (cfg.memory_cosine)
     s = s * log_scale.exp();
   else
     s = s / std::sqrt(static_cast<double>(q.size(-1)));
   s = s.masked_fill(valid.logical_not(), -std::numeric_limits<float>::infinity());
-  auto alpha = torch::softmax(s, -1);                          // [N, k]
+  auto alpha = torch::softmax(s, -1);  // [N, k]
   // A row with no valid slot is all −inf → NaN after softmax: it reads nothing instead.
-  alpha = torch::where(valid, alpha, torch::zeros_like(alpha));  // [N, k]
+  return torch::where(valid, alpha, torch::zeros_like(alpha));  // [N, k]
+}
+
+torch::Tensor MemoryAttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& K,
+                                          const torch::Tensor& V, const torch::Tensor& valid) {
+  return mix(weights(q, K, valid), V, valid);
+}
+
+torch::Tensor MemoryAttentionImpl::mix(const torch::Tensor& alpha, const torch::Tensor& V, const torch::Tensor& valid) {
   auto r = torch::bmm(alpha.unsqueeze(1), V).squeeze(1);        // [N, dv]
   auto out = gate * wo(r);                                      // [N, C]
   return torch::where(valid.any(-1, true), out, torch::zeros_like(out));
@@ -77,6 +85,7 @@ namespace {
 struct Retrieved {
   std::shared_ptr<RetrieveResult> res;
   torch::Tensor K, V, valid;  // [N, k, dk], [N, k, dv], [N, k] bool, on the CPU
+  torch::Tensor ids;          // [N, k] int64, −1 for missing slots, on the CPU
 };
 
 Retrieved retrieve_for(MemoryInterface* memory, const torch::Tensor& q, int64_t N, int64_t dk, int k_req) {
@@ -96,9 +105,15 @@ Retrieved retrieve_for(MemoryInterface* memory, const torch::Tensor& q, int64_t 
   r.K = torch::from_blob(res->keys.data(), {N, k, dk}, keep, f32);
   r.V = torch::from_blob(res->values.data(), {N, k, dk}, keep, f32);
   auto ok = torch::empty({N, k}, torch::kBool);
+  auto ids = torch::empty({N, k}, torch::kLong);
   auto* okp = ok.data_ptr<bool>();
-  for (std::size_t i = 0; i < res->ids.size(); ++i) okp[i] = res->ids[i] != kNoSlot;
+  auto* idp = ids.data_ptr<int64_t>();
+  for (std::size_t i = 0; i < res->ids.size(); ++i) {
+    okp[i] = res->ids[i] != kNoSlot;
+    idp[i] = okp[i] ? static_cast<int64_t>(res->ids[i]) : -1;
+  }
   r.valid = ok;
+  r.ids = ids;
   return r;
 }
 }  // namespace
@@ -135,6 +150,7 @@ KnnRead MemoryAttentionImpl::knn(const torch::Tensor& h, MemoryInterface* memory
   out.tokens = tok.view({B, T, -1});
   out.lambda = lam.view({B, T, 1});
   out.cos = cos.masked_fill(valid.logical_not(), -2.0f).view({B, T, -1});
+  out.ids = r.ids.view({B, T, -1});
   return out;
 }
 
@@ -150,32 +166,27 @@ torch::Tensor MemoryAttentionImpl::knn_lambda(const torch::Tensor& maxcos) const
 }
 
 torch::Tensor MemoryAttentionImpl::forward(const torch::Tensor& h, MemoryInterface* memory) {
-  if (memory == nullptr) return torch::zeros_like(h);
+  return read(h, memory).update;
+}
+
+MemoryRead MemoryAttentionImpl::read(const torch::Tensor& h, MemoryInterface* memory) {
+  MemoryRead out;
   // An empty memory has nothing to read (and is not asked: searching an empty index is a
   // corner case not worth a round trip to a remote memory).
-  if (memory->count() == 0) return torch::zeros_like(h);
+  if (memory == nullptr || memory->count() == 0) {
+    out.update = torch::zeros_like(h);
+    return out;
+  }
   const int64_t B = h.size(0), T = h.size(1), dk = cfg.mem_dim();
   auto q = queries(h).reshape({B * T, dk});  // [N, dk]
-  auto q_cpu = q.detach().to(torch::kCPU, torch::kFloat).contiguous();
-  auto res = std::make_shared<RetrieveResult>(
-      memory->retrieve(MatrixView(q_cpu.data_ptr<float>(), B * T, dk), cfg.memory_k));
-  if (res->key_dim != static_cast<std::size_t>(dk) || res->value_dim != static_cast<std::size_t>(dk))
-    throw Error(ErrorCode::kInvalidArgument,
-                "memory returned key_dim " + std::to_string(res->key_dim) + " / value_dim " +
-                    std::to_string(res->value_dim) + " but the model's memory layer needs " +
-                    std::to_string(dk));
-  const int64_t N = B * T, k = static_cast<int64_t>(res->k);
-  // The retrieved vectors are wrapped without a copy; the tensors keep the result alive.
-  auto keep = [res](void*) {};
-  auto f32 = torch::TensorOptions().dtype(torch::kFloat);
-  auto K = torch::from_blob(res->keys.data(), {N, k, dk}, keep, f32);    // [N, k, dk]
-  auto V = torch::from_blob(res->values.data(), {N, k, dk}, keep, f32);  // [N, k, dv]
-  std::vector<uint8_t> ok(res->ids.size());
-  for (std::size_t i = 0; i < ok.size(); ++i) ok[i] = res->ids[i] != kNoSlot;
-  auto valid = torch::from_blob(ok.data(), {N, k}, torch::kUInt8).to(torch::kBool);  // [N, k]
+  Retrieved r = retrieve_for(memory, q, B * T, dk, cfg.memory_k);
   const auto dev = h.device();
-  auto out = attend(q, K.to(dev), V.to(dev), valid.to(dev));  // [N, C]
-  return out.view({B, T, -1});                                // [B, T, C]
+  auto K = r.K.to(dev), valid = r.valid.to(dev);
+  auto alpha = weights(q, K, valid);                          // [N, k]
+  out.update = mix(alpha, r.V.to(dev), valid).view({B, T, -1});  // [B, T, C]
+  out.ids = r.ids.view({B, T, -1});   // [B, T, k]
+  out.alpha = alpha.view({B, T, -1}); // [B, T, k]
+  return out;
 }
 
 }  // namespace engram::lm

@@ -35,6 +35,15 @@ struct KnnRead {
   torch::Tensor tokens;  // [B, T, k] int64 token ids (0 for missing slots)
   torch::Tensor lambda;  // [B, T, 1] σ(a·max cos + b), 0 where nothing was retrieved
   torch::Tensor cos;     // [B, T, k] the retrieved slots' cosines (−2 for missing slots)
+  torch::Tensor ids;     // [B, T, k] int64 ids of the retrieved slots (−1 for missing slots)
+};
+
+// What the memory sublayer read for each position: the residual update, and which slots it
+// attended to with which weights (the generator reports them per token).
+struct MemoryRead {
+  torch::Tensor update;  // [B, T, C] g ⊙ W_o(α·V)
+  torch::Tensor ids;     // [B, T, k] int64 slot ids (−1: no slot); undefined when nothing was read
+  torch::Tensor alpha;   // [B, T, k] α, 0 for missing slots; undefined when nothing was read
 };
 
 struct MemoryAttentionImpl : torch::nn::Module {
@@ -52,9 +61,15 @@ struct MemoryAttentionImpl : torch::nn::Module {
   // Rows without a valid slot contribute 0.
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& K, const torch::Tensor& V,
                        const torch::Tensor& valid);
+  // Its weights: α = softmax(s(q, K)) [N, k], 0 for invalid slots (all 0 in a row without one).
+  torch::Tensor weights(const torch::Tensor& q, const torch::Tensor& K, const torch::Tensor& valid);
+  // The update from given weights: alpha [N, k], V [N, k, dv], valid [N, k] → [N, C].
+  torch::Tensor mix(const torch::Tensor& alpha, const torch::Tensor& V, const torch::Tensor& valid);
 
   // The residual update for h [B, T, C] → [B, T, C]: retrieves from `memory` (nullptr: zeros).
   torch::Tensor forward(const torch::Tensor& h, MemoryInterface* memory);
+  // forward() with the slots it read and their weights.
+  MemoryRead read(const torch::Tensor& h, MemoryInterface* memory);
 
   // kNN-LM read for h [B, T, C] (memory_knn): retrieves with the same queries; an undefined
   // result when there is no memory or it is empty.

@@ -81,10 +81,16 @@ Trace GptImpl::trace(const torch::Tensor& idx, MemoryInterface* memory, ModelCac
     // Slots come from the stream the sublayer reads, before its own update, so that a key
     // depends on nothing retrieved: ingestion then needs no memory at all.
     if (want_slots) t.slots = b->memory->slots(h);
-    if (cfg.memory_knn)
+    if (cfg.memory_knn) {
       t.knn = b->memory->knn(h, memory);  // mixed into the output distribution (output())
-    else
-      h = h + b->memory(h, memory);       // [B, T, C]
+      t.read_ids = t.knn.ids;
+      t.read_alpha = t.knn.alpha;
+    } else {
+      MemoryRead r = b->memory->read(h, memory);
+      h = h + r.update;                   // [B, T, C]
+      t.read_ids = r.ids;
+      t.read_alpha = r.alpha;
+    }
     h = b->feed_forward(h);
   }
   h = ln_f(h);                                      // [B, T, C]
@@ -118,7 +124,7 @@ torch::Tensor knn_values(const torch::Tensor& idx, int64_t dim) {
   return v;  // [B, T−1, dim]: value[0] = the next token's id
 }
 
-MemorySlots GptImpl::encode_slots(const torch::Tensor& idx) {
+torch::Tensor GptImpl::memory_stream(const torch::Tensor& idx) {
   if (!cfg.has_memory()) throw Error(ErrorCode::kInvalidArgument, "the model has no memory layer");
   const int64_t T = idx.size(1);
   if (T > cfg.block_size)
@@ -126,9 +132,19 @@ MemorySlots GptImpl::encode_slots(const torch::Tensor& idx) {
   auto pos = torch::arange(0, T, idx.options().dtype(torch::kLong));  // [T]
   auto h = wte(idx) + wpe(pos).unsqueeze(0);                           // [B, T, C]
   for (int i = 0; i < cfg.memory_layer; ++i) h = blocks[i]->forward(h, nullptr);
-  MemorySlots s = blocks[cfg.memory_layer]->memory->slots(blocks[cfg.memory_layer]->attend(h, nullptr));
+  return blocks[cfg.memory_layer]->attend(h, nullptr);                 // [B, T, C]
+}
+
+MemorySlots GptImpl::encode_slots(const torch::Tensor& idx) {
+  auto h = memory_stream(idx);  // checks has_memory() before blocks[memory_layer] is touched
+  MemorySlots s = blocks[cfg.memory_layer]->memory->slots(h);
   if (cfg.memory_knn) s.values = knn_values(idx, cfg.mem_dim());
   return s;
+}
+
+torch::Tensor GptImpl::encode_queries(const torch::Tensor& idx) {
+  auto h = memory_stream(idx);  // checks has_memory() before blocks[memory_layer] is touched
+  return blocks[cfg.memory_layer]->memory->queries(h);  // [B, T, dk]
 }
 
 torch::Tensor trace_loss(const Trace& t, const torch::Tensor& targets) {

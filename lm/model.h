@@ -34,6 +34,9 @@ struct Trace {
   KnnRead knn;           // memory_knn: the read of the retrieved slots (undefined: nothing retrieved)
   CopyRead copy;         // copy_head: the pointer over the prefix (undefined: no prefix)
   MemorySlots slots;     // the memory block's slots of these positions (when asked for)
+  // The slots each position's memory read attended to and their weights (α, or p_kNN's weights
+  // with memory_knn): [B, T, k], ids int64 with −1 for no slot. Undefined: nothing was read.
+  torch::Tensor read_ids, read_alpha;
 };
 
 struct GptImpl : torch::nn::Module {
@@ -59,6 +62,9 @@ struct GptImpl : torch::nn::Module {
 
   // Only the memory block's slots for idx [B, T]: the layers above it are not run.
   MemorySlots encode_slots(const torch::Tensor& idx);
+  // Only the memory block's queries for idx [B, T] → [B, T, dk]: what each position would
+  // look up in the memory (unit length with cosine scores).
+  torch::Tensor encode_queries(const torch::Tensor& idx);
 
   ModelConfig cfg;
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
@@ -67,6 +73,9 @@ struct GptImpl : torch::nn::Module {
   CopyHead copy{nullptr};  // copy_head models only
 
  private:
+  // The stream the memory sublayer reads for idx [B, T] (no cache, no memory) → [B, T, C].
+  torch::Tensor memory_stream(const torch::Tensor& idx);
+
   const MemoryInterface* checked_memory_ = nullptr;
 };
 TORCH_MODULE(Gpt);

@@ -80,7 +80,7 @@ void Service::add_routes() {
   add_op_routes(router_, *this);
   add_ingest_routes(router_, *this);
   if (options_.ui) add_ui_routes(router_);
-  if (!options_.model_dir.empty()) add_model_routes(router_, options_.model_dir);
+  add_model_routes(router_, *this);
 }
 
 std::size_t Service::body_limit(const Request& req) const {

@@ -105,7 +105,7 @@ void add_slot_routes(Router& router, Service& service);
 void add_op_routes(Router& router, Service& service);
 void add_ingest_routes(Router& router, Service& service);
 void add_ui_routes(Router& router);                          // handlers_ui.cc
-void add_model_routes(Router& router, const std::string& model_dir);  // handlers_model.cc
+void add_model_routes(Router& router, Service& service);     // handlers_model.cc
 
 // Whether `path` is the console's (/ui and below): served without the token.
 bool is_ui_path(const std::string& path);

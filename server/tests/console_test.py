@@ -2,14 +2,17 @@
 """console_test.py — the console (/ui, docs/console.md) driven in headless Chromium against a
 real `engram serve`.
 
-    console_test.py ENGRAM_BINARY OUTPUT_DIR
+    console_test.py ENGRAM_BINARY OUTPUT_DIR [with-lm]
 
 Starts `engram serve` on 127.0.0.1 with a token, a temporary data folder and a model folder;
 fills a memory through the API; then, in the browser: the token screen refuses a wrong token,
 the memories list shows the memory, one is created and dropped, slots are paged, opened and
 erased, a read shows the API's own weights, a gated write changes a value, a metric moves and
-the loss curves are drawn. Every view is saved as a PNG in OUTPUT_DIR, with the page-load
-times (timings.json). Every request the page made must have gone to this server.
+the loss curves are drawn. With `with-lm` (a build with the LM layer) the model folder also
+holds a tiny model trained first (seconds): text typed in the Query view becomes the encode
+API's vector, and the Generate view shows the API's completion and, per token, the slots read
+and their weights. Every view is saved as a PNG in OUTPUT_DIR, with the page-load times
+(timings.json). Every request the page made must have gone to this server.
 
 Exits 77 (ctest: skipped) only when no browser can be driven: selenium, chromium or
 chromedriver missing (scripts/install-deps.sh installs them).
@@ -188,8 +191,78 @@ def load_times(c, cold, n=5):
     return loads, ready
 
 
+TRAIN_TEXT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lm", "testdata", "austen-sample.txt")
+NOTES = ["It is a truth universally acknowledged", "that a single man in possession of a good fortune",
+         "must be in want of a wife", "Mr. Bennet was among the earliest", "Elizabeth walked on alone"]
+
+
+def train_tiny_model(binary, model_dir):
+    """A 2-layer, width-32 model trained for 5 steps (about 2 s): enough to encode and generate."""
+    t0 = time.time()
+    subprocess.run([binary, "train", TRAIN_TEXT, "--out", model_dir, "--vocab-size", "300", "--layers", "2",
+                    "--heads", "2", "--width", "32", "--block-size", "16", "--segments", "2", "--batch", "2",
+                    "--steps", "5", "--warmup", "1", "--threads", "1", "--seed", "14", "--quiet"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"ok: a tiny model trained in {time.time() - t0:.1f} s")
+
+
+def check_model_views(c, server):
+    """Query by text and Generate, against the API's own answers."""
+    model = server.ok("GET", "/v1/model")
+    dim = model["memory_dim"]
+    keys = [server.ok("POST", "/v1/model/encode", {"text": t})["key"] for t in NOTES]
+    server.ok("PUT", "/v1/memories/notes", {"key_dim": dim, "value_dim": dim, "index": "Flat"})
+    server.ok("POST", "/v1/memories/notes/slots", {"keys": keys, "values": keys, "payloads": NOTES})
+    c.d.refresh()  # the memory picker lists the new memory
+    c.wait(lambda: c.css('#memory-picker option[value="notes"]'), "notes in the memory picker")
+
+    # Query: the text becomes the encode API's vector; searching with it finds that slot first.
+    c.go("query/notes")
+    c.type("#query-text", NOTES[2])
+    c.one("#query-encode").click()
+    c.wait(lambda: c.one("#query-vector").get_attribute("value"), "the encoded text in the query box")
+    shown = [float(x) for x in c.one("#query-vector").get_attribute("value").split(",")]
+    check(shown == keys[2], f"the query box holds the encode API's {dim} numbers for the text typed")
+    Select(c.one("#query-op")).select_by_value("search")
+    c.type("#query-k", "3")
+    c.one("#query-run").click()
+    c.wait(lambda: len(c.css("#query-table tr[data-id]")) == 3, "the search's 3 rows")
+    top = c.css("#query-table tr[data-id]")[0]
+    check(NOTES[2] in top.text, "searching with the text's vector finds the slot written with it first")
+    c.shot("query-text")
+
+    # Generate: the completion and, per token, the slots read with their weights: the API's.
+    c.go("generate/notes")
+    c.type("#gen-prompt", "It is a truth")
+    c.type("#gen-max", "6")
+    check(c.one("#gen-use-memory").is_selected(), "the generate view reads the chosen memory when its widths fit")
+    c.one("#gen-run").click()
+    c.wait(lambda: c.css("#gen-tokens tr[data-step]"), "the generated tokens")
+    api = server.ok("POST", "/v1/model/generate",
+                    {"prompt": "It is a truth", "max_new_tokens": 6, "temperature": 0, "seed": 0, "memory": "notes"})
+    check(c.one("#gen-completion .continuation").get_attribute("textContent") == api["text"],
+          f"the completion shown is the API's {api['text']!r}")
+    rows = c.css("#gen-tokens tr[data-step]")
+    check([int(r.get_attribute("data-token")) for r in rows] == [t["token"] for t in api["tokens"]],
+          f"the {len(rows)} tokens shown are the API's")
+    for row, tok in zip(rows, api["tokens"]):
+        reads = row.find_elements(By.CSS_SELECTOR, "tr.read")
+        got = [(int(r.get_attribute("data-id")), float(r.get_attribute("data-weight"))) for r in reads]
+        want = [(r["id"], r["weight"]) for r in tok["reads"]]
+        assert [i for i, _ in got] == [i for i, _ in want], f"token {tok}: slots {got} shown, API {want}"
+        assert all(abs(a - b) < 1e-6 for (_, a), (_, b) in zip(got, want)), f"token {tok}: weights {got}, API {want}"
+    check(all(t["reads"] for t in api["tokens"]) and
+          all(abs(sum(r["weight"] for r in t["reads"]) - 1) < 1e-4 for t in api["tokens"]),
+          "every token read the 5 notes, with weights that sum to 1, and the page shows each slot and weight as the API")
+    first = rows[0].find_elements(By.CSS_SELECTOR, "tr.read")[0]
+    check(first.find_element(By.CSS_SELECTOR, "td.payload").text == api["tokens"][0]["reads"][0]["payload"],
+          "a slot read is shown with its payload")
+    c.shot("generate")
+
+
 def main():
     binary, out_dir = sys.argv[1], sys.argv[2]
+    with_lm = len(sys.argv) > 3 and sys.argv[3] == "with-lm"
     browser = find_browser()  # before anything is started: a skip leaves nothing behind
     os.makedirs(out_dir, exist_ok=True)
     for old in os.listdir(out_dir):  # a failure.png of an earlier run must not linger
@@ -198,6 +271,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="engram-console-")
     model = os.path.join(tmp, "model")
     os.makedirs(model)
+    if with_lm:
+        train_tiny_model(binary, model)  # serve --model then runs in engram-lm, with the model loaded
     # A training log in the format lm/trainer.cc writes (validation on every other line).
     with open(os.path.join(model, "loss.csv"), "w") as f:
         f.write("step,tokens,lr,train_loss,val_loss,val_loss_nomem,tokens_per_s\n")
@@ -369,6 +444,9 @@ def main():
               "the train curve has loss.csv's 20 points")
         c.shot("training")
 
+        if with_lm:
+            check_model_views(c, server)
+
         # Every request the page made went to this server.
         urls = set()
         for entry in driver.get_log("performance"):
@@ -380,6 +458,22 @@ def main():
         problems = [e["message"] for e in driver.get_log("browser")
                     if "Content Security Policy" in e["message"] or "Uncaught" in e["message"]]
         check(not problems, f"no script errors or CSP violations {problems}")
+
+        # A server without a model: no text box in Query, and Generate says how to get one.
+        plain = Server(binary, os.path.join(tmp, "plain"))
+        try:
+            plain.ok("PUT", "/v1/memories/m", {"key_dim": 2, "value_dim": 2})
+            c.server = plain
+            driver.get(plain.base + "/ui#generate/m")
+            c.type("#token-input", TOKEN)
+            c.one("#token-form button").click()
+            c.wait(lambda: "engram serve --model DIR" in c.one("#gen-no-model").text, "the generate view's advice")
+            check(True, "without a model the generate view says how to start the server with one")
+            c.go("query/m")
+            c.one("#query-vector")
+            check(not c.css("#query-text"), "without a model the query view offers no text box")
+        finally:
+            plain.stop()
     finally:
         if driver:
             driver.quit()
@@ -390,7 +484,10 @@ def main():
     try:
         check(bare.call("GET", "/ui")[0] == 404 and bare.call("GET", "/ui/app.js", token=None)[0] == 401,
               "--no-ui serves no console (and /ui/... needs the token like any path)")
-        check(bare.ok("GET", "/v1/memories")["memories"] == ["docs"], "--no-ui leaves the API as it was")
+        check(bare.ok("GET", "/v1/memories")["memories"] == ["docs"] + (["notes"] if with_lm else []),
+              "--no-ui leaves the API as it was")
+        status, answer, _ = bare.call("GET", "/v1/model")
+        check(status == 404 and "engram serve --model" in answer, "without --model, GET /v1/model is 404 saying how to load one")
     finally:
         bare.stop()
     shutil.rmtree(tmp, ignore_errors=True)

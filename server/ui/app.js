@@ -10,8 +10,9 @@ import * as query from "./view_query.js";
 import * as write from "./view_write.js";
 import * as metrics from "./view_metrics.js";
 import * as training from "./view_training.js";
+import * as generate from "./view_generate.js";
 
-const views = { memories, slots, query, write, metrics, training };
+const views = { memories, slots, query, write, metrics, generate, training };
 const MEMORY_KEY = "engram.memory";
 const $ = id => document.getElementById(id);
 

@@ -1,16 +1,18 @@
-// view_query.js — a query against one memory: paste a vector or take a slot's key, run read,
-// search or retrieve with k, τ and the index's search parameters, and see what came back: ids,
-// scores, the attention weights as bars, payloads, and (read) the vector read.
+// view_query.js — a query against one memory: paste a vector, take a slot's key or (when the
+// server runs a model) have the model encode text, run read, search or retrieve with k, τ and
+// the index's search parameters, and see what came back: ids, scores, the attention weights as
+// bars, payloads, and (read) the vector read.
 import { call, mem_path } from "./api.js";
 import { h, fill, field, say, num, parse_vector } from "./dom.js";
 import { bar, sparkline } from "./svg.js";
 import { get_slots } from "./slots.js";
 import { vector_block } from "./view_slots.js";
+import { loaded_model } from "./view_generate.js";
 
 export async function render(root, ctx) {
   const memory = ctx.memory;
   if (!memory) return root.append(h("p", { class: "muted" }, "No memory: create one first."));
-  const { config } = await call("GET", mem_path(memory));
+  const [{ config }, model] = await Promise.all([call("GET", mem_path(memory)), loaded_model()]);
   const handoff = ctx.handoff; ctx.handoff = undefined;
 
   const vector = h("textarea", { id: "query-vector", rows: 3, cols: 60,
@@ -36,9 +38,25 @@ export async function render(root, ctx) {
     } catch (e) { say(msg, e.message, "error"); }
   });
 
+  // With a model loaded: text → the query its memory sublayer makes (POST /v1/model/encode).
+  let from_text = null;
+  if (model) {
+    const text = h("input", { id: "query-text", size: 36, placeholder: "text for the model to encode" });
+    const encode = h("button", { type: "button", id: "query-encode" }, "encode");
+    encode.addEventListener("click", async () => {
+      try {
+        const r = await call("POST", "/v1/model/encode", { text: text.value });
+        vector.value = r.key.join(", ");
+        const fits = r.dim === config.key_dim ? "" : ` (${memory} takes ${config.key_dim} numbers, the model makes ${r.dim})`;
+        say(msg, `Query = the model's query after "${text.value}"${fits}.`, fits ? "error" : "ok");
+      } catch (e) { say(msg, e.message, "error"); }
+    });
+    from_text = h("div", { class: "col" }, field("or text (the model encodes it)", text), encode);
+  }
+
   const form = h("form", { id: "query-form" },
     h("div", { class: "row" }, field(`query (${config.key_dim} numbers)`, vector),
-      h("div", { class: "col" }, field("or a slot's key", slot_id), use_slot)),
+      h("div", { class: "col" }, field("or a slot's key", slot_id), use_slot), from_text),
     h("div", { class: "row" }, field("operation", op), field("k", k), field("temperature τ (read)", tau),
       field("ef (HNSW)", ef), field("nprobe (IVF)", nprobe), field("filter", filter),
       h("button", { type: "submit", id: "query-run" }, "Run")));

@@ -22,6 +22,8 @@ class Database;
 
 namespace engram::server {
 
+class ModelService;  // engram/model_service.h
+
 struct ServerOptions {
   std::string data_dir = "./engram-data";
   // How the database is opened: background checkpoints (checkpoint_every_ops/_slots,
@@ -71,6 +73,10 @@ struct ServerOptions {
   // A model folder (engram-lm train --out): GET /v1/model/loss.csv serves its loss.csv, which
   // the console charts. Empty: no such route.
   std::string model_dir;
+  // The model loaded from model_dir, if any (engram-lm serve loads it; the server links no
+  // LibTorch): GET /v1/model, POST /v1/model/encode and /v1/model/generate run it. Null: those
+  // routes answer 404.
+  std::shared_ptr<ModelService> model;
   // A line per answered request (method, route, path, status, bytes, duration, client) on the
   // "engram-access" spdlog logger: "" none, "text" logfmt, "json" JSON object members.
   std::string access_log;
