@@ -431,9 +431,8 @@ void apply_ef_construction(faiss::Index* inner, int ef_construction) {
     graph->hnsw.efConstruction = ef_construction > 0 ? ef_construction : kDefaultEfConstruction;
 }
 
-
-// The IVF index whose inverted lists hold the keys as they are (IVF…,Flat), if `index` is one.
-// FlatDedup stores shared keys once and keeps no direct map: not it.
+// The IVF index whose inverted lists hold the keys as they are (IVF…,Flat), if `index` is one:
+// exactly an IndexIVFFlat (a subclass may store its codes otherwise).
 faiss::IndexIVFFlat* exact_ivf(faiss::Index* index) {
   auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(index);
   return ivf && typeid(*ivf) == typeid(faiss::IndexIVFFlat) ? ivf : nullptr;
