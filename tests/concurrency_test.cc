@@ -77,6 +77,38 @@ void hammer(const std::string& factory) {
 TEST(ConcurrencyTest, ReadersAndWritersOnFlat) { hammer("Flat"); }
 TEST(ConcurrencyTest, ReadersAndWritersOnHnswWithTombstones) { hammer("HNSW16"); }
 
+// A search never returns a slot whose records an erase has already deleted: every slot here is
+// written with a payload, so a result without one is a slot the search found in the index after
+// its erase reached the store (sync writes keep that window milliseconds long).
+TEST(ConcurrencyTest, SearchesNeverReturnASlotHalfErased) {
+  TempDir dir;
+  auto db = Database::open(dir.path());
+  auto cfg = make_config(8, 4);
+  cfg.sync = true;
+  auto mem = db->create_memory("m", cfg);
+  auto keys = testing::random_matrix(64, 8, 1);
+  const std::vector<std::string> payloads(64, "p");
+  std::atomic<bool> stop{false};
+  std::atomic<long> searches{0}, torn{0};
+  std::thread searcher([&] {
+    auto q = testing::random_matrix(4, 8, 2);
+    while (!stop) {
+      const SearchResult r = mem->search(MatrixView(q, 8), {.k = 8, .with_payloads = true});
+      for (std::size_t i = 0; i < r.ids.size(); ++i)
+        if (r.ids[i] != kNoSlot && r.payloads[i].empty()) ++torn;
+      ++searches;
+    }
+  });
+  for (int round = 0; round < 60; ++round) {
+    const auto ids = mem->insert(MatrixView(keys, 8), MatrixView(keys.data(), 64, 4), payloads);
+    mem->erase(ids);
+  }
+  stop = true;
+  searcher.join();
+  EXPECT_GT(searches, 0);
+  EXPECT_EQ(torn, 0) << "of " << searches << " searches";
+}
+
 TEST(ConcurrencyTest, ConcurrentInsertsGetDistinctIds) {
   TempDir dir;
   auto db = Database::open(dir.path());

@@ -103,8 +103,13 @@ void MemoryCore::commit_locked(Change& c, const StoreWrite& store_write, bool ov
       std::rethrow_exception(apply_error);
     }
   } else {
+    // A change that takes slots out of the index holds the index lock across its store write:
+    // else a search between the two finds in the index a slot whose records are gone (an
+    // erased slot with no payload). Readers wait for that write; a change that only adds
+    // (the bulk of ingestion) writes first, as its new ids are invisible until applied.
+    if (!c.removed.empty()) lock.lock();
     store_write(c);
-    lock.lock();
+    if (!lock.owns_lock()) lock.lock();
     try {
       apply_locked(c);
     } catch (...) {

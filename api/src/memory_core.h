@@ -2,11 +2,12 @@
 //
 // Invariants (see docs/durability.md):
 //  * A mutation commits to the store first (one WriteBatch: slots, op-log record, counters),
-//    then is applied to the index and the value cache under the exclusive index lock. A reader
-//    therefore never gets an id the store does not hold, except a slot erased between the
-//    commit and the apply, which readers detect (its value is gone) and skip.
+//    then is applied to the index and the value cache under the exclusive index lock. One that
+//    removes ids from the index takes that lock before its commit: a reader never gets an id
+//    the store does not hold.
 //  * Writers are serialized by write_mu_, so op-log order is commit order is apply order.
-//  * Readers take index_mu_ shared and never wait for a sync: syncs happen under write_mu_ only.
+//  * Readers take index_mu_ shared and wait for no sync but a removal's (above); an insert's
+//    sync happens under write_mu_ only.
 //  * The index checkpoint on disk reflects exactly the op-log prefix up to its op_seq.
 #pragma once
 

@@ -149,7 +149,7 @@ RetrieveResult MemoryCore::retrieve(const MatrixView& q, const SearchOptions& op
     if (with_payloads) r.payloads = store_->multi_get_payloads(entry_.id, r.ids);
   }
   for (std::size_t e = 0; e < n * kk; ++e) {
-    if (!have_key[e] || !have_value[e]) {  // erased between commit and index apply
+    if (!have_key[e] || !have_value[e]) {  // not in the store: never expected (memory_core.h), skipped
       r.ids[e] = kNoSlot;
       r.scores[e] = -INFINITY;
       std::fill_n(r.keys.begin() + static_cast<std::ptrdiff_t>(e * r.key_dim), r.key_dim, 0.0f);
