@@ -267,9 +267,12 @@ TEST(Transport, HeadIsAnsweredLikeGetWithoutABody) {
   ASSERT_EQ(r.size(), 6u) << "left: " << s.received();
   EXPECT_EQ(r[0].status, 200);
   EXPECT_EQ(r[1].status, 200);
-  EXPECT_EQ(r[0].header("content-length"), std::to_string(r[1].body.size()));
+  // A memory's description holds its checkpoint's age (a clock), so its length may differ from
+  // one answer to the next; the health answer's does not.
+  EXPECT_FALSE(r[0].header("content-length").empty());
   EXPECT_EQ(r[0].header("content-type"), r[1].header("content-type"));
   EXPECT_EQ(r[2].status, 200);
+  EXPECT_EQ(r[2].header("content-length"), std::to_string(r[5].body.size()));
   EXPECT_EQ(r[3].status, 404);
   EXPECT_EQ(r[4].status, 405);
   EXPECT_EQ(r[4].header("allow"), "POST");
