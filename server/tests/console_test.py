@@ -19,6 +19,7 @@ chromedriver missing (scripts/install-deps.sh installs them).
 """
 import json
 import os
+import re
 import random
 import shutil
 import socket
@@ -319,6 +320,12 @@ def main():
         c.wait(lambda: c.css('#memory-table tr[data-memory="docs"]'), "the memories list")
         row = c.one('#memory-table tr[data-memory="docs"]')
         check(row.find_element(By.CSS_SELECTOR, '[data-field="slots"]').text == str(SLOTS), "the memories list shows docs with its 12 slots")
+        stats = server.call("GET", "/v1/memories/docs")[1]["stats"]
+        index_file = row.find_element(By.CSS_SELECTOR, '[data-field="index-bytes"]').text
+        check(index_file == "none yet" if stats["index_bytes"] == 0 else index_file.endswith("B"),
+              f"the memories list shows the index checkpoint's size ({index_file!r}; the API: {stats['index_bytes']} bytes)")
+        check(re.fullmatch(r"\d+ (s|min|h|d)", row.find_element(By.CSS_SELECTOR, '[data-field="checkpoint-age"]').text) is not None,
+              "the memories list shows the index checkpoint's age")
 
         # Page load, with the token kept in the tab.
         timings = {}

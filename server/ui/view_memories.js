@@ -23,10 +23,18 @@ export async function render(root, ctx) {
   await load();
 }
 
+// Seconds as the largest whole unit: "42 s", "7 min", "3 h", "2 d".
+function age(s) {
+  if (s < 60) return `${Math.floor(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86400)} d`;
+}
+
 function table(infos, ctx, msg, reload) {
   if (!infos.length) return h("p", { class: "muted" }, "No memories yet: create one below.");
   const head = ["name", "slots", "tombstones", "indexed", "index", "metric", "key dim", "value dim",
-                "default k", "τ", "gate bias", "op seq", "checkpoint at", "replay", ""];
+                "default k", "τ", "gate bias", "op seq", "checkpoint at", "replay", "index file", "checkpoint age", ""];
   return h("table", { class: "grid" },
     h("thead", {}, h("tr", {}, head.map(t => h("th", {}, t)))),
     h("tbody", {}, infos.map(m => {
@@ -47,6 +55,10 @@ function table(infos, ctx, msg, reload) {
         h("td", { class: "n" }, st.op_seq),
         h("td", { class: "n", title: "op seq of the last index checkpoint" }, st.checkpoint_op_seq),
         h("td", { class: "n", title: "op-log records replayed if the server restarted now" }, st.op_seq - st.checkpoint_op_seq),
+        h("td", { class: "n", title: "size of the index checkpoint on disk", dataset: { field: "index-bytes" } },
+          st.index_bytes ? bytes(st.index_bytes) : "none yet"),
+        h("td", { class: "n", title: "since the index checkpoint was written (or the memory opened)", dataset: { field: "checkpoint-age" } },
+          age(st.checkpoint_age_s)),
         h("td", {},
           h("button", { type: "button", class: "link", onclick: () => ctx.go("query", m.name) }, "query"),
           h("button", { type: "button", class: "danger", dataset: { drop: m.name },
