@@ -414,6 +414,25 @@ void SlotStore::guarded_write(std::uint64_t bytes, const std::string& what,
   check(s, what);
 }
 
+std::uint64_t SlotStore::approximate_bytes(MemoryId memory) const {
+  // Every family keys a memory's records under its 4-byte id first (storage/keys.h).
+  std::string begin;
+  put_u32_be(&begin, memory);
+  const std::string end = range_end(memory);
+  const rocksdb::Range range(begin, end);
+  rocksdb::SizeApproximationOptions options;
+  options.include_memtables = true;
+  options.include_files = true;
+  std::uint64_t total = 0;
+  for (int cf : {kKeys, kValues, kPayloads, kOplog, kExternalIds, kPayloadIndex}) {
+    if (cfs_[cf] == nullptr) continue;  // an older store without this family
+    std::uint64_t bytes = 0;
+    check(db_->GetApproximateSizes(options, cfs_[cf], &range, 1, &bytes), "estimating a memory's size");
+    total += bytes;
+  }
+  return total;
+}
+
 std::string SlotStore::read_only_reason() const { return gate_->reason(); }
 
 // --- reads -----------------------------------------------------------------------------------

@@ -188,6 +188,11 @@ class SlotStore {
   // bytes behind. For a snapshot that keeps some memories only.
   void compact_all();
 
+  // About how many bytes `memory`'s records take in RocksDB: its share of the SST files (as
+  // compressed on disk) plus what its records hold in the memtables, over every family.
+  // RocksDB's estimate (from index blocks), not an exact count: cheap enough for every stats call.
+  std::uint64_t approximate_bytes(MemoryId memory) const;
+
   // Why writes are refused now (the disk is full, a write failed, the store opened read-only),
   // or "" while it takes them. Writes refused for lack of space resume by themselves once
   // space is freed; after a failed write, only reopening the store makes it writable again.

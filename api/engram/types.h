@@ -171,6 +171,7 @@ struct MemoryStats {
   std::uint64_t checkpoint_op_seq = 0; // position the index checkpoint on disk reflects
   std::uint64_t index_bytes = 0;       // size of the index checkpoint on disk (0: none written yet)
   double checkpoint_age_s = 0;         // seconds since the checkpoint was last written (or the memory opened)
+  std::uint64_t store_bytes = 0;       // about how much its records take in RocksDB (files + memtables)
 };
 
 }  // namespace engram

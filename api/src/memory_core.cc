@@ -51,6 +51,7 @@ MemoryStats MemoryCore::stats() const {
   const auto bytes = std::filesystem::file_size(index_path_, ec);
   s.index_bytes = ec ? 0 : static_cast<std::uint64_t>(bytes);
   s.checkpoint_age_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_checkpoint_).count();
+  s.store_bytes = store_->approximate_bytes(entry_.id);
   return s;
 }
 

@@ -287,7 +287,7 @@ py::dict stats(MemoryInterface& mem) {
   return py::dict("slots"_a = s.slots, "indexed"_a = s.indexed, "tombstones"_a = s.tombstones,
                   "trained"_a = s.trained, "next_id"_a = s.next_id, "op_seq"_a = s.op_seq,
                   "checkpoint_op_seq"_a = s.checkpoint_op_seq, "index_bytes"_a = s.index_bytes,
-                  "checkpoint_age_s"_a = s.checkpoint_age_s);
+                  "checkpoint_age_s"_a = s.checkpoint_age_s, "store_bytes"_a = s.store_bytes);
 }
 
 // The embedded memory's maintenance calls, each with the GIL released.

@@ -61,6 +61,7 @@ def test_insert_get_update_erase_round_trip(db):
     assert (v == 7).all() and p[0].encode("utf-8", "surrogateescape") == b"\xff raw"
     m.erase(ids[:4])
     assert len(m) == 6 and m.stats()["slots"] == 6
+    assert m.stats()["store_bytes"] > 6 * 16 * 4  # six slots' keys and values at least
     assert list(m.list_ids()) == list(ids[4:])
 
 

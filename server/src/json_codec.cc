@@ -163,7 +163,8 @@ json encode_stats(const MemoryStats& s) {
               {"op_seq", s.op_seq},
               {"checkpoint_op_seq", s.checkpoint_op_seq},
               {"index_bytes", s.index_bytes},
-              {"checkpoint_age_s", s.checkpoint_age_s}};
+              {"checkpoint_age_s", s.checkpoint_age_s},
+              {"store_bytes", s.store_bytes}};
 }
 
 json encode_slot(const Slot& slot, Encoding enc) {

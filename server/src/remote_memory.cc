@@ -273,6 +273,7 @@ MemoryStats RemoteMemory::stats() {
   st.checkpoint_op_seq = s.at("checkpoint_op_seq").get<std::uint64_t>();
   st.index_bytes = s.value("index_bytes", std::uint64_t{0});
   st.checkpoint_age_s = s.value("checkpoint_age_s", 0.0);
+  st.store_bytes = s.value("store_bytes", std::uint64_t{0});
   return st;
 }
 

@@ -234,7 +234,7 @@ std::string Service::render_metrics() {
   metrics_.render(out);
   // Per memory: slots, and the op-log records past its index checkpoint (what opening it after
   // a crash would replay). A memory that cannot be opened is reported, not fatal to the scrape.
-  std::string slots, replay, tombstones, index_bytes, checkpoint_age, unavailable;
+  std::string slots, replay, tombstones, index_bytes, store_bytes, checkpoint_age, unavailable;
   for (const std::string& name : db_->list_memories()) {
     const std::string label = "{memory=\"" + prom_label(name) + "\"} ";
     try {
@@ -243,6 +243,7 @@ std::string Service::render_metrics() {
       replay += "engram_memory_replay_ops" + label + std::to_string(s.op_seq - s.checkpoint_op_seq) + "\n";
       tombstones += "engram_memory_tombstones" + label + std::to_string(s.tombstones) + "\n";
       index_bytes += "engram_memory_index_bytes" + label + std::to_string(s.index_bytes) + "\n";
+      store_bytes += "engram_memory_store_bytes" + label + std::to_string(s.store_bytes) + "\n";
       checkpoint_age += "engram_memory_checkpoint_age_seconds" + label + std::to_string(s.checkpoint_age_s) + "\n";
     } catch (const Error& e) {
       if (e.code() != ErrorCode::kNotFound) unavailable += "engram_memory_unavailable" + label + "1\n";
@@ -256,6 +257,8 @@ std::string Service::render_metrics() {
          "# TYPE engram_memory_tombstones gauge\n" + tombstones;
   out += "# HELP engram_memory_index_bytes Size of the memory's index checkpoint on disk.\n"
          "# TYPE engram_memory_index_bytes gauge\n" + index_bytes;
+  out += "# HELP engram_memory_store_bytes About how many bytes the memory's records take in RocksDB (files and memtables).\n"
+         "# TYPE engram_memory_store_bytes gauge\n" + store_bytes;
   out += "# HELP engram_memory_checkpoint_age_seconds Seconds since the memory's index checkpoint was written (or it was opened).\n"
          "# TYPE engram_memory_checkpoint_age_seconds gauge\n" + checkpoint_age;
   out += "# HELP engram_memory_unavailable Memories that cannot be opened (drop them).\n"

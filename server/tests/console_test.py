@@ -111,6 +111,12 @@ def check(cond, what):
     print(f"ok: {what}")
 
 
+def shown_bytes(text):
+    """The number of bytes the console's bytes() wrote as `text` ("512 B", "1.5 KiB")."""
+    number, unit = text.split()
+    return float(number) * 1024 ** ["B", "KiB", "MiB", "GiB", "TiB"].index(unit)
+
+
 def find_browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     driver_bin = shutil.which("chromedriver")
@@ -324,6 +330,9 @@ def main():
         index_file = row.find_element(By.CSS_SELECTOR, '[data-field="index-bytes"]').text
         check(index_file == "none yet" if stats["index_bytes"] == 0 else index_file.endswith("B"),
               f"the memories list shows the index checkpoint's size ({index_file!r}; the API: {stats['index_bytes']} bytes)")
+        on_disk = row.find_element(By.CSS_SELECTOR, '[data-field="store-bytes"]').text
+        check(stats["store_bytes"] > 0 and abs(shown_bytes(on_disk) - stats["store_bytes"]) <= 0.06 * stats["store_bytes"],
+              f"the memories list shows the memory's share of the store ({on_disk!r}; the API: {stats['store_bytes']} bytes)")
         check(re.fullmatch(r"\d+ (s|min|h|d)", row.find_element(By.CSS_SELECTOR, '[data-field="checkpoint-age"]').text) is not None,
               "the memories list shows the index checkpoint's age")
 

@@ -331,6 +331,7 @@ TEST_F(HandlerTest, MetricsAtPrometheusPathWithProcessMemoryAndRefusals) {
   EXPECT_LE(value("process_start_time_seconds"), now + 1);
   EXPECT_EQ(value("engram_memory_tombstones{memory=\"m\"}"), 0);
   EXPECT_GE(value("engram_memory_index_bytes{memory=\"m\"}"), 0);
+  EXPECT_GE(value("engram_memory_store_bytes{memory=\"m\"}"), 0);  // present (m is empty here)
   const double age = value("engram_memory_checkpoint_age_seconds{memory=\"m\"}");
   EXPECT_GE(age, 0);
   EXPECT_LT(age, 3600);

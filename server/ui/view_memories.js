@@ -34,7 +34,7 @@ function age(s) {
 function table(infos, ctx, msg, reload) {
   if (!infos.length) return h("p", { class: "muted" }, "No memories yet: create one below.");
   const head = ["name", "slots", "tombstones", "indexed", "index", "metric", "key dim", "value dim",
-                "default k", "τ", "gate bias", "op seq", "checkpoint at", "replay", "index file", "checkpoint age", ""];
+                "default k", "τ", "gate bias", "op seq", "checkpoint at", "replay", "on disk", "index file", "checkpoint age", ""];
   return h("table", { class: "grid" },
     h("thead", {}, h("tr", {}, head.map(t => h("th", {}, t)))),
     h("tbody", {}, infos.map(m => {
@@ -55,6 +55,8 @@ function table(infos, ctx, msg, reload) {
         h("td", { class: "n" }, st.op_seq),
         h("td", { class: "n", title: "op seq of the last index checkpoint" }, st.checkpoint_op_seq),
         h("td", { class: "n", title: "op-log records replayed if the server restarted now" }, st.op_seq - st.checkpoint_op_seq),
+        h("td", { class: "n", title: "about how much the memory's records take in the database's RocksDB files (and memtables)", dataset: { field: "store-bytes" } },
+          bytes(st.store_bytes)),
         h("td", { class: "n", title: "size of the index checkpoint on disk", dataset: { field: "index-bytes" } },
           st.index_bytes ? bytes(st.index_bytes) : "none yet"),
         h("td", { class: "n", title: "since the index checkpoint was written (or the memory opened)", dataset: { field: "checkpoint-age" } },
