@@ -28,6 +28,7 @@
 
 #include "bench/common.h"
 #include "bench/data.h"
+#include "index/exact_search.h"
 
 namespace engram::bench {
 namespace {
@@ -170,6 +171,13 @@ int run_filter(Args& args) {
           std::copy_n(keys.begin() + static_cast<std::ptrdiff_t>(match[j] * dim), dim, subset.begin() + static_cast<std::ptrdiff_t>(j * dim));
         knn_ms = 1e3 * time_s([&] { truth = exact_topk(subset.data(), match.size(), queries.data(), nq, dim, k); });
       });
+      // Engram's own exact k-NN (what its planner runs on few accepted slots) on the same keys.
+      std::vector<std::uint64_t> rows(match.begin(), match.end()), kernel_ids(nq * static_cast<std::size_t>(k));
+      std::vector<float> kernel_scores(kernel_ids.size());
+      const double kernel_ms = 1e3 * time_s([&] {
+        index::exact_knn(Metric::kInnerProduct, static_cast<std::size_t>(dim), nq, queries.data(), match.size(),
+                         subset.data(), rows.data(), k, kernel_scores.data(), kernel_ids.data());
+      });
       for (auto& t : truth)
         if (t >= 0) t = static_cast<std::int64_t>(match[static_cast<std::size_t>(t)]);
       // Recall over what can be found: min(k, matching) true neighbours a query.
@@ -225,6 +233,18 @@ int run_filter(Args& args) {
       if (buckets == 1) e.target = 1.0;
       e.extra = {{"matching", match.size()}, {"raw_knn_only_ms", knn_ms}};
       rep.add(e);
+
+      Measurement kn;
+      kn.area = "exact_knn_kernel_batch " + std::to_string(pct).substr(0, 4) + "%";
+      kn.index = factory;
+      kn.metric = "ms_per_call";
+      kn.a_name = "engram_exact_knn";
+      kn.a = kernel_ms;
+      kn.b_name = "faiss_knn";
+      kn.b = knn_ms;
+      kn.higher_is_better = false;
+      kn.extra = {{"matching", match.size()}, {"simd", index::simd_level_name()}};
+      rep.add(kn);
     }
   }
   // Upsert against insert: the same rows, batches and payloads on two fresh Flat memories.
