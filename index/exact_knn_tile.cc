@@ -42,104 +42,80 @@ inline unsigned above(Vec v, float t) {
 }
 #endif
 
-// Offers (score, row) to a min-heap of the k best: kept if the heap is not full or it beats
-// the worst kept.
-void offer(const KnnHeap& h, float score, std::int64_t row) {
-  int n = *h.size;
-  int i;
-  if (n < h.k) {
-    i = n++;
-    while (i > 0) {  // sift up
-      const int parent = (i - 1) / 2;
-      if (h.scores[parent] <= score) break;
-      h.scores[i] = h.scores[parent];
-      h.rows[i] = h.rows[parent];
-      i = parent;
-    }
-    *h.size = n;
-  } else {
-    if (!(score > h.scores[0])) return;
-    i = 0;
-    for (;;) {  // sift down from the top, which the new entry replaces
-      const int left = 2 * i + 1;
-      if (left >= n) break;
-      const int right = left + 1;
-      const int child = right < n && h.scores[right] < h.scores[left] ? right : left;
-      if (h.scores[child] >= score) break;
-      h.scores[i] = h.scores[child];
-      h.rows[i] = h.rows[child];
-      i = child;
+// Q queries against B blocks (B × lanes keys) starting at block b. Q × B independent
+// accumulators keep the FMA units busy (a chain of dependent FMAs waits out each one's
+// latency), and each key load serves Q queries.
+template <int Q, int B, bool L2>
+void score_group(const PackedTile& t, std::size_t b, const float* const* q, const KnnHeap* const* heaps) {
+  const std::size_t d = t.dim;
+  Vec acc[Q][B];
+#pragma GCC unroll 8
+  for (int i = 0; i < Q; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < B; ++j) acc[i][j] = zero();
+  const float* base = t.packed + b * d * kLanes;
+  for (std::size_t c = 0; c < d; ++c) {
+    Vec key[B];
+#pragma GCC unroll 8
+    for (int j = 0; j < B; ++j) key[j] = load(base + (static_cast<std::size_t>(j) * d + c) * kLanes);
+#pragma GCC unroll 8
+    for (int i = 0; i < Q; ++i) {
+      const Vec x = splat(q[i][c]);
+#pragma GCC unroll 8
+      for (int j = 0; j < B; ++j) {
+        if (L2) {
+          const Vec diff = sub(x, key[j]);
+          acc[i][j] = fmadd(diff, diff, acc[i][j]);
+        } else {
+          acc[i][j] = fmadd(x, key[j], acc[i][j]);
+        }
+      }
     }
   }
-  h.scores[i] = score;
-  h.rows[i] = row;
-}
-
-// Q queries against B blocks at a time: Q × B independent accumulators keep the FMA units busy
-// (a chain of dependent FMAs waits out each one's latency), and each key load serves Q queries.
-template <int Q, int B, bool L2>
-void score_tile(const PackedTile& t, const float* const* q, const KnnHeap* const* heaps) {
-  const std::size_t d = t.dim;
   const unsigned full = (1u << kLanes) - 1;
   float lanes[kLanes];
-  for (std::size_t b = 0; b < t.blocks; b += B) {
-    Vec acc[Q][B];
-#pragma GCC unroll 8
-    for (int i = 0; i < Q; ++i)
-#pragma GCC unroll 8
-      for (int j = 0; j < B; ++j) acc[i][j] = zero();
-    const float* base = t.packed + b * d * kLanes;
-    for (std::size_t c = 0; c < d; ++c) {
-      Vec key[B];
-#pragma GCC unroll 8
-      for (int j = 0; j < B; ++j) key[j] = load(base + (static_cast<std::size_t>(j) * d + c) * kLanes);
-#pragma GCC unroll 8
-      for (int i = 0; i < Q; ++i) {
-        const Vec x = splat(q[i][c]);
-#pragma GCC unroll 8
-        for (int j = 0; j < B; ++j) {
-          if (L2) {
-            const Vec diff = sub(x, key[j]);
-            acc[i][j] = fmadd(diff, diff, acc[i][j]);
-          } else {
-            acc[i][j] = fmadd(x, key[j], acc[i][j]);
-          }
-        }
-      }
-    }
-    for (int j = 0; j < B; ++j) {
-      const std::size_t first = (b + static_cast<std::size_t>(j)) * kLanes;
-      if (first >= t.valid) break;  // padding from here on
-      const unsigned valid = first + kLanes <= t.valid ? full : (1u << (t.valid - first)) - 1;
-      for (int i = 0; i < Q; ++i) {
-        const KnnHeap& h = *heaps[i];
-        const Vec score = L2 ? sub(zero(), acc[i][j]) : acc[i][j];
-        unsigned take = *h.size < h.k ? valid : above(score, h.scores[0]) & valid;
-        if (take == 0) continue;  // the common case once the heap holds k good results
-        store(lanes, score);
-        while (take != 0) {
-          const int lane = __builtin_ctz(take);
-          take &= take - 1;
-          offer(h, lanes[lane], t.first_row + static_cast<std::int64_t>(first) + lane);
-        }
+  for (int j = 0; j < B; ++j) {
+    const std::size_t first = (b + static_cast<std::size_t>(j)) * kLanes;
+    if (first >= t.valid) break;  // padding from here on
+    const unsigned valid = first + kLanes <= t.valid ? full : (1u << (t.valid - first)) - 1;
+    for (int i = 0; i < Q; ++i) {
+      const KnnHeap& h = *heaps[i];
+      const Vec score = L2 ? sub(zero(), acc[i][j]) : acc[i][j];
+      unsigned take = *h.size < h.k ? valid : above(score, h.scores[0]) & valid;
+      if (take == 0) continue;  // the common case once the heap holds k good results
+      store(lanes, score);
+      while (take != 0) {
+        const int lane = __builtin_ctz(take);
+        take &= take - 1;
+        knn_offer(h, lanes[lane], t.first_row + static_cast<std::int64_t>(first) + lane);
       }
     }
   }
 }
 
+// Loop order for L1: queries in runs of about 16 KiB, and for each run every group of 2 key
+// blocks (8 KiB a block at d 128) against the run's queries, 4 at a time — so both the group and
+// the run stay in L1 while they are reused.
 template <bool L2>
 void score_queries(const PackedTile& tile, std::size_t nq, const float* queries, const KnnHeap* heaps) {
+  constexpr int kGroup = 2;  // tile.blocks is even
   const std::size_t d = tile.dim;
-  std::size_t i = 0;
-  for (; i + 4 <= nq; i += 4) {
-    const float* q[4] = {queries + i * d, queries + (i + 1) * d, queries + (i + 2) * d, queries + (i + 3) * d};
-    const KnnHeap* h[4] = {heaps + i, heaps + i + 1, heaps + i + 2, heaps + i + 3};
-    score_tile<4, 2, L2>(tile, q, h);
-  }
-  for (; i < nq; ++i) {
-    const float* q[1] = {queries + i * d};
-    const KnnHeap* h[1] = {heaps + i};
-    score_tile<1, 8, L2>(tile, q, h);
+  const std::size_t run = (16 * 1024 / (d * sizeof(float)) + 3) / 4 * 4 + 4;  // whole 4-query chunks
+  for (std::size_t start = 0; start < nq; start += run) {
+    const std::size_t end = start + run < nq ? start + run : nq;
+    for (std::size_t b = 0; b < tile.blocks; b += kGroup) {
+      std::size_t i = start;
+      for (; i + 4 <= end; i += 4) {
+        const float* q[4] = {queries + i * d, queries + (i + 1) * d, queries + (i + 2) * d, queries + (i + 3) * d};
+        const KnnHeap* h[4] = {heaps + i, heaps + i + 1, heaps + i + 2, heaps + i + 3};
+        score_group<4, kGroup, L2>(tile, b, q, h);
+      }
+      for (; i < end; ++i) {
+        const float* q[1] = {queries + i * d};
+        const KnnHeap* h[1] = {heaps + i};
+        score_group<1, kGroup, L2>(tile, b, q, h);
+      }
+    }
   }
 }
 

@@ -13,12 +13,12 @@
 namespace engram::index {
 
 // Keys packed in blocks of `lanes` keys, dimension-major inside a block: key j of block b,
-// coordinate t is at packed[(b * dim + t) * lanes + j]. Whole groups of 8 blocks: padding keys
+// coordinate t is at packed[(b * dim + t) * lanes + j]. Whole pairs of blocks: padding keys
 // (rows >= valid) are zeros and never enter a result.
 struct PackedTile {
   const float* packed;
   std::size_t lanes;   // 16 (AVX-512) or 8 (AVX2)
-  std::size_t blocks;  // a multiple of 8
+  std::size_t blocks;  // even
   std::size_t dim;
   std::size_t valid;   // real keys in the tile
   std::int64_t first_row;  // the row number of the tile's first key
@@ -31,6 +31,10 @@ struct KnnHeap {
   int k;
   int* size;
 };
+
+// Offers (score, row) to a heap: kept if the heap is not full or it beats the worst kept.
+// (exact_search.cc, compiled for the baseline: the kernels call it, it is never inlined there.)
+void knn_offer(const KnnHeap& heap, float score, std::int64_t row);
 
 // Scores the queries [0, nq) against every key of the tile — inner product, or −|q − key|²
 // when l2 — and offers each score to that query's heap.

@@ -5,12 +5,45 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "engram/types.h"
 #include "index/exact_knn_tile.h"
 
 namespace engram::index {
+
+void knn_offer(const KnnHeap& h, float score, std::int64_t row) {
+  int n = *h.size;
+  int i;
+  if (n < h.k) {
+    i = n++;
+    while (i > 0) {  // sift up
+      const int parent = (i - 1) / 2;
+      if (h.scores[parent] <= score) break;
+      h.scores[i] = h.scores[parent];
+      h.rows[i] = h.rows[parent];
+      i = parent;
+    }
+    *h.size = n;
+  } else {
+    if (!(score > h.scores[0])) return;
+    i = 0;
+    for (;;) {  // sift down from the top, which the new entry replaces
+      const int left = 2 * i + 1;
+      if (left >= n) break;
+      const int right = left + 1;
+      const int child = right < n && h.scores[right] < h.scores[left] ? right : left;
+      if (h.scores[child] >= score) break;
+      h.scores[i] = h.scores[child];
+      h.rows[i] = h.rows[child];
+      i = child;
+    }
+  }
+  h.scores[i] = score;
+  h.rows[i] = row;
+}
+
 namespace {
 
 // Keys packed at a time: a tile of this many bytes stays in a core's L2 cache while every
@@ -31,58 +64,91 @@ void faiss_knn(Metric metric, std::size_t d, std::size_t nq, const float* querie
   }
 }
 
-// Rows [start, start + valid) of `keys` into `tile`'s layout (exact_knn_tile.h), zero-padded.
-void pack(const float* keys, std::size_t d, std::size_t start, std::size_t valid, std::size_t lanes,
-          std::size_t blocks, std::vector<float>* out) {
-  out->assign(blocks * d * lanes, 0.0f);
-  float* p = out->data();
-  for (std::size_t r = 0; r < valid; ++r) {
-    const float* key = keys + (start + r) * d;
-    float* dst = p + (r / lanes) * d * lanes + r % lanes;
-    for (std::size_t c = 0; c < d; ++c) dst[c * lanes] = key[c];
+// nq heaps of k, and their contents best first.
+class Heaps {
+ public:
+  Heaps(std::size_t nq, int k)
+      : k_(static_cast<std::size_t>(k)), scores_(nq * k_), rows_(nq * k_), sizes_(nq, 0), heaps_(nq) {
+    for (std::size_t i = 0; i < nq; ++i) heaps_[i] = {scores_.data() + i * k_, rows_.data() + i * k_, k, &sizes_[i]};
+  }
+  const KnnHeap* data() const { return heaps_.data(); }
+  const KnnHeap& operator[](std::size_t i) const { return heaps_[i]; }
+
+  // Each query's results best first (equal scores: the lower row first); -1 past what was found.
+  void write(float* scores, std::int64_t* rows) const {
+    std::vector<std::pair<float, std::int64_t>> sorted;
+    for (std::size_t i = 0; i < heaps_.size(); ++i) {
+      sorted.clear();
+      for (int j = 0; j < sizes_[i]; ++j) sorted.emplace_back(heaps_[i].scores[j], heaps_[i].rows[j]);
+      std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+      });
+      for (std::size_t j = 0; j < k_; ++j) {
+        const bool have = j < sorted.size();
+        scores[i * k_ + j] = have ? sorted[j].first : -std::numeric_limits<float>::infinity();
+        rows[i * k_ + j] = have ? sorted[j].second : -1;
+      }
+    }
+  }
+
+ private:
+  std::size_t k_;
+  std::vector<float> scores_;
+  std::vector<std::int64_t> rows_;
+  std::vector<int> sizes_;
+  std::vector<KnnHeap> heaps_;
+};
+
+// A query or three: each key once through the distance kernel, where packing the keys for the
+// tiled kernel would cost more than it saves.
+void direct_knn(const DistanceKernels& kernels, Metric metric, std::size_t d, std::size_t nq, const float* queries,
+                std::size_t m, const float* keys, const Heaps& heaps) {
+  for (std::size_t i = 0; i < nq; ++i) {
+    const float* q = queries + i * d;
+    const KnnHeap& heap = heaps[i];
+    for (std::size_t r = 0; r < m; ++r) {
+      const float s = metric == Metric::kL2 ? -kernels.l2_squared(q, keys + r * d, d) : kernels.inner_product(q, keys + r * d, d);
+      if (*heap.size < heap.k || s > heap.scores[0]) knn_offer(heap, s, static_cast<std::int64_t>(r));
+    }
   }
 }
 
-void tiled_knn(KnnTileFn kernel, std::size_t lanes, Metric metric, std::size_t d, std::size_t nq,
-               const float* queries, std::size_t m, const float* keys, int k, float* scores, std::int64_t* rows) {
-  const std::size_t ks = static_cast<std::size_t>(k);
-  std::vector<float> heap_scores(nq * ks);
-  std::vector<std::int64_t> heap_rows(nq * ks);
-  std::vector<int> sizes(nq, 0);
-  std::vector<KnnHeap> heaps(nq);
-  for (std::size_t i = 0; i < nq; ++i) heaps[i] = {heap_scores.data() + i * ks, heap_rows.data() + i * ks, k, &sizes[i]};
+// Block b of a tile whose first key is row `start` (exact_knn_tile.h's layout), zero-padded.
+void pack_block(const float* keys, std::size_t d, std::size_t start, std::size_t valid, std::size_t lanes,
+                std::size_t b, float* packed) {
+  float* block = packed + b * d * lanes;
+  const std::size_t first = b * lanes, real = first < valid ? std::min(lanes, valid - first) : 0;
+  const float* rows = keys + (start + first) * d;
+  for (std::size_t j = 0; j < real; ++j)
+    for (std::size_t c = 0; c < d; ++c) block[c * lanes + j] = rows[j * d + c];
+  for (std::size_t j = real; j < lanes; ++j)
+    for (std::size_t c = 0; c < d; ++c) block[c * lanes + j] = 0.0f;
+}
 
-  const std::size_t group = lanes * 8;  // keys in 8 blocks: the kernel's unit
+void tiled_knn(KnnTileFn kernel, std::size_t lanes, Metric metric, std::size_t d, std::size_t nq,
+               const float* queries, std::size_t m, const float* keys, const Heaps& heaps) {
+  const std::size_t group = lanes * 2;  // keys in 2 blocks: the kernel's unit
   const std::size_t tile_keys = std::max(group, kTileBytes / (d * sizeof(float)) / group * group);
-  const int threads = static_cast<double>(nq) * static_cast<double>(m) * static_cast<double>(d) >= kParallelMinFlops
-                          ? std::min<int>(omp_get_max_threads(), static_cast<int>((nq + 3) / 4))
-                          : 1;
-  // Each thread takes a run of whole 4-query chunks.
-  const std::size_t per_thread = ((nq + static_cast<std::size_t>(threads) - 1) / static_cast<std::size_t>(threads) + 3) / 4 * 4;
-  std::vector<float> packed;
-  for (std::size_t start = 0; start < m; start += tile_keys) {
-    const std::size_t valid = std::min(tile_keys, m - start);
-    const std::size_t blocks = (valid + group - 1) / group * 8;
-    pack(keys, d, start, valid, lanes, blocks, &packed);
-    const PackedTile tile{packed.data(), lanes, blocks, d, valid, static_cast<std::int64_t>(start)};
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-    for (int t = 0; t < threads; ++t) {
-      const std::size_t lo = static_cast<std::size_t>(t) * per_thread, hi = std::min(nq, lo + per_thread);
+  const bool parallel = static_cast<double>(nq) * static_cast<double>(m) * static_cast<double>(d) >= kParallelMinFlops;
+  const int threads = parallel ? std::min<int>(omp_get_max_threads(), static_cast<int>((nq + 3) / 4)) : 1;
+  // Uninitialised: pack_block writes every float of a block, padding included.
+  const std::unique_ptr<float[]> packed(new float[std::min(tile_keys, (m + group - 1) / group * group) * d]);
+  // One team for every tile: the threads pack a tile together, then each scores its own run of
+  // whole 4-query chunks against it; the barriers keep a tile whole while anyone reads it.
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const std::size_t team = static_cast<std::size_t>(omp_get_num_threads());
+    const std::size_t per_thread = ((nq + team - 1) / team + 3) / 4 * 4;
+    const std::size_t lo = std::min(nq, static_cast<std::size_t>(omp_get_thread_num()) * per_thread);
+    const std::size_t hi = std::min(nq, lo + per_thread);
+    for (std::size_t start = 0; start < m; start += tile_keys) {
+      const std::size_t valid = std::min(tile_keys, m - start);
+      const std::size_t blocks = (valid + group - 1) / group * 2;
+#pragma omp for schedule(static)
+      for (std::size_t b = 0; b < blocks; ++b) pack_block(keys, d, start, valid, lanes, b, packed.get());
+      const PackedTile tile{packed.get(), lanes, blocks, d, valid, static_cast<std::int64_t>(start)};
       if (lo < hi) kernel(tile, metric == Metric::kL2, hi - lo, queries + lo * d, heaps.data() + lo);
-    }
-  }
-  // Each heap, best first; -1 where fewer than k keys were given.
-  std::vector<std::pair<float, std::int64_t>> sorted;
-  for (std::size_t i = 0; i < nq; ++i) {
-    sorted.clear();
-    for (int j = 0; j < sizes[i]; ++j) sorted.emplace_back(heaps[i].scores[j], heaps[i].rows[j]);
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
-    });
-    for (std::size_t j = 0; j < ks; ++j) {
-      const bool have = j < sorted.size();
-      scores[i * ks + j] = have ? sorted[j].first : -std::numeric_limits<float>::infinity();
-      rows[i * ks + j] = have ? sorted[j].second : -1;
+#pragma omp barrier
     }
   }
 }
@@ -94,14 +160,20 @@ void exact_knn_at(SimdLevel level, Metric metric, std::size_t d, std::size_t nq,
                   std::uint64_t* out_ids) {
   const std::size_t total = nq * static_cast<std::size_t>(k);
   std::vector<std::int64_t> rows(total, -1);
-  if (m > 0) {
-    switch (level) {
-#if defined(__x86_64__)  // the only levels are scalar elsewhere (distance_kernels.h)
-      case SimdLevel::kAvx512: tiled_knn(avx512::knn_tile, 16, metric, d, nq, queries, m, keys, k, scores, rows.data()); break;
-      case SimdLevel::kAvx2: tiled_knn(avx2::knn_tile, 8, metric, d, nq, queries, m, keys, k, scores, rows.data()); break;
+  if (m > 0 && level == SimdLevel::kScalar) {
+    faiss_knn(metric, d, nq, queries, m, keys, k, scores, rows.data());
+  } else if (m > 0) {
+    const Heaps heaps(nq, k);
+    if (nq < 4) {
+      for (const DistanceKernels& kernels : supported_kernels())
+        if (kernels.level == level) direct_knn(kernels, metric, d, nq, queries, m, keys, heaps);
+    } else {
+#if defined(__x86_64__)  // elsewhere the only level is scalar (distance_kernels.h)
+      if (level == SimdLevel::kAvx512) tiled_knn(avx512::knn_tile, 16, metric, d, nq, queries, m, keys, heaps);
+      else tiled_knn(avx2::knn_tile, 8, metric, d, nq, queries, m, keys, heaps);
 #endif
-      default: faiss_knn(metric, d, nq, queries, m, keys, k, scores, rows.data()); break;
     }
+    heaps.write(scores, rows.data());
   }
   for (std::size_t i = 0; i < total; ++i) {
     out_ids[i] = rows[i] < 0 ? kNoSlot : ids[rows[i]];

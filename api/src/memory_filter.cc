@@ -15,6 +15,7 @@
 //    The scan reads the keys from the index where it holds them exactly (Flat, HNSW, IVF…,Flat),
 //    else from the store.
 #include <algorithm>
+#include <memory>
 
 #include "api/src/filter_node.h"
 #include "api/src/memory_core.h"
@@ -118,23 +119,29 @@ std::vector<SlotId> MemoryCore::accepted_ids(const Match& m) {
 void MemoryCore::exact_search_locked(const MatrixView& q, int k, const std::vector<SlotId>& ids,
                                      std::vector<float>* scores, std::vector<SlotId>* out) const {
   const std::size_t d = static_cast<std::size_t>(config_.key_dim);
-  std::vector<float> keys(ids.size() * d);
+  // Uninitialised: every row is written (or dropped below) before it is read.
+  const std::unique_ptr<float[]> keys(new float[ids.size() * d]);
   std::vector<bool> found;
   // Keys come from the index when it holds them exactly (a copy from RAM), else from the store.
-  if (!index_->reconstruct(ids.size(), ids.data(), keys.data(), &found))
-    store_->multi_get_keys(entry_.id, ids, keys.data(), d, &found);
+  if (!index_->reconstruct(ids.size(), ids.data(), keys.get(), &found))
+    store_->multi_get_keys(entry_.id, ids, keys.get(), d, &found);
   // Slots erased since the filter was matched (or not live at all) drop out.
+  const std::vector<SlotId>* scanned = &ids;
   std::vector<SlotId> live;
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (!found[i]) continue;
-    if (n != i) std::copy_n(keys.begin() + static_cast<std::ptrdiff_t>(i * d), d, keys.begin() + static_cast<std::ptrdiff_t>(n * d));
-    live.push_back(ids[i]);
-    ++n;
+  if (std::find(found.begin(), found.end(), false) != found.end()) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (!found[i]) continue;
+      if (n != i) std::copy_n(keys.get() + i * d, d, keys.get() + n * d);
+      live.push_back(ids[i]);
+      ++n;
+    }
+    scanned = &live;
   }
   scores->resize(q.rows * static_cast<std::size_t>(k));
   out->resize(q.rows * static_cast<std::size_t>(k));
-  index::exact_knn(config_.metric, d, q.rows, q.data, n, keys.data(), live.data(), k, scores->data(), out->data());
+  index::exact_knn(config_.metric, d, q.rows, q.data, scanned->size(), keys.get(), scanned->data(), k, scores->data(),
+                   out->data());
 }
 
 void MemoryCore::filtered_search_locked(const MatrixView& q, int k, std::vector<float>* scores,
