@@ -181,6 +181,28 @@ void exact_knn_at(SimdLevel level, Metric metric, std::size_t d, std::size_t nq,
   }
 }
 
+void merge_topk(std::size_t nq, int k, float* scores, std::uint64_t* ids, const float* more_scores,
+                const std::uint64_t* more_ids) {
+  const std::size_t ks = static_cast<std::size_t>(k);
+  std::vector<float> s(ks);
+  std::vector<std::uint64_t> id(ks);
+  for (std::size_t q = 0; q < nq; ++q) {
+    float* a_s = scores + q * ks;
+    std::uint64_t* a_id = ids + q * ks;
+    const float* b_s = more_scores + q * ks;
+    const std::uint64_t* b_id = more_ids + q * ks;
+    std::size_t a = 0, b = 0;
+    for (std::size_t j = 0; j < ks; ++j) {
+      // A missing result (kNoSlot) never beats a found one, whatever its score.
+      const bool take_a = b_id[b] == kNoSlot || (a_id[a] != kNoSlot && a_s[a] >= b_s[b]);
+      s[j] = take_a ? a_s[a] : b_s[b];
+      id[j] = take_a ? a_id[a++] : b_id[b++];
+    }
+    std::copy(s.begin(), s.end(), a_s);
+    std::copy(id.begin(), id.end(), a_id);
+  }
+}
+
 void exact_knn(Metric metric, std::size_t d, std::size_t nq, const float* queries, std::size_t m,
                const float* keys, const std::uint64_t* ids, int k, float* scores, std::uint64_t* out_ids) {
   exact_knn_at(active_kernels().level, metric, d, nq, queries, m, keys, ids, k, scores, out_ids);

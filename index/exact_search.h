@@ -18,6 +18,12 @@ namespace engram::index {
 void exact_knn(Metric metric, std::size_t d, std::size_t nq, const float* queries, std::size_t m,
                const float* keys, const std::uint64_t* ids, int k, float* scores, std::uint64_t* out_ids);
 
+// Folds a second result of the same queries into the first: each query's k best of both lists
+// (each best first, missing results last), best first, into scores / ids. For a scan done in
+// parts.
+void merge_topk(std::size_t nq, int k, float* scores, std::uint64_t* ids, const float* more_scores,
+                const std::uint64_t* more_ids);
+
 // The same at a given level (tests compare the levels; benchmarks time them).
 // REQUIRES: the CPU supports `level` (supported_kernels()).
 void exact_knn_at(SimdLevel level, Metric metric, std::size_t d, std::size_t nq, const float* queries,

@@ -89,6 +89,31 @@ TEST(ExactKnn, EveryLevelAgreesWithBruteForceOnEveryShape) {
       for (const Case& c : cases) check_level(level.level, metric, c);
 }
 
+// A scan in two parts, merged, gives what one scan of all the keys gives.
+TEST(ExactKnn, MergingTwoPartsEqualsOneScan) {
+  constexpr std::size_t nq = 5, m = 400, d = 24, half = 150;
+  constexpr int k = 12;
+  const auto queries = gaussian(nq * d, 4), keys = gaussian(m * d, 5);
+  std::vector<std::uint64_t> ids(m);
+  for (std::size_t i = 0; i < m; ++i) ids[i] = 3 * i + 1;
+  std::vector<float> whole_s(nq * k), first_s(nq * k), second_s(nq * k);
+  std::vector<std::uint64_t> whole(nq * k), first(nq * k), second(nq * k);
+  exact_knn(Metric::kInnerProduct, d, nq, queries.data(), m, keys.data(), ids.data(), k, whole_s.data(), whole.data());
+  exact_knn(Metric::kInnerProduct, d, nq, queries.data(), half, keys.data(), ids.data(), k, first_s.data(), first.data());
+  exact_knn(Metric::kInnerProduct, d, nq, queries.data(), m - half, keys.data() + half * d, ids.data() + half, k,
+            second_s.data(), second.data());
+  merge_topk(nq, k, first_s.data(), first.data(), second_s.data(), second.data());
+  EXPECT_EQ(first, whole);
+  EXPECT_EQ(first_s, whole_s);
+  // A part with fewer keys than k: its missing results stay behind every found one.
+  std::vector<float> few_s(nq * k), none_s(nq * k);
+  std::vector<std::uint64_t> few(nq * k), none(nq * k);
+  exact_knn(Metric::kInnerProduct, d, nq, queries.data(), 3, keys.data(), ids.data(), k, few_s.data(), few.data());
+  exact_knn(Metric::kInnerProduct, d, nq, queries.data(), 0, nullptr, nullptr, k, none_s.data(), none.data());
+  merge_topk(nq, k, none_s.data(), none.data(), few_s.data(), few.data());
+  EXPECT_EQ(none, few);
+}
+
 TEST(ExactKnn, NoKeysGivesOnlyMissingResults) {
   for (const DistanceKernels& level : supported_kernels()) {
     const auto queries = gaussian(2 * 8, 3);

@@ -282,5 +282,43 @@ TEST(StructuredPayloadTest, PayloadsWrittenBeforeFiltersOpenUnchanged) {
   EXPECT_EQ(found, (std::set<SlotId>{0, 2, 3, kNoSlot}));
 }
 
+// The exact scan gathers the accepted keys a few MiB at a time and folds each part's top-k into
+// the running one (api/src/memory_filter.cc): at 600-d a part holds 873 keys, so 2,700 accepted
+// slots take four parts. The results equal a brute force over the accepted slots, for a batch
+// (the tiled kernel) and for single queries (key by key).
+TEST(ExactScanInPartsTest, ResultsEqualBruteForceAcrossParts) {
+  constexpr int kWide = 600;
+  constexpr std::size_t kSlots = 3000;
+  TempDir dir;
+  auto db = Database::open(dir.path());
+  auto mem = db->create_memory("m", testing::make_config(kWide, 2));
+  const auto keys = testing::random_matrix(kSlots, kWide, 5), values = testing::random_matrix(kSlots, 2, 6);
+  std::vector<std::string> payloads;
+  for (std::size_t i = 0; i < kSlots; ++i) payloads.push_back(R"({"bucket": )" + std::to_string(i % 10) + "}");
+  const auto ids = mem->insert(MatrixView(keys, kWide), MatrixView(values, 2), payloads);
+  SearchOptions o;
+  o.k = 25;
+  o.filter = Filter::parse(R"({"must": [{"key": "bucket", "range": {"lt": 9}}]})");
+  for (std::size_t nq : {6, 1}) {
+    const auto queries = testing::random_matrix(nq, kWide, 7 + static_cast<std::uint32_t>(nq));
+    const SearchResult r = mem->search(MatrixView(queries, kWide), o);
+    for (std::size_t q = 0; q < nq; ++q) {
+      std::vector<std::pair<float, SlotId>> truth;
+      for (std::size_t i = 0; i < kSlots; ++i) {
+        if (i % 10 == 9) continue;
+        float dot = 0;
+        for (int c = 0; c < kWide; ++c) dot += queries[q * kWide + c] * keys[i * kWide + c];
+        truth.emplace_back(dot, ids[i]);
+      }
+      std::sort(truth.begin(), truth.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      for (int j = 0; j < o.k; ++j) {
+        const std::size_t at = q * static_cast<std::size_t>(o.k) + static_cast<std::size_t>(j);
+        EXPECT_EQ(r.ids[at], truth[static_cast<std::size_t>(j)].second) << "batch of " << nq << ", query " << q << ", rank " << j;
+        EXPECT_NEAR(r.scores[at], truth[static_cast<std::size_t>(j)].first, 1e-3) << "rank " << j;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace engram
