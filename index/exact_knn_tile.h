@@ -33,7 +33,8 @@ struct KnnHeap {
 };
 
 // Offers (score, row) to a heap: kept if the heap is not full or it beats the worst kept.
-// (exact_search.cc, compiled for the baseline: the kernels call it, it is never inlined there.)
+// (exact_search.cc, with FAISS's heap, compiled for the baseline: the kernels call it, it is
+// never inlined there.)
 void knn_offer(const KnnHeap& heap, float score, std::int64_t row);
 
 // Scores the queries [0, nq) against every key of the tile — inner product, or −|q − key|²

@@ -1,5 +1,6 @@
 #include "index/exact_search.h"
 
+#include <faiss/utils/Heap.h>
 #include <faiss/utils/distances.h>
 #include <omp.h>
 
@@ -14,34 +15,15 @@
 namespace engram::index {
 
 void knn_offer(const KnnHeap& h, float score, std::int64_t row) {
-  int n = *h.size;
-  int i;
-  if (n < h.k) {
-    i = n++;
-    while (i > 0) {  // sift up
-      const int parent = (i - 1) / 2;
-      if (h.scores[parent] <= score) break;
-      h.scores[i] = h.scores[parent];
-      h.rows[i] = h.rows[parent];
-      i = parent;
-    }
-    *h.size = n;
-  } else {
-    if (!(score > h.scores[0])) return;
-    i = 0;
-    for (;;) {  // sift down from the top, which the new entry replaces
-      const int left = 2 * i + 1;
-      if (left >= n) break;
-      const int right = left + 1;
-      const int child = right < n && h.scores[right] < h.scores[left] ? right : left;
-      if (h.scores[child] >= score) break;
-      h.scores[i] = h.scores[child];
-      h.rows[i] = h.rows[child];
-      i = child;
-    }
+  // FAISS's heap: CMin keeps the k largest scores with the smallest on top.
+  using Heap = faiss::CMin<float, std::int64_t>;
+  const std::size_t n = static_cast<std::size_t>(*h.size), k = static_cast<std::size_t>(h.k);
+  if (n < k) {
+    faiss::heap_push<Heap>(n + 1, h.scores, h.rows, score, row);
+    ++*h.size;
+  } else if (score > h.scores[0]) {
+    faiss::heap_replace_top<Heap>(k, h.scores, h.rows, score, row);
   }
-  h.scores[i] = score;
-  h.rows[i] = row;
 }
 
 namespace {
@@ -98,6 +80,14 @@ class Heaps {
   std::vector<int> sizes_;
   std::vector<KnnHeap> heaps_;
 };
+
+// The kernels of `level`: the active ones unless a test or a benchmark asks for another.
+DistanceKernels kernels_at(SimdLevel level) {
+  if (level == active_kernels().level) return active_kernels();
+  for (const DistanceKernels& kernels : supported_kernels())
+    if (kernels.level == level) return kernels;
+  return active_kernels();  // unreachable for a supported level (exact_search.h's REQUIRES)
+}
 
 // A query or three: each key once through the distance kernel, where packing the keys for the
 // tiled kernel would cost more than it saves.
@@ -165,8 +155,7 @@ void exact_knn_at(SimdLevel level, Metric metric, std::size_t d, std::size_t nq,
   } else if (m > 0) {
     const Heaps heaps(nq, k);
     if (nq < 4) {
-      for (const DistanceKernels& kernels : supported_kernels())
-        if (kernels.level == level) direct_knn(kernels, metric, d, nq, queries, m, keys, heaps);
+      direct_knn(kernels_at(level), metric, d, nq, queries, m, keys, heaps);
     } else {
 #if defined(__x86_64__)  // elsewhere the only level is scalar (distance_kernels.h)
       if (level == SimdLevel::kAvx512) tiled_knn(avx512::knn_tile, 16, metric, d, nq, queries, m, keys, heaps);

@@ -129,31 +129,33 @@ void MemoryCore::exact_search_locked(const MatrixView& q, int k, const std::vect
   const std::size_t part = std::max<std::size_t>(1, kPartBytes / (d * sizeof(float)));
   // Uninitialised: every row is written (or dropped below) before it is read.
   const std::unique_ptr<float[]> keys(new float[std::min(part, ids.size()) * d]);
-  std::vector<SlotId> part_ids, live;
+  std::vector<SlotId> live;
   std::vector<float> part_scores(total);
   std::vector<SlotId> part_out(total);
   std::vector<bool> found;
   scores->assign(total, -std::numeric_limits<float>::infinity());
   out->assign(total, kNoSlot);
   for (std::size_t start = 0; start < ids.size(); start += part) {
-    part_ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(start),
-                    ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), start + part)));
+    const SlotId* part_ids = ids.data() + start;
+    const std::size_t n = std::min(part, ids.size() - start);
     // Keys come from the index when it holds them exactly (a copy from RAM), else from the store.
-    if (!index_->reconstruct(part_ids.size(), part_ids.data(), keys.get(), &found))
-      store_->multi_get_keys(entry_.id, part_ids, keys.get(), d, &found);
+    if (!index_->reconstruct(n, part_ids, keys.get(), &found))
+      store_->multi_get_keys(entry_.id, std::vector<SlotId>(part_ids, part_ids + n), keys.get(), d, &found);
     // Slots erased since the filter was matched (or not live at all) drop out.
-    const std::vector<SlotId>* scanned = &part_ids;
+    const SlotId* scanned = part_ids;
+    std::size_t scanned_n = n;
     if (std::find(found.begin(), found.end(), false) != found.end()) {
       live.clear();
-      for (std::size_t i = 0; i < part_ids.size(); ++i) {
+      for (std::size_t i = 0; i < n; ++i) {
         if (!found[i]) continue;
         if (live.size() != i) std::copy_n(keys.get() + i * d, d, keys.get() + live.size() * d);
         live.push_back(part_ids[i]);
       }
-      scanned = &live;
+      scanned = live.data();
+      scanned_n = live.size();
     }
-    index::exact_knn(config_.metric, d, q.rows, q.data, scanned->size(), keys.get(), scanned->data(), k,
-                     part_scores.data(), part_out.data());
+    index::exact_knn(config_.metric, d, q.rows, q.data, scanned_n, keys.get(), scanned, k, part_scores.data(),
+                     part_out.data());
     index::merge_topk(q.rows, k, scores->data(), out->data(), part_scores.data(), part_out.data());
   }
 }
